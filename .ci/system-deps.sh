@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs and starts what Voisinage needs from the system, only what is missing:
+# PostgreSQL (or PostGIS for the PostgreSQL already running), GDAL/GEOS/PROJ, Redis, gettext,
+# python3-venv. Idempotent: a second run does no apt work and returns in about a second.
+set -euo pipefail
+
+PGHOST=${PGHOST:-127.0.0.1}
+PGPORT=${PGPORT:-5432}
+PGUSER=${PGUSER:-postgres}
+REDIS_HOST=${REDIS_HOST:-127.0.0.1}
+REDIS_PORT=${REDIS_PORT:-6379}
+EXTRA_PACKAGES=${EXTRA_PACKAGES:-}
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+missing=()
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    echo "==> apt-get update"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  echo "==> apt-get install $*"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+pg_answers() { pg_isready -q -h "$PGHOST" -p "$PGPORT" 2>/dev/null; }
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+if ! command -v pg_isready >/dev/null 2>&1; then missing+=(postgresql-client); fi
+if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; missing=(); fi
+
+if ! pg_answers; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+  for cluster in /etc/postgresql/*/main; do
+    version=$(basename "$(dirname "$cluster")")
+    echo "==> starting PostgreSQL $version"
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null \
+      || $SUDO pg_ctlcluster "$version" main start || true
+  done
+  for _ in $(seq 1 30); do pg_answers && break; sleep 1; done
+  pg_answers || { echo "PostgreSQL does not answer on $PGHOST:$PGPORT" >&2; exit 1; }
+fi
+
+major=$(psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc "SHOW server_version_num" | cut -c1-2)
+has_postgis=$(psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc \
+  "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")
+if [ "$has_postgis" = "0" ]; then
+  apt_install "postgresql-${major}-postgis-3"
+fi
+
+# --- GDAL, GEOS, PROJ (GeoDjango), gettext, venv ----------------------------------------------
+have_pkg gdal-bin || missing+=(gdal-bin)
+ldconfig -p | grep -q 'libgeos_c\.so' || missing+=(libgeos-c1v5)
+command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+for p in $EXTRA_PACKAGES; do have_pkg "$p" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+
+# --- Redis --------------------------------------------------------------------------------------
+redis_answers() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+if ! redis_answers; then
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  echo "==> starting Redis"
+  $SUDO mkdir -p /var/lib/redis /var/log/redis
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
+    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/voisinage.log
+  for _ in $(seq 1 20); do redis_answers && break; sleep 0.5; done
+  redis_answers || { echo "Redis does not answer on $REDIS_HOST:$REDIS_PORT" >&2; exit 1; }
+fi
+echo "==> system ready: PostgreSQL ${major} with PostGIS, Redis, GDAL"

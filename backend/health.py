@@ -1,0 +1,52 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - a probe reports, it never raises
+        connection.close_if_unusable_or_obsolete()
+        return False
+
+
+def _check_redis() -> bool:
+    import redis
+    from django.conf import settings
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def _check_graph() -> dict[str, object]:
+    from geo.graph import graph_status
+
+    return graph_status()
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    database = _check_database()
+    redis_ok = _check_redis()
+    graph = _check_graph() if database else {"loaded": False}
+    ready = database and redis_ok and bool(graph.get("loaded"))
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "checks": {"database": database, "redis": redis_ok, "street_graph": graph},
+    }
+    return JsonResponse(body, status=200 if ready else 503)

@@ -1,0 +1,2 @@
+def graph_status() -> dict[str, object]:
+    return {"loaded": False}

@@ -1,0 +1,97 @@
+"""The street graph imported from OpenStreetMap.
+
+Each import writes a whole new :class:`StreetGraph` with its nodes and edges, then flips
+``is_active`` in the same transaction; a partial unique index allows one active graph only, so a
+reader always sees one whole graph. Profiles are computed from the stored tags when a process
+loads the graph (see :mod:`geo.profiles`), so a change of profile needs no re-import.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+
+
+class StreetGraph(models.Model):
+    class Status(models.TextChoices):
+        IMPORTING = "importing"
+        READY = "ready"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=100)
+    source = models.CharField(max_length=500)
+    source_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IMPORTING)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    way_count = models.PositiveIntegerField(default=0)
+    node_count = models.PositiveIntegerField(default=0)
+    edge_count = models.PositiveIntegerField(default=0)
+    steps_edge_count = models.PositiveIntegerField(default=0)
+    total_length_m = models.FloatField(default=0)
+    import_seconds = models.FloatField(default=0)
+    bbox = models.PolygonField(srid=settings.GEO_SRID, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="geo_one_active_graph"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_active=False) | Q(status="ready"), name="geo_active_graph_ready"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"
+
+
+class StreetNode(models.Model):
+    """A junction or the end of a way: where edges meet. ``idx`` is dense within its graph."""
+
+    graph = models.ForeignKey(StreetGraph, on_delete=models.CASCADE, related_name="nodes")
+    idx = models.IntegerField()
+    osm_id = models.BigIntegerField()
+    geom = models.PointField(srid=settings.GEO_SRID)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["graph", "idx"], name="geo_node_idx_unique"),
+            models.CheckConstraint(condition=Q(idx__gte=0), name="geo_node_idx_positive"),
+        ]
+
+
+class StreetEdge(models.Model):
+    """A piece of an OSM way between two nodes, with its geometry and the tags profiles need."""
+
+    graph = models.ForeignKey(StreetGraph, on_delete=models.CASCADE, related_name="edges")
+    source = models.IntegerField()
+    target = models.IntegerField()
+    osm_way_id = models.BigIntegerField()
+    length_m = models.FloatField()
+    geom = models.LineStringField(srid=settings.GEO_SRID)
+    highway = models.CharField(max_length=32)
+    foot = models.CharField(max_length=32, blank=True)
+    bicycle = models.CharField(max_length=32, blank=True)
+    access = models.CharField(max_length=32, blank=True)
+    surface = models.CharField(max_length=32, blank=True)
+    sidewalk = models.CharField(max_length=32, blank=True)
+    wheelchair = models.CharField(max_length=32, blank=True)
+    steps = models.BooleanField(default=False)
+    crossing = models.BooleanField(default=False)
+    area = models.BooleanField(default=False)
+    # One-way for bikes: 0 both ways, 1 only source -> target, -1 only target -> source.
+    oneway_bike = models.SmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(length_m__gte=0), name="geo_edge_length_positive"),
+            models.CheckConstraint(
+                condition=Q(oneway_bike__in=[-1, 0, 1]), name="geo_edge_oneway_bike_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__gte=0) & Q(target__gte=0), name="geo_edge_nodes_positive"
+            ),
+        ]
