@@ -17,7 +17,7 @@ def _check_database() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
-    except Exception:  # noqa: BLE001 - a probe reports, it never raises
+    except Exception:
         connection.close_if_unusable_or_obsolete()
         return False
 
@@ -27,7 +27,9 @@ def _check_redis() -> bool:
     from django.conf import settings
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
         return bool(client.ping())
     except redis.RedisError:
         return False

@@ -29,8 +29,12 @@ if PRODUCTION:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production")
     DEBUG = env.bool("DEBUG", default=False)
 else:
-    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
-    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
+    SECRET_KEY = env.str(
+        "SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789"
+    )
+    ALLOWED_HOSTS = env.list(
+        "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"]
+    )
     DEBUG = env.bool("DEBUG", default=VOISINAGE_ENV == "development")
 
 INSTALLED_APPS = [
@@ -45,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_gis",
+    "rest_framework_simplejwt",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -86,14 +91,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default="postgis://postgres@127.0.0.1:5432/voisinage"
-    ),
+    "default": env.db_url("DATABASE_URL", default="postgis://postgres@127.0.0.1:5432/voisinage"),
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
 DATABASES["default"].setdefault("OPTIONS", {})
-DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+DATABASES["default"]["OPTIONS"].setdefault(
+    "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -191,9 +196,13 @@ OSM_PBF = env.str("OSM_PBF", default="")
 # --- Geocoding (geopy): BAN for France, Nominatim elsewhere ---------------------------------------
 GEOCODER_BAN_DOMAIN = env.str("GEOCODER_BAN_DOMAIN", default="api-adresse.data.gouv.fr")
 GEOCODER_BAN_SCHEME = env.str("GEOCODER_BAN_SCHEME", default="https")
-GEOCODER_NOMINATIM_DOMAIN = env.str("GEOCODER_NOMINATIM_DOMAIN", default="nominatim.openstreetmap.org")
+GEOCODER_NOMINATIM_DOMAIN = env.str(
+    "GEOCODER_NOMINATIM_DOMAIN", default="nominatim.openstreetmap.org"
+)
 GEOCODER_NOMINATIM_SCHEME = env.str("GEOCODER_NOMINATIM_SCHEME", default="https")
-GEOCODER_USER_AGENT = env.str("GEOCODER_USER_AGENT", default="voisinage/0.1 (contact: admin@localhost)")
+GEOCODER_USER_AGENT = env.str(
+    "GEOCODER_USER_AGENT", default="voisinage/0.1 (contact: admin@localhost)"
+)
 GEOCODER_TIMEOUT = env.float("GEOCODER_TIMEOUT", default=5.0)
 
 LOGGING = {

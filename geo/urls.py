@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from geo import apis
+
+urlpatterns = [
+    path("route", apis.RouteApi.as_view(), name="geo-route"),
+    path("isochrone", apis.IsochroneApi.as_view(), name="geo-isochrone"),
+    path("matrix", apis.MatrixApi.as_view(), name="geo-matrix"),
+]

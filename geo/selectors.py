@@ -1,0 +1,217 @@
+"""Reads on the street graph: nearby by travel time, routes, isochrones, matrices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.measure import D
+from django.db.models import FloatField, Func, Model, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from backend.errors import DomainError
+from geo.graph import get_network
+from geo.network import NoRouteError, OffGraphError, Snaps
+from geo.profiles import get_profile
+
+
+class RouteTooLongError(DomainError):
+    code = "route_too_long"
+    default_message = _("These points are too far apart for a route.")
+
+
+class _Coordinate(Func):
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, axis: str) -> None:
+        super().__init__(
+            expression, function=f"ST_{axis}", template="%(function)s(%(expressions)s::geometry)"
+        )
+
+
+@dataclass(frozen=True)
+class Reachable:
+    """Primary keys reachable from an origin, sorted by door-to-door travel seconds."""
+
+    pks: list[Any]
+    seconds: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+    def seconds_by_pk(self) -> dict[Any, float]:
+        return dict(zip(self.pks, self.seconds.tolist(), strict=True))
+
+
+def nearby_ids(
+    *,
+    origin: Point,
+    seconds: float,
+    profile: str,
+    queryset: QuerySet,
+    field: str = "location",
+) -> Reachable:
+    """The rows of ``queryset`` whose ``field`` (a geography point) is reachable from ``origin``
+    within ``seconds`` for ``profile``, as sorted primary keys and travel seconds.
+
+    PostGIS first keeps the rows within the radius the profile's fastest speed could cover (travel
+    distance is never shorter than the straight line), then one bounded search on the graph times
+    them all. Rows whose place is off the graph, or unreachable, are left out.
+    """
+    prof = get_profile(profile)
+    net = get_network()
+    origin_snap = net.snap(origin.x, origin.y, prof)
+    budget = prof.effective_m(seconds)
+    radius = budget  # factors are >= 1: nothing farther than this can be reached in time
+    candidates = (
+        queryset.filter(**{f"{field}__dwithin": (origin, D(m=radius))})
+        .annotate(_vx=_Coordinate(field, "X"), _vy=_Coordinate(field, "Y"))
+        .values_list("pk", "_vx", "_vy")
+    )
+    rows = list(candidates)
+    if not rows:
+        return Reachable(pks=[], seconds=np.empty(0))
+    pks, xs, ys = zip(*rows, strict=True)
+    snaps = net.snap_many(np.asarray(xs), np.asarray(ys), prof)
+    search = net.search(origin_snap, prof, limit_m=budget - origin_snap.approach_m)
+    eff = net.costs_to(search, snaps, prof) + snaps.approach_m + origin_snap.approach_m
+    inside = np.flatnonzero(eff <= budget)
+    order = inside[np.argsort(eff[inside], kind="stable")]
+    return Reachable(pks=[pks[i] for i in order], seconds=np.asarray(prof.seconds(eff[order])))
+
+
+def rows_for(
+    queryset: QuerySet, reachable: Reachable, start: int = 0, stop: int | None = None
+) -> list[Model]:
+    """The rows of a slice of ``reachable``, in its order, each with ``travel_seconds``: one query."""
+    pks = reachable.pks[start:stop]
+    secs = reachable.seconds[start:stop]
+    by_pk = queryset.in_bulk(pks)
+    out = []
+    for pk, sec in zip(pks, secs.tolist(), strict=True):
+        row = by_pk.get(pk)
+        if row is not None:
+            row.travel_seconds = sec  # type: ignore[attr-defined]
+            out.append(row)
+    return out
+
+
+def nearby_by_travel_time(
+    *,
+    origin: Point,
+    seconds: float,
+    profile: str,
+    queryset: QuerySet,
+    field: str = "location",
+    limit: int | None = None,
+) -> list[Model]:
+    """The rows reachable in time, annotated with ``travel_seconds`` and sorted by it."""
+    reachable = nearby_ids(
+        origin=origin, seconds=seconds, profile=profile, queryset=queryset, field=field
+    )
+    return rows_for(queryset, reachable, 0, limit)
+
+
+def crowfly_nearby(
+    *, origin: Point, meters: float, queryset: QuerySet, field: str = "location"
+) -> list[Model]:
+    """The plain PostGIS radius query, for comparison: rows within ``meters`` as the crow flies."""
+    from django.contrib.gis.db.models.functions import Distance
+
+    return list(
+        queryset.filter(**{f"{field}__dwithin": (origin, D(m=meters))})
+        .annotate(crow_distance=Distance(field, origin))
+        .order_by("crow_distance")
+    )
+
+
+# --- route, isochrone, matrix ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    geometry: GEOSGeometry
+    meters: float
+    seconds: float
+    profile: str
+
+
+def route_between(
+    *, start: tuple[float, float], end: tuple[float, float], profile: str
+) -> RouteResult:
+    prof = get_profile(profile)
+    net = get_network()
+    a = net.snap(start[0], start[1], prof)
+    b = net.snap(end[0], end[1], prof)
+    crow = float(
+        shapely.distance(
+            shapely.points(*net.proj.forward(*start)), shapely.points(*net.proj.forward(*end))
+        )
+    )
+    if crow > settings.GEO_ROUTE_MAX_KM * 1000:
+        raise RouteTooLongError()
+    limit = settings.GEO_ROUTE_MAX_KM * 1000 * 3
+    route = net.route(a, b, prof, start, end, limit_m=limit)
+    line = GEOSGeometry(
+        memoryview(shapely.to_wkb(shapely.linestrings(route.coordinates))), srid=settings.GEO_SRID
+    )
+    return RouteResult(
+        geometry=line,
+        meters=route.meters,
+        seconds=float(prof.seconds(route.effective_m)),
+        profile=profile,
+    )
+
+
+def isochrone(*, at: tuple[float, float], minutes: float, profile: str) -> GEOSGeometry:
+    prof = get_profile(profile)
+    net = get_network()
+    origin = net.snap(at[0], at[1], prof)
+    area = net.isochrone(origin, prof, minutes * 60.0, buffer_m=25.0)
+    return GEOSGeometry(memoryview(shapely.to_wkb(area)), srid=settings.GEO_SRID)
+
+
+@dataclass(frozen=True)
+class MatrixResult:
+    seconds: list[list[float | None]]
+    meters: list[list[float | None]]
+    snapped: list[bool]
+
+
+def travel_matrix(*, points: Sequence[tuple[float, float]], profile: str) -> MatrixResult:
+    prof = get_profile(profile)
+    net = get_network()
+    lons = np.array([p[0] for p in points], dtype=float)
+    lats = np.array([p[1] for p in points], dtype=float)
+    snaps: Snaps = net.snap_many(lons, lats, prof)
+    if (snaps.edge < 0).all():
+        raise OffGraphError()
+    limit = settings.GEO_ROUTE_MAX_KM * 1000 * 3
+    seconds, meters = net.matrix(snaps, prof, limit_m=limit)
+
+    def clean(m: np.ndarray) -> list[list[float | None]]:
+        return [[round(float(v), 1) if np.isfinite(v) else None for v in row] for row in m]
+
+    return MatrixResult(
+        seconds=clean(seconds), meters=clean(meters), snapped=(snaps.edge >= 0).tolist()
+    )
+
+
+__all__ = [
+    "NoRouteError",
+    "OffGraphError",
+    "Reachable",
+    "RouteResult",
+    "crowfly_nearby",
+    "isochrone",
+    "nearby_by_travel_time",
+    "nearby_ids",
+    "route_between",
+    "rows_for",
+    "travel_matrix",
+]

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import factory
+from django.conf import settings
+from django.contrib.gis.geos import Point
+
+from backend.accounts.models import User
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"resident{n}@example.org")
+    display_name = factory.Sequence(lambda n: f"Resident {n}")
+    language = User.Language.ENGLISH
+    password = factory.django.Password(PASSWORD)
+    home = None
+    home_address = ""
+    notification_preferences = factory.LazyFunction(dict)
+
+    class Params:
+        with_home = factory.Trait(
+            home=factory.LazyFunction(lambda: Point(24.9384, 60.1699, srid=settings.GEO_SRID)),
+            home_address="Aleksanterinkatu 52, Helsinki",
+        )
+        staff = factory.Trait(is_staff=True)
