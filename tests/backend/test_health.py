@@ -25,3 +25,15 @@ def test_schema_and_docs_served_without_cdn(api_client):
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
     assert "//unpkg" not in html and "jsdelivr" not in html
+
+
+@pytest.mark.django_db
+def test_docs_assets_are_served_by_the_app(client):
+    import re
+
+    html = client.get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert len(assets) >= 3
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset

@@ -56,10 +56,15 @@ class TestRoute:
         auth_client.credentials(HTTP_ACCEPT_LANGUAGE="fr")
         response = auth_client.get("/api/v1/geo/route", {"from": "48.8566,2.3522", "to": B})
         assert response.status_code == 400
-        assert response.json()["detail"] == "Ce point est trop loin de toute voie praticable pour ce profil."
+        assert (
+            response.json()["detail"]
+            == "Ce point est trop loin de toute voie praticable pour ce profil."
+        )
         auth_client.credentials(HTTP_ACCEPT_LANGUAGE="en")
         english = auth_client.get("/api/v1/geo/route", {"from": "48.8566,2.3522", "to": B})
-        assert english.json()["detail"] == "This point is too far from any way this profile can use."
+        assert (
+            english.json()["detail"] == "This point is too far from any way this profile can use."
+        )
 
     def test_anonymous_is_refused(self, api_client):
         response = api_client.get("/api/v1/geo/route", {"from": A, "to": B})

@@ -1,0 +1,31 @@
+"""Background jobs of the geo app: thin, they call services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from celery import shared_task
+
+from geo.services import ExtractError, graph_import
+
+
+@shared_task(bind=True, name="geo.import_osm")
+def import_osm_task(self: Any, path: str, name: str) -> dict[str, Any]:
+    """Imports an extract; progress is readable from the task's state (``PROGRESS`` + message)."""
+
+    def progress(message: str) -> None:
+        self.update_state(state="PROGRESS", meta={"message": message})
+
+    try:
+        result = graph_import(path=Path(path), name=name, progress=progress)
+    except ExtractError as exc:
+        return {"ok": False, "error": str(exc)}
+    graph = result.graph
+    return {
+        "ok": True,
+        "graph_id": graph.pk,
+        "nodes": graph.node_count,
+        "edges": graph.edge_count,
+        "seconds": round(result.seconds, 2),
+    }
