@@ -47,6 +47,28 @@ if ! pg_answers; then
   pg_answers || { echo "PostgreSQL does not answer on $PGHOST:$PGPORT" >&2; exit 1; }
 fi
 
+# A PostgreSQL freshly installed by apt asks for a password over TCP. On a development machine
+# where the postgres role cannot connect to 127.0.0.1, let it in without one (local only).
+if ! psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc "SELECT 1" >/dev/null 2>&1; then
+  case "$PGHOST" in
+    127.0.0.1|localhost|::1)
+      for hba in /etc/postgresql/*/main/pg_hba.conf; do
+        [ -f "$hba" ] || continue
+        if ! grep -q "voisinage-dev" "$hba"; then
+          echo "==> allowing the $PGUSER role on 127.0.0.1 without a password ($hba)"
+          $SUDO sed -i "1i host all $PGUSER 127.0.0.1/32 trust # voisinage-dev\\nhost all $PGUSER ::1/128 trust # voisinage-dev" "$hba"
+        fi
+        version=$(basename "$(dirname "$(dirname "$hba")")")
+        $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main reload 2>/dev/null \
+          || $SUDO pg_ctlcluster "$version" main reload || true
+      done
+      sleep 1
+      ;;
+  esac
+  psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc "SELECT 1" >/dev/null \
+    || { echo "Cannot connect to PostgreSQL as $PGUSER on $PGHOST:$PGPORT" >&2; exit 1; }
+fi
+
 major=$(psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc "SHOW server_version_num" | cut -c1-2)
 has_postgis=$(psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc \
   "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")

@@ -108,8 +108,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-        detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
-        return Response(error_body(str(code), detail), status=exc.status_code, headers=headers)
+        message: Any = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+        return Response(error_body(str(code), message), status=exc.status_code, headers=headers)
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", type(exc).__name__)
         return Response(

@@ -448,7 +448,7 @@ class StreetNetwork:
         pieces: list[shapely.Geometry] = []
         whole = reach & (np.maximum(left_u, 0) + np.maximum(left_v, 0) >= self.length_m)
         pieces.extend(self.pgeoms[whole])
-        for k in np.flatnonzero(reach & ~whole):
+        for k in np.flatnonzero(reach & ~whole).tolist():
             if left_u[k] > 0:
                 pieces.append(
                     shapely.LineString(self._piece(k, 0.0, min(left_u[k], self.length_m[k])))

@@ -18,6 +18,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,12 +75,12 @@ EARTH_RADIUS_M = 6_371_008.8
 TAG_LENGTH = 32
 
 
-def _tag(tags: object, key: str) -> str:
-    value = tags.get(key)  # type: ignore[attr-defined]
+def _tag(tags: Any, key: str) -> str:
+    value = tags.get(key)
     return (value or "")[:TAG_LENGTH]
 
 
-def keep_way(tags: object) -> bool:
+def keep_way(tags: Any) -> bool:
     """Whether a way belongs to the street graph: someone may walk or ride it."""
     highway = _tag(tags, "highway")
     if not highway or highway in EXCLUDED_HIGHWAYS:
@@ -92,7 +93,7 @@ def keep_way(tags: object) -> bool:
     return not (_tag(tags, "foot") == "no" and _tag(tags, "bicycle") == "no")
 
 
-def oneway_for_bikes(tags: object) -> int:
+def oneway_for_bikes(tags: Any) -> int:
     """0: both ways; 1: only along the way's direction; -1: only against it."""
     ob = _tag(tags, "oneway:bicycle")
     if ob == "no":
@@ -126,7 +127,7 @@ class WayTags:
     oneway_bike: int
 
     @classmethod
-    def from_tags(cls, tags: object) -> WayTags:
+    def from_tags(cls, tags: Any) -> WayTags:
         highway = _tag(tags, "highway")
         sidewalk = _tag(tags, "sidewalk") or _tag(tags, "sidewalk:both")
         if not sidewalk and (_tag(tags, "sidewalk:left") or _tag(tags, "sidewalk:right")):
@@ -218,7 +219,7 @@ class ExtractReader:
         self._lons: np.ndarray = np.empty(0)
         self._lats: np.ndarray = np.empty(0)
 
-    def _ways(self) -> Iterator[object]:
+    def _ways(self) -> Iterator[Any]:
         import osmium
 
         processor = osmium.FileProcessor(str(self.path), osmium.osm.WAY).with_filter(
@@ -235,9 +236,9 @@ class ExtractReader:
         ends = array("q")
         ways = 0
         for way in self._ways():
-            if not keep_way(way.tags):  # type: ignore[attr-defined]
+            if not keep_way(way.tags):
                 continue
-            node_refs = [n.ref for n in way.nodes]  # type: ignore[attr-defined]
+            node_refs = [n.ref for n in way.nodes]
             if len(node_refs) < 2:
                 continue
             refs.extend(node_refs)
@@ -281,11 +282,12 @@ class ExtractReader:
             batch_lat.clear()
 
         try:
+            node: Any
             for node in processor:
-                loc = node.location  # type: ignore[attr-defined]
+                loc = node.location
                 if not loc.valid():
                     continue
-                batch_ids.append(node.id)  # type: ignore[attr-defined]
+                batch_ids.append(node.id)
                 batch_lon.append(loc.lon)
                 batch_lat.append(loc.lat)
                 seen += 1
@@ -317,10 +319,10 @@ class ExtractReader:
         self.used = np.zeros(needed.size, dtype=bool)
         done = 0
         for way in self._ways():
-            tags = way.tags  # type: ignore[attr-defined]
+            tags = way.tags
             if not keep_way(tags):
                 continue
-            refs = np.fromiter((n.ref for n in way.nodes), dtype=np.int64)  # type: ignore[attr-defined]
+            refs = np.fromiter((n.ref for n in way.nodes), dtype=np.int64)
             if refs.size < 2:
                 continue
             way_tags = WayTags.from_tags(tags)
@@ -336,7 +338,7 @@ class ExtractReader:
                     if start is not None and i - 1 > start:
                         yield from self._cut(
                             way.id, pos, lons, lats, is_graph, start, i - 1, way_tags
-                        )  # type: ignore[attr-defined]
+                        )
                     start = None
                     continue
                 if start is None:
@@ -344,7 +346,7 @@ class ExtractReader:
             if start is not None and refs.size - 1 > start:
                 yield from self._cut(
                     way.id, pos, lons, lats, is_graph, start, refs.size - 1, way_tags
-                )  # type: ignore[attr-defined]
+                )
             done += 1
             if done % self.PROGRESS_EVERY == 0:
                 self.progress(f"pass 3/3: {done:,} of {self.counts.ways:,} ways")
