@@ -57,6 +57,8 @@ setup: system venv db demo-data
 demo: setup
 	$(PY) manage.py import_osm $(OSM_PBF) --name demo --if-changed
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_sharing_demo
+	$(PY) manage.py seed_pooling_demo
 
 serve:
 	$(PY) manage.py collectstatic --noinput -v 0

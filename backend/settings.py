@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    "django.forms",
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_gis",
@@ -73,6 +74,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "backend.urls"
+# Widgets render through TEMPLATES, so the project's templates can override them (admin maps).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "backend.wsgi.application"
 ASGI_APPLICATION = "backend.asgi.application"
 
@@ -100,6 +103,17 @@ DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault(
     "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
 )
+# Typo-tolerant item search: the threshold of pg_trgm's indexable word-similarity operator.
+DATABASES["default"]["OPTIONS"].setdefault("options", "-c pg_trgm.word_similarity_threshold=0.45")
+# A pool of connections per process (psycopg_pool): Daphne runs each request's view in its own
+# thread, so without it every request opened a new connection (about 40 ms of warm-up measured).
+if env.bool("DB_POOL", default=True):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": env.int("DB_POOL_MIN", default=2),
+        "max_size": env.int("DB_POOL_MAX", default=30),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -121,6 +135,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "backend" / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 # Static files (the API docs' Swagger UI, the admin) are served by the app itself through
 # WhiteNoise, so Daphne alone serves a complete site; outside production they come straight from
@@ -241,3 +256,211 @@ if PRODUCTION:
 # Debian 12 ships GDAL 3.6. Voisinage never opens spatial references from untrusted files through
 # GDAL (OSM extracts are read by pyosmium; API geometries are GeoJSON parsed by GEOS).
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# --- Notifications: event log, websocket, push (owned by notifications/) ------------------------
+# Everything notifications/ reads from settings, in one block. See docs/events.md.
+from typing import Any  # noqa: E402
+
+from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: E402
+
+# How long each person's event log is kept; a client that reconnects with an older id gets a
+# "system.resync" event instead of the events it missed.
+NOTIFICATIONS_EVENT_RETENTION_DAYS = env.int("NOTIFICATIONS_EVENT_RETENTION_DAYS", default=14)
+# At most this many missed events are replayed on reconnect; further behind means a resync.
+REALTIME_REPLAY_MAX = env.int("REALTIME_REPLAY_MAX", default=1000)
+# Websocket tickets: single use, short-lived (milliseconds precision in Redis).
+REALTIME_TICKET_TTL_SECONDS = env.float("REALTIME_TICKET_TTL_SECONDS", default=30.0)
+# Application heartbeat sent on every socket; presence in Redis lives for a few heartbeats.
+REALTIME_HEARTBEAT_SECONDS = env.float("REALTIME_HEARTBEAT_SECONDS", default=25.0)
+REALTIME_PRESENCE_TTL_SECONDS = env.float(
+    "REALTIME_PRESENCE_TTL_SECONDS", default=REALTIME_HEARTBEAT_SECONDS * 2.5
+)
+# Browsers always send Origin: only these may open the socket. Native apps send none: allowed.
+REALTIME_ALLOWED_ORIGINS = env.list(
+    "REALTIME_ALLOWED_ORIGINS",
+    default=[]
+    if PRODUCTION
+    else ["http://localhost:8000", "http://127.0.0.1:8000", "http://localhost:3000"],
+)
+# Inbound courier positions: a token bucket per connection.
+REALTIME_POSITION_RATE_PER_SECOND = env.float("REALTIME_POSITION_RATE_PER_SECOND", default=1.0)
+REALTIME_POSITION_BURST = env.int("REALTIME_POSITION_BURST", default=5)
+# Invalid inbound messages tolerated (a bucket refilled at one per second) before closing.
+REALTIME_INBOUND_ERROR_BURST = env.int("REALTIME_INBOUND_ERROR_BURST", default=20)
+# Bound on the time a request waits for the channel layer after its commit.
+REALTIME_FANOUT_TIMEOUT_SECONDS = env.float("REALTIME_FANOUT_TIMEOUT_SECONDS", default=2.0)
+# Channels' Redis layer: one Redis list per Daphne process carries every message for its
+# sockets, so its capacity is per process, not per socket; the per-socket buffer stays small
+# (a socket that stops reading loses its oldest live messages and heals from the log).
+CHANNEL_LAYERS["default"]["BACKEND"] = env.str(
+    "CHANNEL_LAYER_BACKEND", default="channels_redis.core.RedisChannelLayer"
+)
+_channel_layer_config: dict[str, Any] = CHANNEL_LAYERS["default"]["CONFIG"]  # type: ignore[assignment]
+_channel_layer_config.update(
+    {
+        # A pooled connection that Redis closed (a restart) is reopened once before failing.
+        # Reads wait longer than the layer's 5 s blocking pops (redis-py's default read timeout
+        # is also 5 s: the two race and the loser kills its socket's consumer).
+        "hosts": [
+            {
+                "address": REDIS_URL,
+                "socket_connect_timeout": 2,
+                "socket_timeout": 15,
+                "retry_on_error": [RedisConnectionError],
+                "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=500),
+            }
+        ],
+        "prefix": env.str("CHANNEL_LAYER_PREFIX", default="asgi"),
+        "capacity": env.int("CHANNEL_LAYER_SOCKET_CAPACITY", default=200),
+        "channel_capacity": {
+            "specific.*": env.int("CHANNEL_LAYER_PROCESS_CAPACITY", default=20000)
+        },
+        "expiry": 60,
+        "group_expiry": 86400,
+    }
+)
+# Push through Firebase Cloud Messaging. On by default; production refuses to start when it is
+# on without a service-account file (notifications/apps.py). In development without credentials
+# a push is a logged no-op.
+PUSH_ENABLED = env.bool("PUSH_ENABLED", default=True)
+FCM_CREDENTIALS_FILE = env.str("FCM_CREDENTIALS_FILE", default="")
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")
+PUSH_MAX_ATTEMPTS = env.int("PUSH_MAX_ATTEMPTS", default=6)
+PUSH_BACKOFF_SECONDS = env.float("PUSH_BACKOFF_SECONDS", default=15.0)
+PUSH_BACKOFF_MAX_SECONDS = env.float("PUSH_BACKOFF_MAX_SECONDS", default=900.0)
+# Quiet hours are read in this time zone (residents have no time zone of their own yet).
+PUSH_QUIET_HOURS_TIME_ZONE = env.str("PUSH_QUIET_HOURS_TIME_ZONE", default=TIME_ZONE)
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE") or {}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "notifications.push_sweep": {"task": "notifications.push_sweep", "schedule": 30.0},
+        "notifications.events_prune": {"task": "notifications.events_prune", "schedule": 3600.0},
+    }
+)
+# --- end of notifications ------------------------------------------------------------------------
+
+# --- Sharing (neighbour lending) --------------------------------------------------------------
+SHARING_BLUR_CELL_M = env.float("SHARING_BLUR_CELL_M", default=150.0)
+SHARING_MINUTES_FLOOR = env.int("SHARING_MINUTES_FLOOR", default=3)
+SHARING_LOAN_BUFFER_HOURS = env.float("SHARING_LOAN_BUFFER_HOURS", default=2.0)
+SHARING_REQUEST_TTL_HOURS = env.float("SHARING_REQUEST_TTL_HOURS", default=48.0)
+SHARING_MAX_RENEWALS = env.int("SHARING_MAX_RENEWALS", default=2)
+SHARING_MAX_OPEN_WANTED = env.int("SHARING_MAX_OPEN_WANTED", default=3)
+SHARING_WANTED_FIRST_ROUND = env.int("SHARING_WANTED_FIRST_ROUND", default=3)
+SHARING_WANTED_WIDEN_MINUTES = env.int("SHARING_WANTED_WIDEN_MINUTES", default=30)
+SHARING_WANTED_MAX_ROUNDS = env.int("SHARING_WANTED_MAX_ROUNDS", default=4)
+SHARING_REMINDERS_PER_DAY = env.int("SHARING_REMINDERS_PER_DAY", default=5)
+SHARING_NEARBY_MAX_MINUTES = env.int("SHARING_NEARBY_MAX_MINUTES", default=30)
+SHARING_PHOTO_MAX_BYTES = env.int("SHARING_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
+SHARING_PHOTO_MAX_PIXELS = env.int("SHARING_PHOTO_MAX_PIXELS", default=40_000_000)
+SHARING_PHOTO_MAX_SIDE = env.int("SHARING_PHOTO_MAX_SIDE", default=1600)
+SHARING_THUMB_SIDE = env.int("SHARING_THUMB_SIDE", default=320)
+SHARING_MAX_PHOTOS = env.int("SHARING_MAX_PHOTOS", default=6)
+
+# --- Pooling: orders, relay points, batches, courier rounds, impact (owned by pooling/) ----------
+# Everything pooling/ reads from settings, in one block. See docs/pooling.md.
+# Emission factors per vehicle type, in kg CO2e per vehicle-km, each with its source. Vans are
+# diesel light commercial vehicles: 3.17 kg CO2e per litre of road diesel (upstream 0.66 +
+# combustion 2.51, arrêté du 26 avril 2017, annex, the factor ADEME's Base Carbone uses for the
+# "information GES des prestations de transport") times an urban delivery consumption of
+# 9 L/100 km (an assumption: override POOLING_VAN_L_PER_100KM with the fleet's own figure).
+POOLING_VAN_L_PER_100KM = env.float("POOLING_VAN_L_PER_100KM", default=9.0)
+POOLING_EMISSION_FACTORS = {
+    "van": {
+        "kg_co2e_per_km": env.float(
+            "POOLING_CO2_VAN_KG_PER_KM", default=round(3.17 * POOLING_VAN_L_PER_100KM / 100, 4)
+        ),
+        "source": "ADEME Base Carbone / arrêté du 26 avril 2017: road diesel 3.17 kg CO2e/L "
+        "(well to wheel) x POOLING_VAN_L_PER_100KM (default 9 L/100 km, urban delivery)",
+    },
+    "cargo_bike": {
+        "kg_co2e_per_km": env.float("POOLING_CO2_CARGO_BIKE_KG_PER_KM", default=0.013),
+        "source": "ADEME, life-cycle estimate for an electric-assist bike (13 g CO2e/km, 94 % "
+        "from manufacture); a cargo bike is heavier, so read this as a lower bound",
+    },
+    "foot": {
+        "kg_co2e_per_km": env.float("POOLING_CO2_FOOT_KG_PER_KM", default=0.0),
+        "source": "walking with a trolley: no vehicle emission counted",
+    },
+}
+# The street-graph profile each vehicle is routed with. The graph has no car profile yet: vans
+# use the bike profile (same one-ways, 15 km/h, which is close to an urban delivery van's mean
+# speed); couriers on foot use the walking profile.
+POOLING_VEHICLE_PROFILES = {"cargo_bike": "bike", "van": "bike", "foot": "walk"}
+# Cost per meter given to the solver for each vehicle (prefers bikes and feet over vans).
+POOLING_VEHICLE_COST_PER_M = {"cargo_bike": 1, "foot": 1, "van": 3}
+# Default capacities in volume units (a small parcel, about 10 L, is 1; medium 2, large 4, extra
+# large 8) and kg: a delivery cargo bike's box holds about 1 m3 and 180 kg, a trolley 80 L, a van
+# 3 m3 and 800 kg.
+POOLING_DEFAULT_CAPACITY = {
+    "cargo_bike": {"units": 100, "kg": 180},
+    "foot": {"units": 8, "kg": 25},
+    "van": {"units": 300, "kg": 800},
+}
+# Service time at a stop: a fixed part per place kind and a part per parcel (seconds).
+POOLING_SERVICE_SECONDS = {"home": 120, "relay": 180, "host": 120}
+POOLING_SERVICE_SECONDS_PER_PARCEL = env.int("POOLING_SERVICE_SECONDS_PER_PARCEL", default=20)
+# The solver (PyVRP): wall-time budget of one plan, and an optional cap on its iterations (set in
+# tests for plans that do not depend on the machine's speed).
+POOLING_SOLVER_SECONDS = env.float("POOLING_SOLVER_SECONDS", default=2.0)
+POOLING_SOLVER_MAX_ITERATIONS = env.int("POOLING_SOLVER_MAX_ITERATIONS", default=0) or None
+POOLING_SOLVER_SEED = env.int("POOLING_SOLVER_SEED", default=1)
+# A round (hub to hub) is planned within this time, so that rounds fit one after another.
+POOLING_ROUND_MAX_SECONDS = env.int("POOLING_ROUND_MAX_SECONDS", default=7200)
+# Baseline (b) solves one small problem per carrier, each with this budget.
+POOLING_BASELINE_SECONDS = env.float("POOLING_BASELINE_SECONDS", default=0.3)
+# The courier is "nearby" under this many meters along the street graph.
+POOLING_NEARBY_METERS = env.float("POOLING_NEARBY_METERS", default=300.0)
+# A new ETA is sent to residents when it moves by at least this much.
+POOLING_ETA_NOTIFY_SECONDS = env.int("POOLING_ETA_NOTIFY_SECONDS", default=120)
+# After this many failed attempts an order goes back to the sender instead of the pool.
+POOLING_MAX_ATTEMPTS = env.int("POOLING_MAX_ATTEMPTS", default=2)
+# Proof photos: size and types accepted.
+POOLING_PROOF_PHOTO_MAX_BYTES = env.int("POOLING_PROOF_PHOTO_MAX_BYTES", default=5 * 1024 * 1024)
+POOLING_PROOF_PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"]
+# Webhook bodies larger than this are refused before parsing.
+POOLING_WEBHOOK_MAX_BYTES = env.int("POOLING_WEBHOOK_MAX_BYTES", default=64 * 1024)
+# The cut-off sweep: each hub's neighbourhood is planned once its local cut-off time has passed.
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE") or {}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "pooling.cutoff_sweep": {
+            "task": "pooling.cutoff_sweep",
+            "schedule": env.float("POOLING_CUTOFF_SWEEP_SECONDS", default=300.0),
+        },
+    }
+)
+# Stable names in the OpenAPI schema for the pooling app's choice sets.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **dict(SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES") or {}),  # type: ignore[call-overload]
+    "PoolingReceiveModeEnum": "pooling.models.ReceiveMode",
+    "PoolingDropKindEnum": "pooling.models.DropKind",
+    "PoolingRelayKindEnum": "pooling.models.RelayPoint.Kind",
+}
+# --- end of pooling ------------------------------------------------------------------------------
+
+# --- Sharing: periodic jobs (owned by sharing/, see sharing/tasks.py) ----------------------------
+# Reminders go out at the top of each hour in the daytime (TIME_ZONE), never at night: a
+# reminder throttled by SHARING_REMINDERS_PER_DAY waits for the next run.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE") or {}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "sharing.loans_expire": {"task": "sharing.loans_expire", "schedule": 300.0},
+        "sharing.wanted_widen": {"task": "sharing.wanted_widen", "schedule": 60.0},
+        "sharing.reminders_send": {
+            "task": "sharing.reminders_send",
+            "schedule": crontab(minute=0, hour="8-20"),
+        },
+    }
+)
+# --- end of sharing periodic jobs ----------------------------------------------------------------
+
+# --- Admin maps --------------------------------------------------------------------------------
+# Tiles come from this server (an XYZ URL); the map's scripts and styles are served by the project.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
+MAP_DEFAULT_LON = env.float("MAP_DEFAULT_LON", default=24.94)
+MAP_DEFAULT_LAT = env.float("MAP_DEFAULT_LAT", default=60.17)
+MAP_DEFAULT_ZOOM = env.int("MAP_DEFAULT_ZOOM", default=14)

@@ -10,6 +10,9 @@ handler500 = "backend.errors.json_500"
 api_v1 = [
     path("", include("backend.accounts.urls")),
     path("geo/", include("geo.urls")),
+    path("", include("sharing.urls")),
+    path("", include("notifications.urls")),
+    path("", include("pooling.urls")),
 ]
 
 urlpatterns = [

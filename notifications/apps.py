@@ -1,6 +1,14 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        # Production fails closed: push enabled means credentials that work, or no start at all.
+        if settings.PRODUCTION:
+            from notifications.fcm import fcm_credentials_check
+
+            fcm_credentials_check()

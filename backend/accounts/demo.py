@@ -30,12 +30,12 @@ class DemoResident:
 
 DEMO_RESIDENTS: tuple[DemoResident, ...] = (
     DemoResident("camille", "Camille Martin", "fr", 24.9320, 60.1690, "Kamppi, Helsinki"),
-    DemoResident("lea", "Léa Bernard", "fr", 24.9390, 60.1612, "Punavuori, Helsinki"),
+    DemoResident("lea", "Léa Bernard", "fr", 24.9395, 60.1655, "Punavuori, Helsinki"),
     DemoResident("hugo", "Hugo Dubois", "fr", 24.9460, 60.1670, "Kaartinkaupunki, Helsinki"),
     DemoResident("chloe", "Chloé Thomas", "fr", 24.9450, 60.1710, "Kluuvi, Helsinki"),
-    DemoResident("lucas", "Lucas Robert", "en", 24.9480, 60.1608, "Ullanlinna, Helsinki"),
-    DemoResident("manon", "Manon Richard", "fr", 24.9360, 60.1605, "Eira, Helsinki"),
-    DemoResident("louis", "Louis Petit", "fr", 24.9250, 60.1720, "Etu-Töölö, Helsinki"),
+    DemoResident("lucas", "Lucas Robert", "en", 24.9490, 60.1660, "Kaartinkaupunki, Helsinki"),
+    DemoResident("manon", "Manon Richard", "fr", 24.9370, 60.1662, "Punavuori, Helsinki"),
+    DemoResident("louis", "Louis Petit", "fr", 24.9380, 60.1750, "Kamppi, Helsinki"),
     DemoResident("ines", "Inès Durand", "fr", 24.9550, 60.1720, "Kruununhaka, Helsinki"),
     DemoResident("jules", "Jules Leroy", "en", 24.9510, 60.1620, "Ullanlinna, Helsinki"),
     DemoResident("zoe", "Zoé Moreau", "fr", 24.9470, 60.1740, "Kaisaniemi, Helsinki"),

@@ -40,7 +40,12 @@ def test_production_refuses_to_start_without_allowed_hosts():
 
 def test_production_starts_with_debug_off_when_configured():
     proc = _django_check(
-        {"VOISINAGE_ENV": "production", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "api.example.org"}
+        {
+            "VOISINAGE_ENV": "production",
+            "SECRET_KEY": "x" * 50,
+            "ALLOWED_HOSTS": "api.example.org",
+            "PUSH_ENABLED": "false",
+        }
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"

@@ -1,0 +1,429 @@
+"""Order pooling on a real extract: a seeded day of orders, planned, against two baselines and a
+long PyVRP run of the same routing problem.
+
+    python -m benchmarks.pooling --pbf PATH --orders 200 --carriers 5 --relay-share 0.3 --budget-s 2
+
+Uses its own database (``voisinage_bench_pooling`` on the configured server: created, migrated,
+the extract imported; the pooling rows of a previous run are deleted first), then builds a day
+from ``--seed``: a hub near the middle of the extract, residents on the street graph, relay points
+and neighbour hosts, cargo-bike couriers, and ``--orders`` orders from ``--carriers`` carriers, a
+``--relay-share`` of them to be received at a relay, a host or wherever suits the rounds, within
+each resident's walking limit. The batch is then planned by the same code as the Celery task
+(claim, drops, stops, matrices, PyVRP with a ``--budget-s`` budget, impact, paths, save).
+
+Figures (the last line printed is one JSON object):
+
+- ``pooled_km``: vehicle-km of the plan;
+- ``per_carrier_km``: baseline (b), each carrier's own van round(s), one PyVRP problem each;
+- ``per_parcel_km``: baseline (a), one van trip from the hub per parcel;
+- ``reference_km``: the same routing problem (same stops, fleet, windows, shifts) solved by PyVRP
+  with its default parameters for ``--reference-s`` seconds (30), once per formulation (couriers
+  reloading at the hub; one vehicle per round), the better valid plan kept;
+  ``ratio_vs_reference`` = pooled / that;
+- ``solve_s``: wall time of the PyVRP solve of the plan; ``plan_s``: the whole planning
+  computation (matrices, drops, solve, baselines); ``paths_s``, ``save_s``;
+- ``co2_saved_kg``: CO2e of baseline (b) minus the plan's (``co2_saved_vs_per_parcel_kg`` too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from datetime import date, datetime
+from datetime import time as dtime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+BENCH_DB = "voisinage_bench_pooling"
+BENCH_DOMAIN = "bench.voisinage.invalid"
+DAY = date(2026, 5, 15)
+
+
+def _configure_database(url: str | None) -> str:
+    import environ
+    import psycopg
+
+    base = url or os.environ.get("DATABASE_URL") or "postgis://postgres@127.0.0.1:5432/voisinage"
+    cfg = environ.Env.db_url_config(base)
+    host, port = cfg.get("HOST") or "127.0.0.1", int(cfg.get("PORT") or 5432)
+    user = cfg.get("USER") or "postgres"
+    with psycopg.connect(
+        host=host,
+        port=port,
+        user=user,
+        password=cfg.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    bench_url = f"postgis://{user}@{host}:{port}/{BENCH_DB}"
+    os.environ["DATABASE_URL"] = bench_url
+    return bench_url
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pbf", type=Path, required=True)
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--carriers", type=int, default=5)
+    parser.add_argument("--relay-share", type=float, default=0.3)
+    parser.add_argument("--budget-s", type=float, default=2.0)
+    parser.add_argument("--reference-s", type=float, default=30.0)
+    parser.add_argument("--couriers", type=int, default=4, help="cargo bikes of the hub")
+    parser.add_argument("--bike-units", type=int, default=None, help="cargo bike volume units")
+    parser.add_argument("--bike-kg", type=int, default=None)
+    parser.add_argument(
+        "--window-share",
+        type=float,
+        default=0.25,
+        help="share of home deliveries with a two-hour window",
+    )
+    parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--dump-problem", type=Path, default=None, help="pickle the problem here")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args(argv)
+
+    _configure_database(args.database_url)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from geo.services import graph_import
+
+    started = time.perf_counter()
+    imported = graph_import(path=args.pbf, name=args.pbf.name, if_changed=True)
+    say(
+        f"graph '{imported.graph.name}' ({'kept' if imported.skipped else 'imported'}) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return run(args)
+
+
+def _clean() -> None:
+    from backend.accounts.models import User
+    from pooling.models import (
+        Assignment,
+        Batch,
+        BatchImpact,
+        Courier,
+        Hub,
+        Merchant,
+        Order,
+        ReceivingPreference,
+        RelayPoint,
+        Route,
+        Stop,
+    )
+    from sharing.models import Association, Neighbourhood
+
+    Assignment.objects.all().delete()
+    Stop.objects.all().delete()
+    Route.objects.all().delete()
+    BatchImpact.objects.all().delete()
+    Batch.objects.all().delete()
+    Order.objects.all().delete()
+    ReceivingPreference.objects.all().delete()
+    Courier.objects.all().delete()
+    RelayPoint.objects.all().delete()
+    Hub.objects.all().delete()
+    Merchant.objects.all().delete()
+    Neighbourhood.objects.filter(association__name="Bench").delete()
+    Association.objects.filter(name="Bench").delete()
+    User.objects.filter(email__endswith=f"@{BENCH_DOMAIN}").delete()
+
+
+def _places(
+    rng: random.Random, count: int, hub: tuple[float, float], bbox
+) -> list[tuple[float, float]]:
+    """Points on the walking graph (moved onto their way), connected to the hub both ways on foot
+    and by bike."""
+    import numpy as np
+
+    from geo.graph import get_network
+    from geo.profiles import get_profile
+    from geo.selectors import travel_matrix
+
+    net = get_network()
+    walk = get_profile("walk")
+    lon0, lat0, lon1, lat1 = bbox
+    out: list[tuple[float, float]] = []
+    while len(out) < count:
+        lons = np.array([rng.uniform(lon0, lon1) for _ in range(count)])
+        lats = np.array([rng.uniform(lat0, lat1) for _ in range(count)])
+        snaps = net.snap_many(lons, lats, walk)
+        cands = []
+        for i in range(count):
+            if snaps.edge[i] < 0:
+                continue
+            x, y = net.snapped_point(snaps.one(i))
+            lon, lat = net.proj.inverse_coords(np.array([[x, y]]))[0]
+            cands.append((round(float(lon), 6), round(float(lat), 6)))
+        ok = np.ones(len(cands), dtype=bool)
+        for profile in ("bike", "walk"):
+            m = travel_matrix(points=[hub, *cands], profile=profile)
+            ok &= np.array([v is not None for v in m.seconds[0][1:]])
+            ok &= np.array([row[0] is not None for row in m.seconds[1:]])
+        out += [c for c, good in zip(cands, ok.tolist(), strict=True) if good]
+    return out[:count]
+
+
+def _hub_point(bbox) -> tuple[float, float]:
+    """The point nearest the extract's middle that every other place can reach both ways."""
+    import numpy as np
+
+    from geo.selectors import travel_matrix
+
+    lon0, lat0, lon1, lat1 = bbox
+    cx, cy = (lon0 + lon1) / 2, (lat0 + lat1) / 2
+    rng = random.Random(1)
+    probe = [(rng.uniform(lon0, lon1), rng.uniform(lat0, lat1)) for _ in range(30)]
+    best: tuple[int, tuple[float, float]] | None = None
+    for radius in (0.0, 0.001, 0.002, 0.003, 0.005):
+        for k in range(8 if radius else 1):
+            angle = k * np.pi / 4
+            hub = (cx + radius * 1.5 * np.cos(angle), cy + radius * np.sin(angle))
+            m = travel_matrix(points=[hub, *probe], profile="bike")
+            if not m.snapped[0]:
+                continue
+            both = sum(
+                m.seconds[0][i] is not None and m.seconds[i][0] is not None
+                for i in range(1, len(probe) + 1)
+                if m.snapped[i]
+            )
+            if best is None or both > best[0]:
+                best = (both, (round(float(hub[0]), 6), round(float(hub[1]), 6)))
+            if both >= 0.9 * sum(m.snapped[1:]):
+                return best[1]
+    if best is not None and best[0] > 0:
+        return best[1]
+    raise SystemExit("no central point of this extract reaches the rest by bike")
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    from django.conf import settings
+    from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+    from pyvrp import SolveParams
+
+    from backend.accounts.models import User
+    from geo.graph import get_network
+    from pooling.models import Assignment, Batch, RelayPoint, Route, Stop
+    from pooling.services import batching
+    from pooling.services.orders import ParcelIn, Receiving, WindowIn, order_declare
+    from pooling.services.places import courier_create, hub_create, relay_point_create
+    from pooling.vrp import solve_problem
+    from sharing.models import Association, Neighbourhood
+
+    rng = random.Random(args.seed)
+    _clean()
+    net = get_network()
+    b = net.bounds
+    # Keep a margin from the extract's edge, where ways are clipped.
+    mx, my = (b[2] - b[0]) * 0.06, (b[3] - b[1]) * 0.06
+    bbox = (b[0] + mx, b[1] + my, b[2] - mx, b[3] - my)
+    association = Association.objects.create(name="Bench")
+    neighbourhood = Neighbourhood.objects.create(
+        association=association,
+        name="Bench",
+        area=MultiPolygon(Polygon.from_bbox(tuple(b)), srid=settings.GEO_SRID),
+    )
+    hub_at = _hub_point(bbox)
+    hub = hub_create(neighbourhood=neighbourhood, name="Bench hub", lon=hub_at[0], lat=hub_at[1])
+    for k in range(args.couriers):
+        user = User.objects.create_user(f"courier{k}@{BENCH_DOMAIN}", None, display_name=f"C{k}")
+        courier_create(
+            user=user,
+            hub=hub,
+            vehicle="cargo_bike",
+            shift_start=dtime(9),
+            shift_end=dtime(18),
+            capacity_units=args.bike_units,
+            capacity_kg=args.bike_kg,
+        )
+    n_relays = max(2, args.orders // 25)
+    n_hosts = max(1, args.orders // 50)
+    residents_n = max(1, round(args.orders * 0.9))
+    spots = _places(rng, residents_n + n_relays + n_hosts, hub_at, bbox)
+    homes, relay_spots = spots[:residents_n], spots[residents_n:]
+    relays = []
+    kinds = ["shop", "locker", "post_office", "shop"]
+    for k, (lon, lat) in enumerate(relay_spots[:n_relays]):
+        relays.append(
+            relay_point_create(
+                kind=kinds[k % len(kinds)],
+                name=f"Relay {k}",
+                lon=lon,
+                lat=lat,
+                neighbourhood=neighbourhood,
+                capacity_per_day=60,
+                opens_at=dtime(8),
+                closes_at=dtime(20),
+            )
+        )
+    residents = []
+    for i, (lon, lat) in enumerate(homes):
+        user = User.objects.create_user(f"r{i}@{BENCH_DOMAIN}", None, display_name=f"R{i}")
+        user.home = Point(lon, lat, srid=settings.GEO_SRID)
+        user.save(update_fields=["home"])
+        residents.append(user)
+    for k, (lon, lat) in enumerate(relay_spots[n_relays:]):
+        host = User.objects.create_user(f"host{k}@{BENCH_DOMAIN}", None, display_name=f"H{k}")
+        relays.append(
+            relay_point_create(
+                kind=RelayPoint.Kind.NEIGHBOUR_HOST,
+                name=f"Host {k}",
+                lon=lon,
+                lat=lat,
+                neighbourhood=neighbourhood,
+                operator=host,
+                capacity_per_day=10,
+                opens_at=dtime(12),
+                closes_at=dtime(20),
+            )
+        )
+    carriers = [f"Carrier {chr(65 + k)}" for k in range(args.carriers)]
+    sizes = ["s"] * 40 + ["m"] * 35 + ["l"] * 20 + ["xl"] * 5
+    weights = ["light"] * 50 + ["medium"] * 30 + ["heavy"] * 15 + ["very_heavy"] * 5
+    tz = ZoneInfo(settings.TIME_ZONE)
+    for i in range(args.orders):
+        resident = residents[i % len(residents)] if i < len(residents) else rng.choice(residents)
+        windows = []
+        if rng.random() < args.relay_share:
+            mode = rng.choices(["relay", "host", "any"], weights=[6, 2, 2])[0]
+        else:
+            mode = "home"
+            if rng.random() < args.window_share:
+                start = rng.randint(10, 16)
+                windows = [
+                    WindowIn(
+                        starts_at=datetime.combine(DAY, dtime(start), tzinfo=tz),
+                        ends_at=datetime.combine(DAY, dtime(start + 2), tzinfo=tz),
+                    )
+                ]
+        order_declare(
+            resident=resident,
+            merchant_name="Bench shop",
+            carrier=rng.choice(carriers),
+            tracking_number=f"B{i:05d}",
+            expected_on=DAY,
+            parcels=[ParcelIn(size=rng.choice(sizes), weight=rng.choice(weights))],
+            receiving=Receiving(
+                mode=mode,
+                max_walk_seconds=rng.choice([600, 600, 900]),
+                walk_profile="wheelchair" if rng.random() < 0.05 else "walk",
+            ),
+            windows=windows,
+        )
+    say(
+        f"day built: {args.orders} orders, {len(residents)} residents, {n_relays} relays, "
+        f"{n_hosts} hosts, {args.couriers} cargo bikes, hub at {hub_at}"
+    )
+
+    batch = Batch.objects.create(neighbourhood=neighbourhood, hub=hub, day=DAY)
+    t0 = time.perf_counter()
+    version = batching.batch_claim(batch_id=batch.pk)
+    assert version is not None
+    inputs = batching.batch_inputs_load(batch_id=batch.pk, version=version)
+    t1 = time.perf_counter()
+    computation = batching.batch_compute(
+        inputs, seconds=args.budget_s, max_iterations=None, seed=args.seed
+    )
+    t2 = time.perf_counter()
+    computation.legs = batching.legs_compute(computation)
+    t3 = time.perf_counter()
+    batching.batch_plan_save(computation)
+    t4 = time.perf_counter()
+    plan, impact = computation.plan, computation.impact
+    if args.dump_problem:
+        import pickle
+
+        args.dump_problem.write_bytes(pickle.dumps(computation.problem))
+    say(
+        f"planned: {plan.stops_served} stops in {len(plan.trips)} rounds, "
+        f"{plan.meters / 1000:.2f} km, solve {plan.solve_seconds:.2f} s "
+        f"({plan.iterations} iterations), left out {len(computation.left_out)}"
+    )
+
+    # The reference: the same problem, PyVRP with its default parameters for --reference-s, in
+    # both formulations (one vehicle per courier reloading at the hub; one vehicle per round),
+    # keeping the better valid plan.
+    references = {}
+    for strategy in () if args.no_reference else ("reload", "trips"):
+        say(f"reference: PyVRP defaults, {strategy} formulation, {args.reference_s:.0f} s ...")
+        ref = solve_problem(
+            computation.problem,
+            seconds=args.reference_s,
+            seed=args.seed,
+            params=SolveParams(),
+            strategy=strategy,
+        )
+        if ref.feasible and not ref.left_out and ref.trips:
+            references[strategy] = ref.meters
+    reference_m = min(references.values()) if references else 0
+    batch.refresh_from_db()
+    relay_drops = Assignment.objects.filter(
+        batch=batch, released_at__isnull=True, drop_kind__in=["relay", "host"]
+    ).count()
+    result: dict[str, object] = {
+        "extract": args.pbf.name,
+        "seed": args.seed,
+        "orders": args.orders,
+        "orders_planned": impact.orders,
+        "left_out": len(computation.left_out),
+        "carriers": args.carriers,
+        "couriers": args.couriers,
+        "relay_share": args.relay_share,
+        "relay_drops": relay_drops,
+        "stops": plan.stops_served,
+        "rounds": len(plan.trips),
+        "routes_saved": Route.objects.filter(batch=batch).count(),
+        "stops_saved": Stop.objects.filter(route__batch=batch).count(),
+        "budget_s": args.budget_s,
+        "pooled_km": round(plan.meters / 1000, 3),
+        "per_carrier_km": round(impact.per_carrier_meters / 1000, 3),
+        "per_carrier_rounds": impact.per_carrier_rounds,
+        "per_parcel_km": round(impact.per_parcel_meters / 1000, 3),
+        "reference_km": round(reference_m / 1000, 3),
+        "reference_by_formulation_km": {k: round(v / 1000, 3) for k, v in references.items()},
+        "ratio_vs_reference": round(plan.meters / reference_m, 4) if reference_m else None,
+        "strategy": plan.strategy,
+        "pooled_over_per_carrier": round(plan.meters / impact.per_carrier_meters, 4)
+        if impact.per_carrier_meters
+        else None,
+        "solve_s": round(plan.solve_seconds, 3),
+        "solver_iterations": plan.iterations,
+        "load_s": round(t1 - t0, 3),
+        "plan_s": round(t2 - t1, 3),
+        "paths_s": round(t3 - t2, 3),
+        "save_s": round(t4 - t3, 3),
+        "co2_pooled_kg": round(impact.co2_grams / 1000, 3),
+        "co2_per_carrier_kg": round(impact.per_carrier_co2_grams / 1000, 3),
+        "co2_per_parcel_kg": round(impact.per_parcel_co2_grams / 1000, 3),
+        "co2_saved_kg": round((impact.per_carrier_co2_grams - impact.co2_grams) / 1000, 3),
+        "co2_saved_vs_per_parcel_kg": round(
+            (impact.per_parcel_co2_grams - impact.co2_grams) / 1000, 3
+        ),
+        "batch_status": batch.status,
+    }
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Live delivery of committed events to open sockets, through the Redis channel layer.
+
+Each person's sockets are in the group ``user.<id>``: a personal event is one ``group_send`` per
+recipient. An event sent to a topic (``neighbourhood.3``) is one ``group_send`` to the group
+``topic.neighbourhood.3``, whatever the number of members: the channel layer stores one message
+per server process and every socket picks its own ``id`` from the message's ``seqs``.
+
+Live delivery is best effort by design: the log is the truth. A failure here (Redis down, a
+timeout) is logged and the request goes on; sockets heal from the log when they see a hole in
+the ids, and reconnecting clients replay what they missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import redis
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# group_send calls in flight at once for one notify() (each holds a Redis connection).
+CONCURRENCY = 32
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def topic_group(topic: str) -> str:
+    return f"topic.{topic}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_type: str
+    at: str
+    data: dict[str, Any]
+    seqs: dict[int, int]  # recipient id -> seq
+    topic: str | None = None
+
+
+def envelope_tail(event_type: str, at: str, data: dict[str, Any]) -> str:
+    """The JSON envelope of an event without its ``id``: ``'{"id":' + str(id) + tail`` is the
+    whole envelope. Serialised once per event, not once per socket."""
+    body = json.dumps(
+        {"type": event_type, "at": at, "data": data}, ensure_ascii=False, separators=(",", ":")
+    )
+    return "," + body[1:]
+
+
+async def _send(delivery: Delivery) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    tail = envelope_tail(delivery.event_type, delivery.at, delivery.data)
+    if delivery.topic is not None:
+        await layer.group_send(
+            topic_group(delivery.topic),
+            {
+                "type": "event.broadcast",
+                "topic": delivery.topic,
+                "tail": tail,
+                "seqs": {str(user_id): seq for user_id, seq in delivery.seqs.items()},
+            },
+        )
+        return
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(user_id: int, seq: int) -> None:
+        async with gate:
+            await layer.group_send(
+                user_group(user_id), {"type": "event.deliver", "id": seq, "tail": tail}
+            )
+
+    await asyncio.gather(*(one(user_id, seq) for user_id, seq in delivery.seqs.items()))
+
+
+async def _send_bounded(delivery: Delivery) -> None:
+    await asyncio.wait_for(_send(delivery), timeout=settings.REALTIME_FANOUT_TIMEOUT_SECONDS)
+
+
+class _LoopThread:
+    """One event loop per process, in a daemon thread, for sync callers (views, tasks): the
+    channel layer keeps its Redis connections per loop, so they are reused from one commit to
+    the next instead of being opened for each."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pid = 0
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        with self.lock:
+            if self.loop is None or self.pid != os.getpid():  # first use, or a forked child
+                self.loop = asyncio.new_event_loop()
+                self.pid = os.getpid()
+                threading.Thread(
+                    target=self.loop.run_forever, name="notifications-fanout", daemon=True
+                ).start()
+            loop = self.loop
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        try:
+            return future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError from None
+
+
+_loop_thread = _LoopThread()
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs ``coroutine`` to completion from sync code, bounded by the fan-out timeout."""
+    timeout = settings.REALTIME_FANOUT_TIMEOUT_SECONDS
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _loop_thread.run(coroutine, timeout + 0.5)
+    coroutine.close()
+    raise RuntimeError("fan-out is for sync code: call it from a thread, not an event loop")
+
+
+def fanout_deliver(delivery: Delivery) -> bool:
+    """Sends a committed event to the open sockets of its recipients; ``False`` when the channel
+    layer could not take it (logged; the event stays in the log)."""
+    try:
+        _run(_send_bounded(delivery))
+    except (redis.RedisError, OSError, TimeoutError) as error:
+        logger.warning(
+            "live delivery of %s to %d recipient(s) failed (%s); it stays in their log",
+            delivery.event_type,
+            len(delivery.seqs),
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
+async def _send_control(user_ids: list[int], message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for user_id in user_ids:
+            await layer.group_send(user_group(user_id), message)
+
+    await asyncio.wait_for(send_all(), timeout=settings.REALTIME_FANOUT_TIMEOUT_SECONDS)
+
+
+def fanout_control(user_ids: list[int], message_type: str) -> None:
+    """Tells the sockets of ``user_ids`` something about themselves (``topics.changed``)."""
+    try:
+        _run(_send_control(user_ids, {"type": message_type}))
+    except (redis.RedisError, OSError, TimeoutError) as error:
+        logger.warning("control message %s failed (%s)", message_type, type(error).__name__)

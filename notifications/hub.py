@@ -1,0 +1,167 @@
+"""What one server process does once for all its sockets: topics and presence.
+
+**Topics.** The process joins a topic's group with a single channel of its own, whatever the
+number of its sockets that listen to the topic, and hands each message to those sockets itself.
+An event for a neighbourhood of a thousand people is then one message read from Redis and a
+thousand sends, instead of a thousand channel-layer deliveries that each wake a consumer.
+
+**Presence.** The sockets' entries in Redis are refreshed together, in pipelines, once per
+heartbeat period, instead of one round trip per socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import defaultdict
+from typing import Any, Protocol
+
+import redis
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from notifications.fanout import topic_group
+from notifications.presence import presence_key
+from notifications.redis_state import async_client
+
+logger = logging.getLogger(__name__)
+
+# Group memberships expire in the channel layer (group_expiry, a day): rejoin well before.
+GROUP_REFRESH_SECONDS = 3600.0
+PRESENCE_BATCH = 1000
+
+
+class Socket(Protocol):
+    user_id: int | None
+    channel_name: str
+
+    async def offer(self, seq: int, tail: str) -> None: ...
+
+
+class ProcessHub:
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.members: dict[str, set[Socket]] = defaultdict(set)
+        self.present: dict[Socket, int] = {}
+        self.lock = asyncio.Lock()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def _start(self) -> str:
+        if self.channel is None:
+            self.channel = await self.layer.new_channel()
+            self.tasks = [
+                asyncio.create_task(self._receive_loop()),
+                asyncio.create_task(self._refresh_loop()),
+            ]
+        return self.channel
+
+    # --- topics ---------------------------------------------------------------------------------
+
+    async def topic_join(self, topic: str, socket: Socket) -> None:
+        """``socket`` receives the topic's events from now on. Raises ``redis.RedisError``."""
+        async with self.lock:
+            channel = await self._start()
+            if not self.members.get(topic):
+                await self.layer.group_add(topic_group(topic), channel)
+            self.members[topic].add(socket)
+
+    async def topic_leave(self, topic: str, socket: Socket) -> None:
+        async with self.lock:
+            members = self.members.get(topic)
+            if members is None:
+                return
+            members.discard(socket)
+            if members:
+                return
+            del self.members[topic]
+            if self.channel is not None:
+                try:
+                    await self.layer.group_discard(topic_group(topic), self.channel)
+                except redis.RedisError as error:
+                    logger.info("could not leave topic %s (%s)", topic, type(error).__name__)
+
+    async def _receive_loop(self) -> None:
+        assert self.channel is not None
+        failures = 0
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except (redis.RedisError, OSError) as error:
+                failures += 1
+                logger.warning("topic hub cannot read Redis (%s)", type(error).__name__)
+                await asyncio.sleep(min(2**failures * 0.1, 5.0))
+                continue
+            if failures:
+                failures = 0
+                await self._rejoin()  # Redis may have restarted and forgotten the groups
+            if message.get("type") == "event.broadcast":
+                await self._broadcast(message)
+
+    async def _broadcast(self, message: dict[str, Any]) -> None:
+        seqs: dict[str, int] = message["seqs"]
+        tail: str = message["tail"]
+        for socket in list(self.members.get(message["topic"], ())):
+            seq = seqs.get(str(socket.user_id))
+            if seq is not None:
+                await socket.offer(seq, tail)
+
+    async def _rejoin(self) -> None:
+        if self.channel is None:
+            return
+        try:
+            for topic in list(self.members):
+                await self.layer.group_add(topic_group(topic), self.channel)
+        except redis.RedisError as error:
+            logger.info("topic hub could not rejoin its groups (%s)", type(error).__name__)
+
+    # --- presence -------------------------------------------------------------------------------
+
+    async def presence_keep(self, socket: Socket) -> None:
+        assert socket.user_id is not None
+        self.present[socket] = socket.user_id
+        await self._start()
+
+    def presence_drop(self, socket: Socket) -> None:
+        self.present.pop(socket, None)
+
+    async def _refresh_loop(self) -> None:
+        since_rejoin = 0.0
+        while True:
+            interval = settings.REALTIME_HEARTBEAT_SECONDS
+            await asyncio.sleep(interval)
+            since_rejoin += interval
+            try:
+                await self._refresh_presence()
+                if since_rejoin >= GROUP_REFRESH_SECONDS:
+                    since_rejoin = 0.0
+                    await self._rejoin()
+            except (redis.RedisError, OSError) as error:
+                logger.info("presence refresh failed (%s)", type(error).__name__)
+
+    async def _refresh_presence(self) -> None:
+        ttl = settings.REALTIME_PRESENCE_TTL_SECONDS
+        entries = [(socket.channel_name, user_id) for socket, user_id in self.present.items()]
+        for start in range(0, len(entries), PRESENCE_BATCH):
+            until = time.time() + ttl
+            async with async_client().pipeline(transaction=False) as pipe:
+                for channel_name, user_id in entries[start : start + PRESENCE_BATCH]:
+                    name = presence_key(user_id)
+                    pipe.zadd(name, {channel_name: until})
+                    pipe.expire(name, int(ttl) + 1)
+                await pipe.execute()
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ProcessHub]
+_hubs = weakref.WeakKeyDictionary()
+
+
+def process_hub() -> ProcessHub:
+    """The hub of the running event loop (a Daphne process has one)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = ProcessHub()
+    return hub

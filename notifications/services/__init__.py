@@ -1,0 +1,32 @@
+"""Every write of the notifications app. :func:`notify` is the one door out for events."""
+
+from notifications.services.devices import (
+    DeviceNotFoundError,
+    DeviceRegistration,
+    device_delete,
+    device_register,
+)
+from notifications.services.events import (
+    events_prune,
+    notify,
+    push_enqueue,
+    topic_subscribe,
+    topic_unsubscribe,
+)
+from notifications.services.positions import position_record
+from notifications.services.push import PushRun, push_outbox_deliver
+
+__all__ = [
+    "DeviceNotFoundError",
+    "DeviceRegistration",
+    "PushRun",
+    "device_delete",
+    "device_register",
+    "events_prune",
+    "notify",
+    "position_record",
+    "push_enqueue",
+    "push_outbox_deliver",
+    "topic_subscribe",
+    "topic_unsubscribe",
+]

@@ -1,0 +1,474 @@
+"""Pooling API: thin views. Validate the input, call one service or selector, serialize."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.serializers import ErrorSerializer
+from pooling import selectors
+from pooling.errors import BodyTooLargeError, IdempotencyKeyMissingError, MalformedBodyError
+from pooling.serializers import (
+    BatchCreateInputSerializer,
+    BatchSerializer,
+    CourierRouteSerializer,
+    CourierRouteSummarySerializer,
+    ImpactQuerySerializer,
+    MerchantOrderInputSerializer,
+    MerchantOrderOutputSerializer,
+    MonthImpactSerializer,
+    OrderDeclareInputSerializer,
+    OrderSerializer,
+    OrderUpdateInputSerializer,
+    PositionInputSerializer,
+    PositionResultSerializer,
+    PreferenceInputSerializer,
+    PreferenceSerializer,
+    RelayDeliveriesSerializer,
+    RelayNearbySerializer,
+    RelayQuerySerializer,
+    StopDeliveredInputSerializer,
+    StopFailedInputSerializer,
+    StopResultSerializer,
+    weekly_as_json,
+)
+from pooling.services.batching import batch_request
+from pooling.services.couriers import (
+    courier_position_update,
+    route_start,
+    stop_delivered,
+    stop_failed,
+)
+from pooling.services.orders import (
+    ParcelIn,
+    Receiving,
+    WindowIn,
+    order_cancel,
+    order_declare,
+    order_receive_from_merchant,
+    order_receiving_update,
+    receiving_preference_set,
+)
+from pooling.webhooks import merchant_authenticate, signature_verify
+
+ORDERS = "orders"
+POOLING = "pooling"
+COURIER = "courier"
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+def _receiving(data: dict[str, Any] | None) -> Receiving | None:
+    if data is None:
+        return None
+    return Receiving(
+        mode=data["mode"],
+        relay_point_id=data.get("relay_point"),
+        max_walk_seconds=int(data["max_walk_minutes"]) * 60,
+        walk_profile=data["walk_profile"],
+    )
+
+
+def _windows(items: list[dict[str, Any]] | None) -> list[WindowIn] | None:
+    if items is None:
+        return None
+    return [WindowIn(starts_at=w["starts_at"], ends_at=w["ends_at"]) for w in items]
+
+
+# --- merchants ------------------------------------------------------------------------------------
+
+
+class MerchantOrderApi(APIView):
+    """The merchant webhook: authenticated by API key and HMAC signature, not by a user."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="merchant_order_announce",
+        tags=["merchant"],
+        summary="Announce an order (signed webhook, idempotent)",
+        description=(
+            "Headers: `X-Api-Key` (the merchant's key), `X-Signature: sha256=<hex>` (HMAC-SHA256 "
+            "of the raw body with the merchant's signing secret) and `Idempotency-Key`. A retry "
+            "with the same key and body returns the first order (200); the same key with another "
+            "body is refused (422)."
+        ),
+        parameters=[
+            OpenApiParameter("X-Api-Key", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True),
+        ],
+        request=MerchantOrderInputSerializer,
+        responses={
+            201: MerchantOrderOutputSerializer,
+            200: OpenApiResponse(MerchantOrderOutputSerializer, description="A replay."),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            413: ErrorSerializer,
+            422: ErrorSerializer,
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.POOLING_WEBHOOK_MAX_BYTES:
+            raise BodyTooLargeError()
+        raw = request.body
+        if len(raw) > settings.POOLING_WEBHOOK_MAX_BYTES:
+            raise BodyTooLargeError()
+        merchant = merchant_authenticate(request.headers.get("X-Api-Key"))
+        signature_verify(merchant, raw, request.headers.get("X-Signature"))
+        key = (request.headers.get("Idempotency-Key") or "").strip()
+        if not key or len(key) > 200 or not key.isprintable():
+            raise IdempotencyKeyMissingError()
+        try:
+            payload = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            raise MalformedBodyError() from None
+        if not isinstance(payload, dict):
+            raise MalformedBodyError()
+        body = MerchantOrderInputSerializer(data=payload)
+        body.is_valid(raise_exception=True)
+        order, created = order_receive_from_merchant(
+            merchant=merchant, idempotency_key=key, raw_body=raw, payload=body.validated_data
+        )
+        response = Response(
+            MerchantOrderOutputSerializer(order).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+# --- residents ------------------------------------------------------------------------------------
+
+
+class OrderListApi(APIView):
+    @extend_schema(operation_id="orders_list", tags=[ORDERS], responses=OrderSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        orders = selectors.orders_of_resident(resident=request.user)  # type: ignore[arg-type]
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="orders_declare",
+        tags=[ORDERS],
+        summary="Declare an order you expect (carrier, tracking number, expected day)",
+        request=OrderDeclareInputSerializer,
+        responses={201: OrderSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        body = OrderDeclareInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        order = order_declare(
+            resident=request.user,  # type: ignore[arg-type]
+            merchant_name=data["merchant_name"],
+            carrier=data["carrier"],
+            tracking_number=data["tracking_number"],
+            expected_on=data["expected_on"],
+            parcels=[ParcelIn(**p) for p in data["parcels"]],
+            receiving=_receiving(data.get("receiving")),
+            windows=_windows(data["windows"]) or [],
+        )
+        order = selectors.order_of_resident(resident=request.user, order_id=order.pk)  # type: ignore[arg-type]
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(
+        operation_id="orders_get", tags=[ORDERS], responses={200: OrderSerializer, **ERRORS}
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        order = selectors.order_of_resident(resident=request.user, order_id=order_id)  # type: ignore[arg-type]
+        return Response(OrderSerializer(order).data)
+
+    @extend_schema(
+        operation_id="orders_update",
+        tags=[ORDERS],
+        summary="Choose how and when to receive it (until it leaves the hub)",
+        request=OrderUpdateInputSerializer,
+        responses={200: OrderSerializer, **ERRORS, 409: ErrorSerializer},
+    )
+    def patch(self, request: Request, order_id: int) -> Response:
+        body = OrderUpdateInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        order_receiving_update(
+            actor=request.user,  # type: ignore[arg-type]
+            order_id=order_id,
+            receiving=_receiving(data.get("receiving")),
+            windows=_windows(data.get("windows")),
+        )
+        order = selectors.order_of_resident(resident=request.user, order_id=order_id)  # type: ignore[arg-type]
+        return Response(OrderSerializer(order).data)
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(
+        operation_id="orders_cancel",
+        tags=[ORDERS],
+        request=None,
+        responses={200: OrderSerializer, **ERRORS, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order_cancel(actor=request.user, order_id=order_id)  # type: ignore[arg-type]
+        order = selectors.order_of_resident(resident=request.user, order_id=order_id)  # type: ignore[arg-type]
+        return Response(OrderSerializer(order).data)
+
+
+class ReceivingPreferenceApi(APIView):
+    @extend_schema(
+        operation_id="orders_receiving_get", tags=[ORDERS], responses=PreferenceSerializer
+    )
+    def get(self, request: Request) -> Response:
+        pref = selectors.receiving_preference_of(resident=request.user)  # type: ignore[arg-type]
+        return Response(PreferenceSerializer(pref).data)
+
+    @extend_schema(
+        operation_id="orders_receiving_set",
+        tags=[ORDERS],
+        summary="Your default way of receiving parcels, and when you are usually in",
+        request=PreferenceInputSerializer,
+        responses={200: PreferenceSerializer, **ERRORS},
+    )
+    def put(self, request: Request) -> Response:
+        body = PreferenceInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        pref = receiving_preference_set(
+            resident=request.user,  # type: ignore[arg-type]
+            receiving=_receiving(data),  # type: ignore[arg-type]
+            home_windows=weekly_as_json(data["home_windows"]),
+        )
+        return Response(PreferenceSerializer(pref).data)
+
+
+class RelayPointsNearApi(APIView):
+    @extend_schema(
+        operation_id="relay_points_near",
+        tags=[ORDERS],
+        summary="Relay points and neighbour hosts within a walking time",
+        parameters=[
+            OpenApiParameter("near", str, required=True, description="latitude,longitude"),
+            OpenApiParameter("minutes", float, required=False),
+            OpenApiParameter("profile", str, enum=["walk", "slow", "wheelchair"], required=False),
+        ],
+        responses={200: RelayNearbySerializer(many=True), 400: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = RelayQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        lon, lat = data["near"]
+        relays = selectors.relay_points_near(
+            lon=lon, lat=lat, seconds=data["minutes"] * 60, profile=data["profile"]
+        )
+        return Response(RelayNearbySerializer(relays, many=True).data)
+
+
+class RelayDeliveriesApi(APIView):
+    @extend_schema(
+        operation_id="relay_points_deliveries",
+        tags=[ORDERS],
+        summary="Deliveries to come at a relay point you operate, with the handover code",
+        responses={200: RelayDeliveriesSerializer, **ERRORS},
+    )
+    def get(self, request: Request, relay_point_id: int) -> Response:
+        relay, stops = selectors.relay_deliveries(actor=request.user, relay_point_id=relay_point_id)  # type: ignore[arg-type]
+        body = {"relay_point": relay, "handover_code": relay.handover_code, "deliveries": stops}
+        return Response(RelayDeliveriesSerializer(body).data)
+
+
+# --- association staff ------------------------------------------------------------------------------
+
+
+class BatchCreateApi(APIView):
+    @extend_schema(
+        operation_id="pooling_batch_create",
+        tags=[POOLING],
+        summary="Plan a neighbourhood's deliveries for a day (association staff)",
+        description="Planning runs in the background: poll the batch for its progress.",
+        request=BatchCreateInputSerializer,
+        responses={202: BatchSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        body = BatchCreateInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        batch, _created = batch_request(
+            actor=request.user,  # type: ignore[arg-type]
+            neighbourhood_id=data["neighbourhood"],
+            day=data.get("day") or timezone.localdate(),
+        )
+        batch = selectors.batch_for_staff(actor=request.user, batch_id=batch.pk)  # type: ignore[arg-type]
+        return Response(BatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+class BatchDetailApi(APIView):
+    @extend_schema(
+        operation_id="pooling_batch_get",
+        tags=[POOLING],
+        summary="A batch: progress, rounds and impact (association staff)",
+        responses={200: BatchSerializer, **ERRORS},
+    )
+    def get(self, request: Request, batch_id: int) -> Response:
+        batch = selectors.batch_for_staff(actor=request.user, batch_id=batch_id)  # type: ignore[arg-type]
+        return Response(BatchSerializer(batch).data)
+
+
+class ImpactByMonthApi(APIView):
+    @extend_schema(
+        operation_id="pooling_impact_by_month",
+        tags=[POOLING],
+        summary="Km, rounds and CO2 of a neighbourhood's batches, per month (association staff)",
+        parameters=[
+            OpenApiParameter("neighbourhood", int, required=True),
+            OpenApiParameter("since", str, required=False, description="YYYY-MM-DD"),
+            OpenApiParameter("until", str, required=False, description="YYYY-MM-DD"),
+        ],
+        responses={200: MonthImpactSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        query = ImpactQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        rows = selectors.impact_by_month(
+            actor=request.user,  # type: ignore[arg-type]
+            neighbourhood_id=data["neighbourhood"],
+            since=data.get("since"),
+            until=data.get("until"),
+        )
+        return Response(MonthImpactSerializer(rows, many=True).data)
+
+
+# --- couriers -------------------------------------------------------------------------------------
+
+
+class CourierRouteListApi(APIView):
+    @extend_schema(
+        operation_id="courier_routes_list",
+        tags=[COURIER],
+        responses={200: CourierRouteSummarySerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        routes = selectors.routes_of_courier(
+            actor=request.user,  # type: ignore[arg-type]
+            since=timezone.localdate() - timedelta(days=1),
+        )
+        return Response(CourierRouteSummarySerializer(routes, many=True).data)
+
+
+class CourierRouteDetailApi(APIView):
+    @extend_schema(
+        operation_id="courier_routes_get",
+        tags=[COURIER],
+        summary="A round: ordered stops with their parcels, place, ETA and path",
+        responses={200: CourierRouteSerializer, **ERRORS},
+    )
+    def get(self, request: Request, route_id: int) -> Response:
+        route = selectors.route_for_courier(actor=request.user, route_id=route_id)  # type: ignore[arg-type]
+        return Response(CourierRouteSerializer(route).data)
+
+
+class CourierRouteStartApi(APIView):
+    @extend_schema(
+        operation_id="courier_routes_start",
+        tags=[COURIER],
+        request=None,
+        responses={200: CourierRouteSerializer, **ERRORS, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, route_id: int) -> Response:
+        route_start(actor=request.user, route_id=route_id)  # type: ignore[arg-type]
+        route = selectors.route_for_courier(actor=request.user, route_id=route_id)  # type: ignore[arg-type]
+        return Response(CourierRouteSerializer(route).data)
+
+
+class StopDeliveredApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="courier_stop_delivered",
+        tags=[COURIER],
+        summary="Mark a stop delivered, with the recipient's code or a photo",
+        request={
+            "application/json": StopDeliveredInputSerializer,
+            "multipart/form-data": StopDeliveredInputSerializer,
+        },
+        responses={200: StopResultSerializer, **ERRORS, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, route_id: int, stop_id: int) -> Response:
+        body = StopDeliveredInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        stop = stop_delivered(
+            actor=request.user,  # type: ignore[arg-type]
+            route_id=route_id,
+            stop_id=stop_id,
+            code=data.get("code"),
+            photo=data.get("photo"),
+        )
+        return Response(StopResultSerializer(stop).data)
+
+
+class StopFailedApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="courier_stop_failed",
+        tags=[COURIER],
+        summary="Mark a stop failed: its parcels go back to the pool",
+        request={
+            "application/json": StopFailedInputSerializer,
+            "multipart/form-data": StopFailedInputSerializer,
+        },
+        responses={200: StopResultSerializer, **ERRORS, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, route_id: int, stop_id: int) -> Response:
+        body = StopFailedInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        stop = stop_failed(
+            actor=request.user,  # type: ignore[arg-type]
+            route_id=route_id,
+            stop_id=stop_id,
+            reason=data["reason"],
+            photo=data.get("photo"),
+        )
+        return Response(StopResultSerializer(stop).data)
+
+
+class CourierPositionApi(APIView):
+    @extend_schema(
+        operation_id="courier_position",
+        tags=[COURIER],
+        summary="Send the courier's position (until it travels on the websocket)",
+        request=PositionInputSerializer,
+        responses={200: PositionResultSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        body = PositionInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        lon, lat = data["position"]
+        result = courier_position_update(
+            courier=request.user,  # type: ignore[arg-type]
+            lon=lon,
+            lat=lat,
+            at=data.get("at") or timezone.now(),
+        )
+        return Response(PositionResultSerializer(result).data)

@@ -1,0 +1,234 @@
+"""Reads of the pooling app: residents' orders, relay points nearby, batches for staff, rounds
+for couriers, impact per month. Authorization of reads is checked here, against the asking user."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+
+from backend.accounts.models import User
+from backend.errors import NotFoundError
+from geo.selectors import nearby_by_travel_time
+from pooling.errors import (
+    NotACourierError,
+    NotRelayOperatorError,
+    NotStaffError,
+    NotYourRouteError,
+    OrderNotFoundError,
+)
+from pooling.models import (
+    Assignment,
+    Batch,
+    BatchImpact,
+    Courier,
+    Order,
+    ReceivingPreference,
+    RelayPoint,
+    Route,
+    Stop,
+)
+from pooling.services.batching import is_neighbourhood_staff
+from sharing.models import Neighbourhood
+
+# --- residents ------------------------------------------------------------------------------------
+
+
+def _orders_with_delivery() -> QuerySet[Order]:
+    active = Assignment.objects.filter(released_at__isnull=True).select_related(
+        "stop", "relay_point"
+    )
+    return (
+        Order.objects.select_related("relay_point")
+        .prefetch_related(
+            "parcels", "windows", Prefetch("assignments", queryset=active, to_attr="active")
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def orders_of_resident(*, resident: User) -> QuerySet[Order]:
+    return _orders_with_delivery().filter(resident=resident)
+
+
+def order_of_resident(*, resident: User, order_id: int) -> Order:
+    order = _orders_with_delivery().filter(resident=resident, pk=order_id).first()
+    if order is None:
+        raise OrderNotFoundError()
+    return order
+
+
+def receiving_preference_of(*, resident: User) -> ReceivingPreference:
+    return ReceivingPreference.objects.filter(resident=resident).first() or ReceivingPreference(
+        resident=resident
+    )
+
+
+def relay_points_near(
+    *, lon: float, lat: float, seconds: float, profile: str, limit: int = 50
+) -> list[RelayPoint]:
+    """Active relay points and hosts reachable within ``seconds`` with ``profile``, nearest first,
+    each with ``travel_seconds``."""
+    return nearby_by_travel_time(  # type: ignore[return-value]
+        origin=Point(lon, lat, srid=settings.GEO_SRID),
+        seconds=seconds,
+        profile=profile,
+        queryset=RelayPoint.objects.filter(is_active=True),
+        limit=limit,
+    )
+
+
+def relay_deliveries(*, actor: User, relay_point_id: int) -> tuple[RelayPoint, list[Stop]]:
+    """The deliveries still to come at a relay point, for its operator (with the handover code)."""
+    relay = RelayPoint.objects.filter(pk=relay_point_id).first()
+    if relay is None:
+        raise NotFoundError()
+    if relay.operator_id != actor.pk:
+        raise NotRelayOperatorError()
+    stops: list[Stop] = list(
+        Stop.objects.filter(relay_point=relay, status=Stop.Status.PENDING)
+        .exclude(route__batch__status__in=[Batch.Status.CANCELLED, Batch.Status.FAILED])
+        .annotate(parcels=Count("assignments__order__parcels"))
+        .order_by("eta")
+    )
+    return relay, stops
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+
+def _staff_check(actor: User, neighbourhood: Neighbourhood) -> None:
+    if not is_neighbourhood_staff(actor, neighbourhood):
+        raise NotStaffError()
+
+
+def batch_for_staff(*, actor: User, batch_id: int) -> Batch:
+    batch = (
+        Batch.objects.select_related("neighbourhood__association", "hub")
+        .prefetch_related(
+            Prefetch(
+                "routes",
+                queryset=Route.objects.select_related("courier__user").prefetch_related(
+                    Prefetch(
+                        "stops",
+                        queryset=Stop.objects.select_related("relay_point")
+                        .annotate(parcels=Count("assignments__order__parcels"))
+                        .order_by("position"),
+                    )
+                ),
+            )
+        )
+        .filter(pk=batch_id)
+        .first()
+    )
+    if batch is None:
+        raise NotFoundError()
+    _staff_check(actor, batch.neighbourhood)
+    batch.impact_row = BatchImpact.objects.filter(batch=batch).first()  # type: ignore[attr-defined]
+    return batch
+
+
+IMPACT_FIELDS = (
+    "orders",
+    "parcels",
+    "stops",
+    "rounds",
+    "vehicle_meters",
+    "co2_grams",
+    "per_parcel_meters",
+    "per_parcel_trips",
+    "per_parcel_co2_grams",
+    "per_carrier_meters",
+    "per_carrier_rounds",
+    "per_carrier_stops",
+    "per_carrier_co2_grams",
+)
+
+
+def impact_by_month(
+    *, actor: User, neighbourhood_id: int, since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
+    """The impact of the neighbourhood's planned batches, summed per month (oldest first)."""
+    neighbourhood = (
+        Neighbourhood.objects.select_related("association").filter(pk=neighbourhood_id).first()
+    )
+    if neighbourhood is None:
+        raise NotStaffError()
+    _staff_check(actor, neighbourhood)
+    rows = BatchImpact.objects.filter(
+        batch__neighbourhood=neighbourhood,
+        batch__status__in=[Batch.Status.PLANNED, Batch.Status.DISPATCHED, Batch.Status.COMPLETED],
+    )
+    if since is not None:
+        rows = rows.filter(day__gte=since)
+    if until is not None:
+        rows = rows.filter(day__lte=until)
+    months = (
+        rows.annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(batches=Count("pk"), **{f: Sum(f) for f in IMPACT_FIELDS})
+        .order_by("month")
+    )
+    return [
+        {
+            "month": row["month"],
+            "batches": row["batches"],
+            **{f: int(row[f] or 0) for f in IMPACT_FIELDS},
+        }
+        for row in months
+    ]
+
+
+# --- couriers -------------------------------------------------------------------------------------
+
+
+def courier_of(user: User) -> Courier:
+    courier = Courier.objects.filter(user=user, is_active=True).first()
+    if courier is None:
+        raise NotACourierError()
+    return courier
+
+
+def routes_of_courier(*, actor: User, since: date | None = None) -> QuerySet[Route]:
+    courier = courier_of(actor)
+    routes = (
+        Route.objects.filter(courier=courier)
+        .exclude(batch__status__in=[Batch.Status.CANCELLED, Batch.Status.FAILED])
+        .select_related("batch")
+        .annotate(stop_count=Count("stops"))
+        .order_by("planned_start", "pk")
+    )
+    if since is not None:
+        # Recent rounds, and every round not finished yet whatever its day.
+        routes = routes.filter(Q(batch__day__gte=since) | ~Q(status=Route.Status.COMPLETED))
+    return routes
+
+
+def route_for_courier(*, actor: User, route_id: int) -> Route:
+    """A round with its stops in order, each with its parcels; only for its courier."""
+    active = Assignment.objects.filter(released_at__isnull=True).select_related("order")
+    route = (
+        Route.objects.select_related("batch__hub", "courier")
+        .prefetch_related(
+            Prefetch(
+                "stops",
+                queryset=Stop.objects.select_related("relay_point", "resident")
+                .prefetch_related(
+                    Prefetch("assignments", queryset=active, to_attr="active"),
+                    "assignments__order__parcels",
+                )
+                .order_by("position"),
+            )
+        )
+        .filter(pk=route_id)
+        .first()
+    )
+    if route is None:
+        raise NotFoundError()
+    if route.courier.user_id != actor.pk:
+        raise NotYourRouteError()
+    return route

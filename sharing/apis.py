@@ -1,0 +1,310 @@
+"""Sharing API: thin views that validate, call one service or selector, and serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.gis.geos import Point
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.errors import DomainError, NotFoundError
+from sharing import selectors
+from sharing.models import Item, Loan, Membership, Neighbourhood
+from sharing.serializers import (
+    BlockSerializer,
+    CategorySerializer,
+    ItemInSerializer,
+    ItemPatchSerializer,
+    ItemSerializer,
+    JoinSerializer,
+    LoanActionSerializer,
+    LoanRequestSerializer,
+    LoanSerializer,
+    MembershipSerializer,
+    NearbyItemSerializer,
+    NearbyQuerySerializer,
+    NeighbourhoodQuerySerializer,
+    NeighbourhoodSerializer,
+    PhotoSerializer,
+    PhotoUploadSerializer,
+)
+from sharing.services import items as item_services
+from sharing.services import loans as loan_services
+from sharing.services.membership import membership_join
+from sharing.taxonomy import CATEGORIES
+
+
+class NeighbourhoodListApi(APIView):
+    @extend_schema(
+        operation_id="neighbourhoods_near",
+        parameters=[NeighbourhoodQuerySerializer],
+        responses=NeighbourhoodSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = NeighbourhoodQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        point = Point(query.validated_data["lon"], query.validated_data["lat"], srid=4326)
+        rows = (
+            Neighbourhood.objects.select_related("association")
+            .filter(area__intersects=point)
+            .order_by("name")
+        )
+        memberships = dict(
+            Membership.objects.filter(user=request.user).values_list("neighbourhood_id", "status")
+        )
+        return Response(
+            NeighbourhoodSerializer(rows, many=True, context={"memberships": memberships}).data
+        )
+
+
+class NeighbourhoodJoinApi(APIView):
+    @extend_schema(
+        operation_id="neighbourhood_join", request=JoinSerializer, responses=MembershipSerializer
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = JoinSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        neighbourhood = get_object_or_404(Neighbourhood, pk=pk)
+        membership = membership_join(
+            user=request.user, neighbourhood=neighbourhood, **body.validated_data
+        )
+        return Response(MembershipSerializer(membership).data, status=201)
+
+
+class CategoryListApi(APIView):
+    @extend_schema(operation_id="item_categories", responses=CategorySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response([{"key": k, "label": str(v)} for k, v in CATEGORIES.items()])
+
+
+def _my_items(user: Any) -> QuerySet[Item]:
+    return Item.objects.filter(owner=user).prefetch_related("photos").order_by("-created_at")
+
+
+class ItemListApi(APIView):
+    @extend_schema(operation_id="items_mine", responses=ItemSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(_my_items(request.user), request, view=self)
+        return paginator.get_paginated_response(ItemSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="item_create", request=ItemInSerializer, responses={201: ItemSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        body = ItemInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = item_services.item_create(owner=request.user, **body.validated_data)
+        return Response(ItemSerializer(item).data, status=201)
+
+
+class ItemDetailApi(APIView):
+    @extend_schema(operation_id="item_get", responses=NearbyItemSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        item = _my_items(request.user).filter(pk=pk).first()
+        if item is not None:
+            return Response(ItemSerializer(item).data)
+        # Someone else's item: only within shared neighbourhoods, as neighbours see it.
+        found = (
+            selectors.items_visible_to(request.user)
+            .filter(pk=pk)
+            .select_related("owner")
+            .prefetch_related("photos")
+            .first()
+        )
+        if found is None:
+            raise NotFoundError()
+        found.travel_seconds = 0  # type: ignore[attr-defined]
+        data = NearbyItemSerializer(
+            found, context={"reliability": selectors.reliability([found.owner_id])}
+        ).data
+        data.pop("travel_minutes"), data.pop("travel_label")
+        return Response(data)
+
+    @extend_schema(
+        operation_id="item_update", request=ItemPatchSerializer, responses=ItemSerializer
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        body = ItemPatchSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = item_services.item_update(actor=request.user, item_id=pk, **body.validated_data)
+        return Response(ItemSerializer(item).data)
+
+    @extend_schema(operation_id="item_withdraw", responses=ItemSerializer)
+    def delete(self, request: Request, pk: int) -> Response:
+        item = item_services.item_withdraw(actor=request.user, item_id=pk)
+        return Response(ItemSerializer(item).data)
+
+
+class ItemBlockApi(APIView):
+    @extend_schema(
+        operation_id="item_block", request=BlockSerializer, responses={201: BlockSerializer}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = BlockSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item_services.item_block(actor=request.user, item_id=pk, **body.validated_data)
+        return Response(body.data, status=201)
+
+
+class ItemPhotoApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="item_photo_add",
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={201: PhotoSerializer},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = PhotoUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["image"]
+        from django.conf import settings
+
+        if upload.size > settings.SHARING_PHOTO_MAX_BYTES:
+            raise DomainError(
+                code="photo_too_large", fields={"image": ["This photo is too large."]}
+            )
+        photo = item_services.item_photo_add(actor=request.user, item_id=pk, data=upload.read())
+        return Response(PhotoSerializer(photo, context={"request": request}).data, status=201)
+
+
+class ItemsNearbyApi(APIView):
+    @extend_schema(
+        operation_id="items_nearby",
+        parameters=[NearbyQuerySerializer],
+        responses=inline_serializer(
+            "NearbyItems",
+            {"count": serializers.IntegerField(), "results": NearbyItemSerializer(many=True)},
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = NearbyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        at = data.get("at")
+        search = selectors.items_nearby(
+            user=request.user,
+            minutes=data["minutes"],
+            profile=data["profile"],
+            at=Point(at[0], at[1], srid=4326) if at else None,
+            q=data.get("q") or None,
+            category=data.get("category"),
+            available_from=data.get("available_from"),
+            available_until=data.get("available_until"),
+        )
+        rows = search.page(data["offset"], data["limit"])
+        context = {"reliability": selectors.reliability(sorted({r.owner_id for r in rows}))}
+        return Response(
+            {
+                "count": len(search.reachable),
+                "results": NearbyItemSerializer(rows, many=True, context=context).data,
+            }
+        )
+
+
+class LoanListApi(APIView):
+    @extend_schema(operation_id="loans_mine", responses=LoanSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        role = request.query_params.get("role")
+        status = request.query_params.get("status")
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(
+            selectors.loans_for(request.user, role, status), request, view=self
+        )
+        return paginator.get_paginated_response(
+            LoanSerializer(page, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        operation_id="loan_request", request=LoanRequestSerializer, responses={201: LoanSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        body = LoanRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        loan = loan_services.loan_request(
+            borrower=request.user,
+            item_id=data["item"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            message=data["message"],
+        )
+        return Response(LoanSerializer(loan, context={"request": request}).data, status=201)
+
+
+class LoanDetailApi(APIView):
+    @extend_schema(operation_id="loan_get", responses=LoanSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        loan = selectors.loans_for(request.user).filter(pk=pk).first()
+        if loan is None:
+            raise NotFoundError()
+        return Response(LoanSerializer(loan, context={"request": request}).data)
+
+
+LOAN_ACTIONS = (
+    "accept",
+    "decline",
+    "cancel",
+    "handover",
+    "return",
+    "confirm-return",
+    "dispute",
+    "renew",
+)
+
+
+class LoanActionApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="loan_action",
+        request=LoanActionSerializer,
+        responses={200: LoanSerializer, 403: OpenApiResponse(description="Not your turn.")},
+    )
+    def post(self, request: Request, pk: int, action: str) -> Response:
+        if action not in LOAN_ACTIONS:
+            raise NotFoundError()
+        body = LoanActionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if not Loan.objects.filter(pk=pk).exists():
+            raise NotFoundError()
+        user = request.user
+        if action == "accept":
+            loan = loan_services.loan_accept(actor=user, loan_id=pk)
+        elif action == "decline":
+            loan = loan_services.loan_decline(actor=user, loan_id=pk, reason=data["reason"])
+        elif action == "cancel":
+            loan = loan_services.loan_cancel(actor=user, loan_id=pk)
+        elif action == "handover":
+            loan = loan_services.loan_handover(actor=user, loan_id=pk, code=data.get("code"))
+        elif action == "return":
+            loan = loan_services.loan_return(actor=user, loan_id=pk)
+        elif action == "confirm-return":
+            if "condition" not in data:
+                raise DomainError(code="invalid", fields={"condition": ["This field is required."]})
+            photo = data.get("photo")
+            loan = loan_services.loan_confirm_return(
+                actor=user,
+                loan_id=pk,
+                condition=data["condition"],
+                note=data["note"],
+                photo=photo.read() if photo else None,
+            )
+        elif action == "dispute":
+            loan = loan_services.loan_dispute(actor=user, loan_id=pk, reason=data["reason"])
+        else:
+            if "ends_at" not in data:
+                raise DomainError(code="invalid", fields={"ends_at": ["This field is required."]})
+            loan = loan_services.loan_renew(actor=user, loan_id=pk, ends_at=data["ends_at"])
+        loan = selectors.loans_for(user).get(pk=loan.pk)
+        return Response(LoanSerializer(loan, context={"request": request}).data)

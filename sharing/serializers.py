@@ -1,0 +1,314 @@
+"""Input and output shapes of the sharing API (explicit fields only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from geo.profiles import PROFILES
+from geo.serializers import LatLonField
+from sharing.models import Item, ItemPhoto, Loan, Neighbourhood
+from sharing.privacy import coarse_minutes
+from sharing.taxonomy import CATEGORIES, CATEGORY_CHOICES
+
+
+class PointSchema(serializers.Serializer):
+    type = serializers.CharField(default="Point")
+    coordinates = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+
+
+def point_json(point: Any) -> dict[str, Any] | None:
+    if point is None:
+        return None
+    return {"type": "Point", "coordinates": [round(point.x, 6), round(point.y, 6)]}
+
+
+class NeighbourhoodQuerySerializer(serializers.Serializer):
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+
+
+class NeighbourhoodSerializer(serializers.ModelSerializer):
+    association = serializers.CharField(source="association.name")
+    membership = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Neighbourhood
+        fields = ["id", "name", "association", "join_policy", "membership"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_membership(self, obj: Neighbourhood) -> str | None:
+        statuses = self.context.get("memberships", {})
+        return statuses.get(obj.pk)
+
+
+class JoinSerializer(serializers.Serializer):
+    ask_me_too = serializers.BooleanField(default=False)
+
+
+class MembershipSerializer(serializers.Serializer):
+    neighbourhood = serializers.IntegerField(source="neighbourhood_id")
+    status = serializers.CharField()
+    ask_me_too = serializers.BooleanField()
+
+
+class CategorySerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ItemPhoto
+        fields = ["id", "image", "thumbnail", "width", "height", "position"]
+
+
+class ItemInSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=120, min_length=2)
+    description = serializers.CharField(
+        max_length=4000, required=False, allow_blank=True, default=""
+    )
+    category = serializers.ChoiceField(choices=CATEGORY_CHOICES)
+    condition = serializers.ChoiceField(choices=Item.Condition.choices, default="good")
+    deposit_cents = serializers.IntegerField(min_value=0, max_value=100_000, default=0)
+    max_loan_days = serializers.IntegerField(min_value=1, max_value=90, default=7)
+
+
+class ItemPatchSerializer(ItemInSerializer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["partial"] = True
+        super().__init__(*args, **kwargs)
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    """An item as its owner sees it."""
+
+    photos = PhotoSerializer(many=True, read_only=True)
+    category_label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "title",
+            "description",
+            "category",
+            "category_label",
+            "condition",
+            "deposit_cents",
+            "max_loan_days",
+            "status",
+            "photos",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_category_label(self, obj: Item) -> str:
+        return str(CATEGORIES.get(obj.category, obj.category))
+
+
+class OwnerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    response_rate = serializers.FloatField(allow_null=True)
+    rating = serializers.FloatField(allow_null=True, help_text="Shown once three ratings exist.")
+
+
+class NearbyItemSerializer(serializers.ModelSerializer):
+    """An item as a neighbour sees it: a blurred place and a coarse travel time."""
+
+    photos = PhotoSerializer(many=True, read_only=True)
+    category_label = serializers.SerializerMethodField()
+    travel_minutes = serializers.SerializerMethodField()
+    travel_label = serializers.SerializerMethodField()
+    location = serializers.SerializerMethodField()
+    owner = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "title",
+            "description",
+            "category",
+            "category_label",
+            "condition",
+            "deposit_cents",
+            "max_loan_days",
+            "photos",
+            "travel_minutes",
+            "travel_label",
+            "location",
+            "owner",
+        ]
+
+    def get_category_label(self, obj: Item) -> str:
+        return str(CATEGORIES.get(obj.category, obj.category))
+
+    @extend_schema_field(serializers.IntegerField(help_text="Whole minutes, with a floor."))
+    def get_travel_minutes(self, obj: Any) -> int:
+        return coarse_minutes(obj.travel_seconds)[0]
+
+    def get_travel_label(self, obj: Any) -> str:
+        from django.utils.translation import gettext as _
+
+        minutes, under = coarse_minutes(obj.travel_seconds)
+        if under:
+            return _("under %(minutes)s min") % {"minutes": minutes}
+        return _("%(minutes)s min") % {"minutes": minutes}
+
+    @extend_schema_field(PointSchema)
+    def get_location(self, obj: Item) -> dict[str, Any] | None:
+        return point_json(obj.location)  # the blur cell's centre, never the home
+
+    @extend_schema_field(OwnerSerializer)
+    def get_owner(self, obj: Item) -> dict[str, Any]:
+        rel = self.context.get("reliability", {}).get(obj.owner_id)
+        return {
+            "id": obj.owner_id,
+            "name": obj.owner.display_name or obj.owner.email.split("@")[0],
+            "response_rate": rel.response_rate if rel else None,
+            "rating": rel.rating if rel else None,
+        }
+
+
+class NearbyQuerySerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(
+        min_value=1, max_value=settings.SHARING_NEARBY_MAX_MINUTES, default=15
+    )
+    profile = serializers.ChoiceField(choices=[p for p in PROFILES if p != "bike"], default="walk")
+    at = LatLonField(
+        required=False,
+        help_text="Search from this point instead of your home (latitude,longitude).",
+    )
+    q = serializers.CharField(required=False, max_length=100, allow_blank=True)
+    category = serializers.ChoiceField(choices=CATEGORY_CHOICES, required=False)
+    available_from = serializers.DateTimeField(required=False)
+    available_until = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    offset = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("available_from"), attrs.get("available_until")
+        if (start is None) != (end is None):
+            raise serializers.ValidationError(
+                {"available_until": "Give both available_from and available_until."}
+            )
+        if start and end and end <= start:
+            raise serializers.ValidationError(
+                {"available_until": "The end must come after the start."}
+            )
+        return attrs
+
+
+class BlockSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG or WebP; metadata is removed.")
+
+
+class LoanRequestSerializer(serializers.Serializer):
+    item = serializers.IntegerField(min_value=1)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class LoanActionSerializer(serializers.Serializer):
+    code = serializers.RegexField(
+        r"^\d{6}$", required=False, help_text="handover: the code on the lender's phone"
+    )
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    condition = serializers.ChoiceField(choices=Loan.ReturnCondition.choices, required=False)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    photo = serializers.FileField(required=False)
+    ends_at = serializers.DateTimeField(required=False, help_text="renew: the new end")
+
+
+class PartySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class LoanSerializer(serializers.ModelSerializer):
+    item = serializers.SerializerMethodField()
+    borrower = serializers.SerializerMethodField()
+    lender = serializers.SerializerMethodField()
+    starts_at = serializers.SerializerMethodField()
+    ends_at = serializers.SerializerMethodField()
+    handover_code = serializers.SerializerMethodField()
+    meeting_point = serializers.SerializerMethodField()
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Loan
+        fields = [
+            "id",
+            "item",
+            "borrower",
+            "lender",
+            "role",
+            "status",
+            "starts_at",
+            "ends_at",
+            "message",
+            "handover_code",
+            "meeting_point",
+            "return_condition",
+            "renewals",
+            "expires_at",
+            "created_at",
+        ]
+
+    def _viewer(self) -> Any:
+        return self.context["request"].user
+
+    @extend_schema_field(PartySerializer)
+    def get_item(self, obj: Loan) -> dict[str, Any]:
+        return {"id": obj.item_id, "name": obj.item.title}
+
+    @extend_schema_field(PartySerializer)
+    def get_borrower(self, obj: Loan) -> dict[str, Any]:
+        return {
+            "id": obj.borrower_id,
+            "name": obj.borrower.display_name or obj.borrower.email.split("@")[0],
+        }
+
+    @extend_schema_field(PartySerializer)
+    def get_lender(self, obj: Loan) -> dict[str, Any]:
+        return {
+            "id": obj.lender_id,
+            "name": obj.lender.display_name or obj.lender.email.split("@")[0],
+        }
+
+    def get_starts_at(self, obj: Loan) -> str:
+        return serializers.DateTimeField().to_representation(obj.period.lower)
+
+    def get_ends_at(self, obj: Loan) -> str:
+        return serializers.DateTimeField().to_representation(obj.period.upper)
+
+    def get_role(self, obj: Loan) -> str:
+        return "lender" if self._viewer().pk == obj.lender_id else "borrower"
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="Only the lender sees it.")
+    )
+    def get_handover_code(self, obj: Loan) -> str | None:
+        if self._viewer().pk == obj.lender_id and obj.status == Loan.Status.ACCEPTED:
+            return obj.handover_code
+        return None
+
+    @extend_schema_field(PointSchema(allow_null=True))
+    def get_meeting_point(self, obj: Loan) -> dict[str, Any] | None:
+        """The exact place to meet (the lender's home), only to the two parties of an accepted
+        or running loan."""
+        if obj.status in (Loan.Status.ACCEPTED, Loan.Status.ACTIVE, Loan.Status.RETURNED):
+            return point_json(obj.lender.home)
+        return None

@@ -1,0 +1,212 @@
+"""Items: listing, editing, withdrawing, blocked periods and photos."""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
+from psycopg.types.range import Range
+
+from backend.accounts.models import User
+from backend.errors import ConflictError, DomainError, ForbiddenError
+from sharing.locks import lock
+from sharing.models import BlockedPeriod, Item, ItemPhoto
+from sharing.privacy import blurred_point
+from sharing.services.membership import require_active_member
+
+EDITABLE = ("title", "description", "category", "condition", "deposit_cents", "max_loan_days")
+
+
+class NoHomeError(DomainError):
+    code = "home_required"
+    default_message = _("Set your home first: items are found by walking time from it.")
+
+
+class NotOwnerError(ForbiddenError):
+    code = "not_owner"
+    default_message = _("Only the owner can change this item.")
+
+
+class PhotoError(DomainError):
+    code = "invalid_photo"
+    default_message = _("This file is not a usable photo (JPEG, PNG or WebP).")
+
+
+def normalize(text: str) -> str:
+    """Lower case without accents, for trigram matching."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))[:120]
+
+
+def _refresh_search(item_id: int) -> None:
+    vector = (
+        SearchVector("title", config="voisinage_fr", weight="A")
+        + SearchVector("description", config="voisinage_fr", weight="B")
+        + SearchVector("title", config="voisinage_en", weight="A")
+        + SearchVector("description", config="voisinage_en", weight="B")
+    )
+    Item.objects.filter(pk=item_id).update(search=vector)
+
+
+@transaction.atomic
+def item_create(
+    *,
+    owner: User,
+    title: str,
+    category: str,
+    description: str = "",
+    condition: str = "good",
+    deposit_cents: int = 0,
+    max_loan_days: int = 7,
+) -> Item:
+    require_active_member(owner)
+    if owner.home is None:
+        raise NoHomeError()
+    item = Item.objects.create(
+        owner=owner,
+        title=title.strip(),
+        description=description.strip(),
+        category=category,
+        condition=condition,
+        deposit_cents=deposit_cents,
+        max_loan_days=max_loan_days,
+        location=blurred_point(owner.home),
+        title_norm=normalize(title),
+    )
+    _refresh_search(item.pk)
+    item.refresh_from_db()
+    return item
+
+
+@transaction.atomic
+def item_update(*, actor: User, item_id: int, **changes: Any) -> Item:
+    item = lock(Item, item_id)
+    if item.owner_id != actor.pk:
+        raise NotOwnerError()
+    if item.status == Item.Status.HIDDEN:
+        raise ForbiddenError(_("This item was hidden by the association."), code="item_hidden")
+    for field, value in changes.items():
+        if field not in EDITABLE:
+            raise DomainError(
+                code="not_editable", fields={field: [_("This field cannot be changed.")]}
+            )
+        setattr(item, field, value.strip() if isinstance(value, str) else value)
+    item.title_norm = normalize(item.title)
+    if actor.home is not None:  # follow the owner's home if it moved
+        item.location = blurred_point(actor.home)
+    item.save()
+    _refresh_search(item.pk)
+    item.refresh_from_db()
+    return item
+
+
+@transaction.atomic
+def item_withdraw(*, actor: User, item_id: int) -> Item:
+    item = lock(Item, item_id)
+    if item.owner_id != actor.pk:
+        raise NotOwnerError()
+    if item.loans.filter(status__in=("accepted", "active", "returned", "disputed")).exists():
+        raise ConflictError(
+            _("This item is lent or promised: end those loans first."), code="item_in_use"
+        )
+    item.status = Item.Status.WITHDRAWN
+    item.save(update_fields=["status", "updated_at"])
+    item.loans.filter(status="requested").update(status="declined")
+    return item
+
+
+@transaction.atomic
+def item_block(
+    *, actor: User, item_id: int, starts_at: datetime, ends_at: datetime, reason: str = ""
+) -> BlockedPeriod:
+    item = lock(Item, item_id)
+    if item.owner_id != actor.pk:
+        raise NotOwnerError()
+    if ends_at <= starts_at:
+        raise DomainError(
+            _("The end must come after the start."),
+            code="invalid_period",
+            fields={"ends_at": [_("The end must come after the start.")]},
+        )
+    period = Range(starts_at, ends_at, "[)")
+    if item.loans.filter(status__in=("accepted", "active"), period__overlap=period).exists():
+        raise ConflictError(_("A loan is promised in this period."), code="period_taken")
+    try:
+        with transaction.atomic():
+            return BlockedPeriod.objects.create(item=item, period=period, reason=reason[:200])
+    except IntegrityError:
+        raise ConflictError(
+            _("This period overlaps another blocked period."), code="period_taken"
+        ) from None
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+def _clean_image(data: bytes) -> tuple[bytes, bytes, int, int]:
+    """Decodes an upload and re-encodes it without any metadata (EXIF, GPS, XMP, comments),
+    upright, resized, plus a thumbnail. Returns (JPEG image, JPEG thumbnail, width, height)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if len(data) > settings.SHARING_PHOTO_MAX_BYTES:
+        raise PhotoError(_("This photo is too large."), code="photo_too_large")
+    Image.MAX_IMAGE_PIXELS = settings.SHARING_PHOTO_MAX_PIXELS
+    try:
+        probe = Image.open(io.BytesIO(data))
+        if probe.format not in ALLOWED_FORMATS:
+            raise PhotoError()
+        probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise PhotoError() from None
+    image = ImageOps.exif_transpose(image)
+    image = image.convert("RGB")
+    image.thumbnail((settings.SHARING_PHOTO_MAX_SIDE,) * 2)
+    clean = Image.new("RGB", image.size)
+    clean.paste(image)  # a fresh image: nothing of the upload's metadata comes along
+    out = io.BytesIO()
+    clean.save(out, "JPEG", quality=85, optimize=True)
+    thumb = clean.copy()
+    thumb.thumbnail((settings.SHARING_THUMB_SIDE,) * 2)
+    tout = io.BytesIO()
+    thumb.save(tout, "JPEG", quality=80)
+    return out.getvalue(), tout.getvalue(), clean.width, clean.height
+
+
+def item_photo_add(*, actor: User, item_id: int, data: bytes) -> ItemPhoto:
+    image, thumb, width, height = _clean_image(data)  # decode before taking any lock
+    with transaction.atomic():
+        item = lock(Item, item_id)
+        if item.owner_id != actor.pk:
+            raise NotOwnerError()
+        if item.photos.count() >= settings.SHARING_MAX_PHOTOS:
+            raise ConflictError(
+                _("This item has as many photos as it can."), code="too_many_photos"
+            )
+        position = (item.photos.aggregate(m=Max("position"))["m"] or 0) + 1
+        photo = ItemPhoto(item=item, width=width, height=height, position=position)
+        photo.image.save(f"item{item.pk}.jpg", ContentFile(image), save=False)
+        photo.thumbnail.save(f"item{item.pk}-thumb.jpg", ContentFile(thumb), save=False)
+        photo.save()
+        return photo
+
+
+@transaction.atomic
+def item_photo_delete(*, actor: User, photo_id: int) -> None:
+    photo = lock(ItemPhoto, photo_id)
+    if photo.item.owner_id != actor.pk:
+        raise NotOwnerError()
+    photo.image.delete(save=False)
+    photo.thumbnail.delete(save=False)
+    photo.delete()

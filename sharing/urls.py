@@ -1,0 +1,61 @@
+from django.urls import path
+
+from sharing import apis
+
+urlpatterns = [
+    path("neighbourhoods", apis.NeighbourhoodListApi.as_view(), name="neighbourhoods"),
+    path(
+        "neighbourhoods/<int:pk>/join",
+        apis.NeighbourhoodJoinApi.as_view(),
+        name="neighbourhood-join",
+    ),
+    path("items/categories", apis.CategoryListApi.as_view(), name="item-categories"),
+    path("items/nearby", apis.ItemsNearbyApi.as_view(), name="items-nearby"),
+    path("items/", apis.ItemListApi.as_view(), name="items"),
+    path("items/<int:pk>", apis.ItemDetailApi.as_view(), name="item-detail"),
+    path("items/<int:pk>/photos", apis.ItemPhotoApi.as_view(), name="item-photos"),
+    path("items/<int:pk>/blocked-periods", apis.ItemBlockApi.as_view(), name="item-block"),
+    path("loans/", apis.LoanListApi.as_view(), name="loans"),
+    path("loans/<int:pk>", apis.LoanDetailApi.as_view(), name="loan-detail"),
+    path("loans/<int:pk>/<str:action>", apis.LoanActionApi.as_view(), name="loan-action"),
+]
+
+# --- community: wanted requests and offers, conversations, trust, moderation ---------------------
+from sharing import apis_community as community  # noqa: E402
+
+urlpatterns += [
+    path("wanted/", community.WantedListApi.as_view(), name="wanted"),
+    path("wanted/inbox", community.WantedInboxApi.as_view(), name="wanted-inbox"),
+    path("wanted/<int:pk>", community.WantedDetailApi.as_view(), name="wanted-detail"),
+    path("wanted/<int:pk>/matches", community.WantedMatchesApi.as_view(), name="wanted-matches"),
+    path("wanted/<int:pk>/offers", community.WantedOffersApi.as_view(), name="wanted-offers"),
+    path("offers/<int:pk>/<str:action>", community.OfferActionApi.as_view(), name="offer-action"),
+    path("conversations/", community.ConversationListApi.as_view(), name="conversations"),
+    path(
+        "conversations/<int:pk>/messages",
+        community.ConversationMessagesApi.as_view(),
+        name="conversation-messages",
+    ),
+    path("ratings/", community.RatingCreateApi.as_view(), name="ratings"),
+    path("reports/", community.ReportCreateApi.as_view(), name="reports"),
+    path(
+        "moderation/reports",
+        community.ModerationReportListApi.as_view(),
+        name="moderation-reports",
+    ),
+    path(
+        "moderation/reports/<int:pk>/<str:action>",
+        community.ModerationReportActionApi.as_view(),
+        name="moderation-report-action",
+    ),
+    path(
+        "moderation/memberships",
+        community.ModerationMembershipListApi.as_view(),
+        name="moderation-memberships",
+    ),
+    path(
+        "moderation/memberships/<int:pk>/<str:action>",
+        community.ModerationMembershipActionApi.as_view(),
+        name="moderation-membership-action",
+    ),
+]

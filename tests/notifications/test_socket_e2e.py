@@ -1,0 +1,463 @@
+"""End to end: a real Daphne on the Redis channel layer and the test database, real websocket
+clients (``websockets``), events emitted by ``notify()`` in this process and committed."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from notifications.models import Event, EventStream, LastPosition
+from notifications.services import events_prune, notify, topic_subscribe
+from notifications.tickets import ticket_exists
+from tests.accounts.factories import UserFactory
+from tests.notifications.conftest import Socket, issue_ticket, open_socket, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MESSAGE = {
+    "conversation_id": 9,
+    "message_id": 1,
+    "sender_id": 17,
+    "sender_name": "Camille",
+    "preview": "Salut !",
+}
+
+
+def message(n: int) -> dict:
+    return {**MESSAGE, "message_id": n, "preview": f"message {n}"}
+
+
+def send(user, n: int) -> None:
+    notify(event_type="message.new", recipients=[user], data=message(n))
+
+
+def closed_with(connection, timeout: float = 5.0) -> tuple[int, str]:
+    """Reads until the server closes: the close code, and the code of the error message sent
+    just before."""
+    messages = []
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            messages.append(json.loads(connection.recv(timeout=timeout)))
+    received = closed.value.rcvd
+    assert received is not None
+    assert messages[-1]["type"] == "error"
+    return received.code, messages[-1]["code"]
+
+
+# --- tickets and origins ------------------------------------------------------------------------
+
+
+class TestTickets:
+    def test_a_socket_without_ticket_is_closed_4401(self, daphne):
+        with open_socket(daphne, None) as connection:
+            assert closed_with(connection) == (4401, "ticket_missing")
+
+    def test_an_unknown_ticket_is_closed_4401(self, daphne):
+        with open_socket(daphne, "x" * 43) as connection:
+            assert closed_with(connection) == (4401, "ticket_invalid")
+
+    def test_a_ticket_opens_one_socket_only(self, daphne):
+        user = UserFactory()
+        ticket = issue_ticket(user)["ticket"]
+
+        with open_socket(daphne, ticket) as first:
+            assert Socket(first).until_ready() == ([], 0)
+            assert not ticket_exists(ticket)
+            with open_socket(daphne, ticket) as second:
+                assert closed_with(second) == (4401, "ticket_invalid")
+            # The first socket is still served.
+            send(user, 1)
+            assert Socket(first).next()["id"] == 1
+
+    def test_an_expired_ticket_is_refused(self, daphne, settings):
+        settings.REALTIME_TICKET_TTL_SECONDS = 0.2
+        user = UserFactory()
+        ticket = issue_ticket(user)["ticket"]
+        wait_until(lambda: not ticket_exists(ticket), timeout=5)
+
+        with open_socket(daphne, ticket) as connection:
+            assert closed_with(connection) == (4401, "ticket_invalid")
+
+    def test_a_malformed_last_id_is_closed_4400(self, daphne):
+        ticket = issue_ticket(UserFactory())["ticket"]
+        with open_socket(daphne, ticket, last_id="-3") as connection:  # type: ignore[arg-type]
+            assert closed_with(connection) == (4400, "invalid_last_id")
+
+
+class TestOrigins:
+    def test_a_foreign_page_is_refused_at_the_handshake(self, daphne):
+        ticket = issue_ticket(UserFactory())["ticket"]
+        with pytest.raises(InvalidStatus) as refused:
+            open_socket(daphne, ticket, origin="https://evil.example")
+        assert refused.value.response.status_code == 403
+        # The refused handshake did not use the ticket.
+        assert ticket_exists(ticket)
+
+    @pytest.mark.parametrize("origin", ["https://app.voisinage.test", None])
+    def test_the_app_origin_and_native_apps_are_accepted(self, daphne, origin):
+        ticket = issue_ticket(UserFactory())["ticket"]
+        with open_socket(daphne, ticket, origin=origin) as connection:
+            assert Socket(connection).until_ready() == ([], 0)
+
+
+# --- who receives what ---------------------------------------------------------------------------
+
+
+def test_events_reach_their_recipient_only(socket_for):
+    alice, bob = UserFactory(), UserFactory()
+    alice_socket, bob_socket = socket_for(alice), socket_for(bob)
+    alice_socket.until_ready()
+    bob_socket.until_ready()
+
+    for n in (1, 2, 3):
+        send(alice, n)
+    send(bob, 100)
+
+    received = alice_socket.events(3)
+    assert [(e["id"], e["type"], e["data"]["message_id"]) for e in received] == [
+        (1, "message.new", 1),
+        (2, "message.new", 2),
+        (3, "message.new", 3),
+    ]
+    assert received[0]["data"] == message(1)
+    assert (
+        received[0]["at"]
+        == timezone.localtime(Event.objects.get(recipient=alice, seq=1).created_at).isoformat()
+    )
+    # Bob's first message is his own event: none of Alice's reached him.
+    assert bob_socket.next() == {
+        "id": 1,
+        "type": "message.new",
+        "at": bob_socket_at(bob),
+        "data": message(100),
+    }
+
+
+def bob_socket_at(user) -> str:
+    return timezone.localtime(Event.objects.get(recipient=user, seq=1).created_at).isoformat()
+
+
+def test_a_rolled_back_transaction_sends_nothing(socket_for):
+    user = UserFactory()
+    sock = socket_for(user)
+    sock.until_ready()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send(user, 1)
+        raise RuntimeError("the domain write failed")
+    send(user, 2)
+
+    # The next message is the committed event, with the id the rolled-back one had taken.
+    received = sock.next()
+    assert (received["id"], received["data"]["message_id"]) == (1, 2)
+    assert list(Event.objects.filter(recipient=user).values_list("seq", "data__message_id")) == [
+        (1, 2)
+    ]
+
+
+def test_a_topic_event_reaches_each_subscriber_with_their_own_id(socket_for):
+    members = [UserFactory() for _ in range(3)]
+    outsider = UserFactory()
+    send(members[0], 1)  # the first member's log is one event ahead
+    for member in members:
+        topic_subscribe(user_id=member.pk, topic="neighbourhood.3")
+    sockets = [socket_for(member, last_id=1 if i == 0 else 0) for i, member in enumerate(members)]
+    for sock in sockets:
+        sock.until_ready()
+    outsider_socket = socket_for(outsider)
+    outsider_socket.until_ready()
+
+    data = {"neighbourhood_id": 3, "title": "Tournée", "text": "Vendredi soir."}
+    notify(event_type="neighbourhood.announcement", topic="neighbourhood.3", data=data)
+    send(outsider, 7)
+
+    received = [sock.next() for sock in sockets]
+    assert [(e["id"], e["type"], e["data"]) for e in received] == [
+        (2, "neighbourhood.announcement", data),
+        (1, "neighbourhood.announcement", data),
+        (1, "neighbourhood.announcement", data),
+    ]
+    assert outsider_socket.next()["data"]["message_id"] == 7
+
+
+def test_a_socket_joins_a_topic_subscribed_while_it_is_open(socket_for):
+    user = UserFactory()
+    sock = socket_for(user)
+    sock.until_ready()
+
+    topic_subscribe(user_id=user.pk, topic="neighbourhood.8")
+    data = {"neighbourhood_id": 8, "title": "AG", "text": "Jeudi."}
+    notify(event_type="neighbourhood.announcement", topic="neighbourhood.8", data=data)
+
+    assert sock.next()["data"] == data
+
+
+# --- reconnection ----------------------------------------------------------------------------------
+
+
+def test_reconnecting_with_the_last_id_replays_each_missed_event_once_in_order(socket_for):
+    user, other = UserFactory(), UserFactory()
+    first = socket_for(user)
+    first.until_ready()
+    send(user, 1)
+    send(user, 2)
+    assert [e["id"] for e in first.events(2)] == [1, 2]
+    first.close()
+
+    for n in range(3, 8):
+        send(user, n)
+        send(other, n)
+
+    again = socket_for(user, last_id=2)
+    replayed, last_id = again.until_ready()
+    assert [(e["id"], e["data"]["message_id"]) for e in replayed] == [(n, n) for n in range(3, 8)]
+    assert last_id == 7
+    send(user, 8)
+    assert again.next()["id"] == 8
+
+
+def test_events_committed_during_the_replay_arrive_once_and_in_order(socket_for, daphne):
+    """The race between the replay from the log and the live subscription: a thread commits
+    events while the socket reconnects; the client sees 1..N exactly once."""
+    user = UserFactory()
+    for n in range(1, 21):
+        send(user, n)
+    total = 120
+    started = threading.Event()
+
+    def emitter() -> None:
+        started.set()
+        try:
+            for n in range(21, total + 1):
+                send(user, n)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=emitter)
+    thread.start()
+    started.wait()
+    sock = socket_for(user, last_id=5)
+    ids: list[int] = []
+    while not ids or ids[-1] < total:
+        message_ = sock.next(timeout=10)
+        if message_["type"] != "ready":
+            ids.append(message_["id"])
+    thread.join()
+
+    assert ids == list(range(6, total + 1))
+
+
+def test_a_live_event_lost_by_the_channel_layer_is_filled_in_from_the_log(socket_for, monkeypatch):
+    user = UserFactory()
+    sock = socket_for(user)
+    sock.until_ready()
+    send(user, 1)
+    assert sock.next()["id"] == 1
+
+    # Event 2 is committed but its live message never reaches Redis (as when the channel layer
+    # drops it); event 3 arrives live and the socket sends 2 from the log first.
+    with monkeypatch.context() as patch:
+        patch.setattr("notifications.services.events.fanout_deliver", lambda delivery: False)
+        send(user, 2)
+    send(user, 3)
+
+    assert [(e["id"], e["data"]["message_id"]) for e in sock.events(2)] == [(2, 2), (3, 3)]
+
+
+def test_an_id_older_than_the_log_gets_a_resync(socket_for, settings):
+    user = UserFactory()
+    for n in (1, 2, 3):
+        send(user, n)
+    settings.NOTIFICATIONS_EVENT_RETENTION_DAYS = 1
+    assert events_prune(now=timezone.now() + timedelta(days=2)) == 3
+    send(user, 4)
+
+    sock = socket_for(user, last_id=1)
+    replayed, last_id = sock.until_ready()
+
+    assert [(e["id"], e["type"], e["data"]) for e in replayed] == [
+        (4, "system.resync", {"reason": "log_expired"})
+    ]
+    assert last_id == 4
+    send(user, 5)
+    assert sock.next()["id"] == 5
+
+
+@pytest.mark.parametrize(("last_id", "reason"), [(999, "unknown_id"), (0, "too_far_behind")])
+def test_an_unknown_or_too_old_id_gets_a_resync(socket_for, last_id, reason):
+    user = UserFactory()
+    for n in range(1, 52):  # REALTIME_REPLAY_MAX is 50 for the test server
+        send(user, n)
+
+    replayed, last = socket_for(user, last_id=last_id).until_ready()
+
+    assert [(e["id"], e["type"], e["data"]) for e in replayed] == [
+        (51, "system.resync", {"reason": reason})
+    ]
+    assert last == 51 == EventStream.objects.get(user=user).last_seq
+
+
+# --- heartbeats, inbound messages --------------------------------------------------------------------
+
+
+def test_heartbeats_arrive_while_nothing_happens(socket_for):
+    sock = socket_for(UserFactory())
+    sock.until_ready()
+    beats = [sock.receive(timeout=5) for _ in range(2)]  # every 0.5 s on the test server
+    assert [beat["type"] for beat in beats] == ["heartbeat", "heartbeat"]
+
+
+def test_positions_are_validated_rate_limited_and_stored(socket_for):
+    courier = UserFactory()
+    sock = socket_for(courier)
+    sock.until_ready()
+    now = timezone.now()
+    position = {"type": "position", "lon": 24.9384, "lat": 60.1699, "at": now.isoformat()}
+
+    mistakes = [
+        ("{not json", {"code": "invalid_json"}),
+        ([1, 2], {"code": "invalid_message", "field": "type"}),
+        ({"type": "teleport"}, {"code": "unknown_type", "field": "type"}),
+        ({**position, "lon": 181}, {"code": "out_of_range", "field": "lon"}),
+        ({**position, "lat": "60.1"}, {"code": "invalid_number", "field": "lat"}),
+        ({**position, "lat": True}, {"code": "invalid_number", "field": "lat"}),
+        ({**position, "at": "2026-05-16T17:02:11"}, {"code": "invalid_datetime", "field": "at"}),
+        ({**position, "speed": 3}, {"code": "unknown_field", "field": "speed"}),
+        (
+            {**position, "at": (now - timedelta(minutes=10)).isoformat()},
+            {"code": "stale_position", "field": "at"},
+        ),
+    ]
+    for sent, expected in mistakes:
+        sock.send(sent if not isinstance(sent, list) else "[1, 2]")
+        answer = sock.next()
+        assert answer["type"] == "error"
+        assert {key: answer[key] for key in expected} == expected
+    assert not LastPosition.objects.filter(user=courier).exists()
+
+    sock.send({**position, "accuracy": 8.5})
+    stored = wait_until(lambda: LastPosition.objects.filter(user=courier).first())
+    assert (stored.point.x, stored.point.y, stored.accuracy_m) == (24.9384, 60.1699, 8.5)
+    assert stored.measured_at == now
+
+    later = {**position, "lon": 24.95, "at": (now + timedelta(seconds=5)).isoformat()}
+    sock.send(later)  # the second of the burst of two
+    wait_until(lambda: LastPosition.objects.get(user=courier).point.x == 24.95)
+    sock.send({**later, "lon": 24.96})  # over the budget
+    answer = sock.next()
+    assert (answer["type"], answer["code"]) == ("error", "rate_limited")
+    assert 0 < answer["retry_after"] <= 20
+    # Mistakes do not close the socket; the refused position was not stored.
+    sock.send({"type": "ping"})
+    assert sock.next()["type"] == "pong"
+    assert LastPosition.objects.get(user=courier).point.x == 24.95
+
+
+def test_too_many_mistakes_close_the_socket(socket_for):
+    sock = socket_for(UserFactory())
+    sock.until_ready()
+    for _ in range(25):
+        sock.send("nonsense")
+    codes = []
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            codes.append(sock.next()["code"])
+    assert codes[-1] == "too_many_errors"
+    assert set(codes[:-1]) == {"invalid_json"}
+    assert 20 <= len(codes) - 1 <= 25
+    assert closed.value.rcvd.code == 4429
+
+
+# --- a slow client -----------------------------------------------------------------------------------
+
+
+def test_a_client_that_stops_reading_does_not_hold_back_the_others(socket_for, daphne):
+    slow_user, user = UserFactory(), UserFactory()
+    # A client that reads nothing, with a tiny receive buffer: after a few messages TCP pushes
+    # back and what follows for it piles up on the server side.
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", daphne.port))
+    slow = socket_for(slow_user, sock=raw, max_queue=1, close_timeout=0.2)
+    slow.until_ready()
+    sock = socket_for(user)
+    sock.until_ready()
+
+    big = "x" * 1800
+    for n in range(100):
+        notify(
+            event_type="order.eta" if n % 2 else "message.new",
+            recipients=[slow_user],
+            data={"order_id": n, "route_id": 1, "eta": timezone.now(), "minutes": 5}
+            if n % 2
+            else {**message(n), "preview": big},
+        )
+    send(user, 1)
+
+    assert sock.next(timeout=10)["data"]["message_id"] == 1
+
+
+def test_topic_and_personal_events_committed_during_the_replay_arrive_once_and_in_order(
+    socket_for,
+):
+    """The same race with a topic: events for the neighbourhood (through the process hub) and
+    for the person (through the channel layer) interleave while the socket reconnects."""
+    user = UserFactory()
+    topic_subscribe(user_id=user.pk, topic="neighbourhood.5")
+    data = {"neighbourhood_id": 5, "title": "Annonce", "text": "Bonjour."}
+    for n in range(1, 11):
+        send(user, n)
+    total = 90
+    started = threading.Event()
+
+    def emitter() -> None:
+        started.set()
+        try:
+            for n in range(11, total + 1):
+                if n % 3:
+                    send(user, n)
+                else:
+                    notify(
+                        event_type="neighbourhood.announcement", topic="neighbourhood.5", data=data
+                    )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=emitter)
+    thread.start()
+    started.wait()
+    sock = socket_for(user, last_id=4)
+    received: list[tuple[int, str]] = []
+    while not received or received[-1][0] < total:
+        message_ = sock.next(timeout=10)
+        if message_["type"] != "ready":
+            received.append((message_["id"], message_["type"]))
+    thread.join()
+
+    assert [seq for seq, _ in received] == list(range(5, total + 1))
+    assert [kind for seq, kind in received if seq > 10] == [
+        "message.new" if n % 3 else "neighbourhood.announcement" for n in range(11, total + 1)
+    ]
+
+
+def test_an_open_socket_counts_as_online_until_it_closes(socket_for, settings):
+    from notifications.presence import users_online
+
+    user = UserFactory()
+    sock = socket_for(user)
+    sock.until_ready()
+    assert users_online([user.pk]) == {user.pk}
+    # Presence lasts 1.25 s on the test server unless the heartbeats (every 0.5 s) renew it.
+    time.sleep(2)  # not an assertion: lets the original entry expire
+    assert users_online([user.pk]) == {user.pk}
+
+    sock.close()
+    wait_until(lambda: users_online([user.pk]) == set())

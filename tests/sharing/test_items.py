@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from PIL import Image
+
+from sharing.models import Item
+from sharing.services.loans import loan_accept, loan_request
+
+pytestmark = pytest.mark.usefixtures("street_graph")
+
+
+def test_create_list_update_withdraw(make_resident, client_for):
+    owner = make_resident()
+    client = client_for(owner)
+    created = client.post(
+        "/api/v1/items/",
+        {"title": "Escabeau 5 marches", "category": "diy", "max_loan_days": 3, "deposit_cents": 2000},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    item_id = created.json()["id"]
+    assert created.json()["category_label"] == "DIY and tools"
+    mine = client.get("/api/v1/items/").json()
+    assert [row["id"] for row in mine["results"]] == [item_id]
+    patched = client.patch(f"/api/v1/items/{item_id}", {"title": "Escabeau alu 5 marches"}, format="json")
+    assert patched.json()["title"] == "Escabeau alu 5 marches"
+    other = client_for(make_resident())
+    refused = other.patch(f"/api/v1/items/{item_id}", {"title": "à moi"}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "not_owner"
+    assert Item.objects.get(pk=item_id).title == "Escabeau alu 5 marches"
+    assert client.delete(f"/api/v1/items/{item_id}").json()["status"] == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "x", "category": "diy"},
+        {"title": "Tente", "category": "spaceships"},
+        {"title": "Tente", "category": "camping", "max_loan_days": 0},
+        {"title": "Tente", "category": "camping", "deposit_cents": -5},
+        {"category": "camping"},
+    ],
+)
+def test_bad_items_are_400_and_store_nothing(make_resident, client_for, body):
+    client = client_for(make_resident())
+    response = client.post("/api/v1/items/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert Item.objects.count() == 0
+
+
+def test_non_members_and_suspended_members_cannot_list(make_resident, client_for, neighbourhood):
+    pending = make_resident(status="pending")
+    response = client_for(pending).post("/api/v1/items/", {"title": "Tente", "category": "camping"}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "not_a_member"
+    suspended = make_resident(status="active")
+    suspended.memberships.update(status="suspended", suspended_reason="spam")
+    response = client_for(suspended).post("/api/v1/items/", {"title": "Tente", "category": "camping"}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "member_suspended"
+    assert Item.objects.count() == 0
+
+
+@pytest.fixture
+def catalogue(make_resident, make_item):
+    owner = make_resident((24.9410, 60.1710))
+    titles = [
+        ("Perceuse à percussion Bosch", "diy", "Avec mèches béton"),
+        ("Appareil à raclette", "kitchen", "Pour 8 personnes"),
+        ("Crêpière électrique", "kitchen", ""),
+        ("Tente 4 places", "camping", "Montage rapide"),
+        ("Scie sauteuse", "diy", "Lames bois et métal"),
+        ("Cordless drill", "diy", "18V with two batteries"),
+    ]
+    return {title: make_item(owner=owner, title=title, category=cat, description=desc) for title, cat, desc in titles}
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("perceuse", {"Perceuse à percussion Bosch"}),
+        ("percussion", {"Perceuse à percussion Bosch"}),
+        ("creperie", set()),
+        ("crepiere", {"Crêpière électrique"}),
+        ("perseuse", {"Perceuse à percussion Bosch"}),  # a typo: trigram similarity
+        ("raclette", {"Appareil à raclette"}),
+        ("drills", {"Cordless drill"}),  # English stemming
+        ("métal", {"Scie sauteuse"}),  # from the description, accents ignored
+        ("mèches", {"Perceuse à percussion Bosch"}),
+    ],
+)
+def test_french_and_english_search(catalogue, make_resident, client_for, q, expected):
+    searcher = client_for(make_resident((24.9384, 60.1699)))
+    response = searcher.get("/api/v1/items/nearby", {"minutes": 20, "q": q})
+    assert response.status_code == 200, response.content
+    assert {row["title"] for row in response.json()["results"]} == expected
+
+
+def test_nearby_is_sorted_by_coarse_time_and_hides_homes(catalogue, make_resident, make_item, client_for):
+    far_owner = make_resident((24.9500, 60.1640))
+    make_item(owner=far_owner, title="Perceuse visseuse", category="diy")
+    me = make_resident((24.9384, 60.1699))
+    body = client_for(me).get("/api/v1/items/nearby", {"minutes": 20, "category": "diy"}).json()
+    minutes = [row["travel_minutes"] for row in body["results"]]
+    assert minutes == sorted(minutes) and minutes[0] >= 3
+    assert body["count"] == len(body["results"]) == 4
+    homes = {(u.home.x, u.home.y) for u in (far_owner, me)}
+    for row in body["results"]:
+        lon, lat = row["location"]["coordinates"]
+        assert (lon, lat) not in homes
+        assert "home" not in row["owner"]
+    assert all(row["travel_label"].endswith("min") for row in body["results"])
+    fr = client_for(me)
+    fr.credentials(HTTP_ACCEPT_LANGUAGE="fr")
+    labels = [row["travel_label"] for row in fr.get("/api/v1/items/nearby", {"minutes": 20}).json()["results"]]
+    assert any(label.startswith("moins de") or label.endswith("min") for label in labels)
+
+
+def test_nearby_filters_by_availability(catalogue, make_resident, client_for, period):
+    me = make_resident((24.9384, 60.1699))
+    drill = catalogue["Perceuse à percussion Bosch"]
+    loan = loan_request(borrower=make_resident(), item_id=drill.pk, starts_at=period[0], ends_at=period[1])
+    loan_accept(actor=drill.owner, loan_id=loan.pk)
+    params = {"minutes": 20, "category": "diy"}
+    during = dict(params, available_from=period[0].isoformat(), available_until=(period[0] + timedelta(hours=3)).isoformat())
+    after = dict(params, available_from=(period[1] + timedelta(days=1)).isoformat(), available_until=(period[1] + timedelta(days=2)).isoformat())
+    client = client_for(me)
+    titles_during = {r["title"] for r in client.get("/api/v1/items/nearby", during).json()["results"]}
+    titles_after = {r["title"] for r in client.get("/api/v1/items/nearby", after).json()["results"]}
+    assert drill.title not in titles_during and drill.title in titles_after
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"minutes": 0},
+        {"minutes": 500},
+        {"at": "95,24.9"},
+        {"profile": "rocket"},
+        {"available_from": "2026-01-02T00:00:00Z", "available_until": "2026-01-01T00:00:00Z"},
+        {"available_from": "2026-01-02T00:00:00Z"},
+        {"category": "spaceships"},
+    ],
+)
+def test_nearby_bad_input(make_resident, client_for, params):
+    response = client_for(make_resident()).get("/api/v1/items/nearby", params)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_nearby_query_count_does_not_depend_on_page_size(make_resident, make_item, client_for):
+    owners = [make_resident() for _ in range(4)]
+    for i in range(30):
+        make_item(owner=owners[i % 4], title=f"Objet {i}", category="other")
+    client = client_for(make_resident((24.9384, 60.1699)))
+    counts = []
+    for limit in (1, 10, 30):
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get("/api/v1/items/nearby", {"minutes": 30, "limit": limit}).json()
+        assert len(body["results"]) == min(limit, body["count"])
+        counts.append(len(ctx.captured_queries))
+    assert len(set(counts)) == 1, counts
+
+
+def test_neighbours_of_other_neighbourhoods_are_not_seen(make_resident, make_item, client_for, association):
+    from django.contrib.gis.geos import MultiPolygon, Polygon
+
+    from sharing.models import Neighbourhood
+
+    other = Neighbourhood.objects.create(
+        association=association, name="Elsewhere", area=MultiPolygon(Polygon.from_bbox((24.90, 60.15, 24.98, 60.19)), srid=4326)
+    )
+    outsider = make_resident((24.9410, 60.1710), where=other)
+    make_item(owner=outsider, title="Perceuse secrète", category="diy")
+    me = make_resident((24.9384, 60.1699))
+    assert client_for(me).get("/api/v1/items/nearby", {"minutes": 20, "q": "perceuse"}).json()["count"] == 0
+
+
+def _jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (2400, 1800), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "Camera Maker"
+    exif[0x0110] = "Phone 12"
+    gps = {1: "N", 2: (60.0, 10.0, 12.5), 3: "E", 4: (24.0, 56.0, 7.25)}
+    exif[0x8825] = gps
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    data = out.getvalue()
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)  # the upload does carry GPS
+    return data
+
+
+def test_photos_are_resized_and_stripped_of_metadata(make_resident, make_item, client_for, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    owner = make_resident()
+    item = make_item(owner=owner)
+    upload = io.BytesIO(_jpeg_with_gps())
+    upload.name = "IMG_0001.jpg"
+    response = client_for(owner).post(f"/api/v1/items/{item.pk}/photos", {"image": upload}, format="multipart")
+    assert response.status_code == 201, response.content
+    photo = item.photos.get()
+    assert (photo.width, photo.height) == (1600, 1200)
+    with Image.open(photo.image.path) as stored:
+        assert stored.size == (1600, 1200)
+        assert not stored.getexif()
+        assert "exif" not in stored.info and "xmp" not in stored.info
+    with Image.open(photo.thumbnail.path) as thumb:
+        assert max(thumb.size) == 320 and not thumb.getexif()
+    raw = Path(photo.image.path).read_bytes()
+    assert b"Camera Maker" not in raw and b"Exif" not in raw
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [(b"%PDF-1.4 not an image", "invalid_photo"), (b"GIF89a" + b"\x00" * 100, "invalid_photo")],
+)
+def test_bad_uploads_are_refused(make_resident, make_item, client_for, settings, tmp_path, payload, code):
+    settings.MEDIA_ROOT = tmp_path
+    owner = make_resident()
+    item = make_item(owner=owner)
+    upload = io.BytesIO(payload)
+    upload.name = "x.jpg"
+    response = client_for(owner).post(f"/api/v1/items/{item.pk}/photos", {"image": upload}, format="multipart")
+    assert response.status_code == 400 and response.json()["code"] == code
+    assert item.photos.count() == 0
+
+
+def test_oversized_upload_is_refused(make_resident, make_item, client_for, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.SHARING_PHOTO_MAX_BYTES = 10_000
+    owner = make_resident()
+    item = make_item(owner=owner)
+    upload = io.BytesIO(_jpeg_with_gps())
+    upload.name = "big.jpg"
+    response = client_for(owner).post(f"/api/v1/items/{item.pk}/photos", {"image": upload}, format="multipart")
+    assert response.status_code == 400 and response.json()["code"] == "photo_too_large"
+    assert item.photos.count() == 0
