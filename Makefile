@@ -53,6 +53,7 @@ $(DEMO_PBF): | venv
 demo-data: $(DEMO_PBF)
 
 setup: system venv db demo-data
+	@mkdir -p var/static var/media var/log
 
 demo: setup
 	$(PY) manage.py import_osm $(OSM_PBF) --name demo --if-changed

@@ -289,11 +289,17 @@ REALTIME_POSITION_BURST = env.int("REALTIME_POSITION_BURST", default=5)
 REALTIME_INBOUND_ERROR_BURST = env.int("REALTIME_INBOUND_ERROR_BURST", default=20)
 # Bound on the time a request waits for the channel layer after its commit.
 REALTIME_FANOUT_TIMEOUT_SECONDS = env.float("REALTIME_FANOUT_TIMEOUT_SECONDS", default=2.0)
-# Channels' Redis layer: one Redis list per Daphne process carries every message for its
-# sockets, so its capacity is per process, not per socket; the per-socket buffer stays small
-# (a socket that stops reading loses its oldest live messages and heals from the log).
+# The Redis channel layer in its pub/sub flavour (channels_redis.pubsub): Redis pushes messages
+# to each Daphne process over one connection, where channels_redis.core pops them one by one at
+# four round trips each, a ceiling of a few hundred live events a second per process (see
+# benchmarks/fanout.py). Pub/sub keeps nothing for a process that is not listening: the event
+# log is the truth, and sockets catch up from it (holes, the hub's sweep, reconnections).
+# CHANNEL_LAYER_BACKEND=channels_redis.core.RedisChannelLayer switches back; the capacities below
+# are for that one: its Redis list per process carries every message for the process's sockets,
+# so it is sized per process; the per-socket buffer stays small (a socket that stops reading
+# loses its oldest live messages and catches up from the log).
 CHANNEL_LAYERS["default"]["BACKEND"] = env.str(
-    "CHANNEL_LAYER_BACKEND", default="channels_redis.core.RedisChannelLayer"
+    "CHANNEL_LAYER_BACKEND", default="channels_redis.pubsub.RedisPubSubChannelLayer"
 )
 _channel_layer_config: dict[str, Any] = CHANNEL_LAYERS["default"]["CONFIG"]  # type: ignore[assignment]
 _channel_layer_config.update(

@@ -254,6 +254,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
+    async def top_up(self, upto: int) -> None:
+        """Sends from the log what the socket missed up to ``upto`` (the hub's sweep)."""
+        async with self.deliver_lock:
+            if not self.closing and upto > self.last_seq:
+                await self._catch_up_to(upto)
+
     async def _deliver(self, seq: int, tail: str) -> None:
         async with self.deliver_lock:
             if self.closing or seq <= self.last_seq:

@@ -5,8 +5,13 @@ number of its sockets that listen to the topic, and hands each message to those 
 An event for a neighbourhood of a thousand people is then one message read from Redis and a
 thousand sends, instead of a thousand channel-layer deliveries that each wake a consumer.
 
-**Presence.** The sockets' entries in Redis are refreshed together, in pipelines, once per
-heartbeat period, instead of one round trip per socket.
+**Presence.** The sockets' entries in Redis are refreshed in pipelines, a slice every second so
+that each is renewed once per heartbeat period, instead of one round trip per socket.
+
+**Sweep.** Once per heartbeat period, one query compares every local socket with its person's
+log; a socket that is behind catches up from the log. Live delivery may lose a message (the
+channel layer publishes to whoever listens at that moment); the sweep bounds how long a lost
+event waits.
 """
 
 from __future__ import annotations
@@ -19,25 +24,32 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 import redis
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from notifications.fanout import topic_group
 from notifications.presence import presence_key
 from notifications.redis_state import async_client
+from notifications.selectors import streams_last_seq
 
 logger = logging.getLogger(__name__)
 
 # Group memberships expire in the channel layer (group_expiry, a day): rejoin well before.
 GROUP_REFRESH_SECONDS = 3600.0
-PRESENCE_BATCH = 1000
+PRESENCE_BATCH = 500
+PRESENCE_TICK_SECONDS = 1.0
+SWEEP_BATCH = 1000
 
 
 class Socket(Protocol):
     user_id: int | None
     channel_name: str
+    last_seq: int
 
     async def offer(self, seq: int, tail: str) -> None: ...
+
+    async def top_up(self, upto: int) -> None: ...
 
 
 class ProcessHub:
@@ -48,6 +60,7 @@ class ProcessHub:
         self.present: dict[Socket, int] = {}
         self.lock = asyncio.Lock()
         self.tasks: list[asyncio.Task[None]] = []
+        self.background: set[asyncio.Task[None]] = set()
 
     async def _start(self) -> str:
         if self.channel is None:
@@ -128,30 +141,59 @@ class ProcessHub:
         self.present.pop(socket, None)
 
     async def _refresh_loop(self) -> None:
+        """Every second, renews the presence of the sockets whose turn it is, so that each is
+        renewed once per heartbeat period and no tick carries them all."""
         since_rejoin = 0.0
+        turn = 0
         while True:
-            interval = settings.REALTIME_HEARTBEAT_SECONDS
-            await asyncio.sleep(interval)
-            since_rejoin += interval
+            await asyncio.sleep(PRESENCE_TICK_SECONDS)
+            since_rejoin += PRESENCE_TICK_SECONDS
+            ticks = max(int(settings.REALTIME_HEARTBEAT_SECONDS / PRESENCE_TICK_SECONDS), 1)
+            turn = (turn + 1) % ticks
             try:
-                await self._refresh_presence()
+                await self._refresh_presence(turn, ticks)
+                if turn == 0:
+                    await self._sweep()
                 if since_rejoin >= GROUP_REFRESH_SECONDS:
                     since_rejoin = 0.0
                     await self._rejoin()
             except (redis.RedisError, OSError) as error:
                 logger.info("presence refresh failed (%s)", type(error).__name__)
 
-    async def _refresh_presence(self) -> None:
+    async def _refresh_presence(self, turn: int, ticks: int) -> None:
         ttl = settings.REALTIME_PRESENCE_TTL_SECONDS
-        entries = [(socket.channel_name, user_id) for socket, user_id in self.present.items()]
+        until = time.time() + ttl
+        entries = [
+            (socket.channel_name, user_id)
+            for socket, user_id in self.present.items()
+            if user_id % ticks == turn
+        ]
         for start in range(0, len(entries), PRESENCE_BATCH):
-            until = time.time() + ttl
             async with async_client().pipeline(transaction=False) as pipe:
                 for channel_name, user_id in entries[start : start + PRESENCE_BATCH]:
                     name = presence_key(user_id)
                     pipe.zadd(name, {channel_name: until})
                     pipe.expire(name, int(ttl) + 1)
                 await pipe.execute()
+
+    async def _sweep(self) -> None:
+        """Once per heartbeat period, compares every local socket with its person's log (one
+        query) and has those that are behind catch up: an event whose live message was lost
+        (the channel layer was down, or dropped it) reaches an open socket within a period even
+        when no later event comes to reveal the hole."""
+        sockets = list(self.present)
+        latest: dict[int, int] = {}
+        for start in range(0, len(sockets), SWEEP_BATCH):
+            ids = [
+                self.present[s] for s in sockets[start : start + SWEEP_BATCH] if s in self.present
+            ]
+            latest.update(await database_sync_to_async(streams_last_seq)(user_ids=ids))
+        for socket in sockets:
+            user_id = self.present.get(socket)
+            if user_id is not None and latest.get(user_id, 0) > socket.last_seq:
+                task = asyncio.create_task(socket.top_up(latest[user_id]))
+                self.background.add(task)
+                task.add_done_callback(self.background.discard)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ProcessHub]

@@ -26,6 +26,11 @@ def stream_last_seq(*, user_id: int) -> int:
     return last or 0
 
 
+def streams_last_seq(*, user_ids: list[int]) -> dict[int, int]:
+    """The ``id`` of the latest event of each of ``user_ids`` that has one."""
+    return dict(EventStream.objects.filter(user_id__in=user_ids).values_list("user_id", "last_seq"))
+
+
 def user_topics(*, user_id: int) -> list[str]:
     return list(
         TopicSubscription.objects.filter(user_id=user_id)

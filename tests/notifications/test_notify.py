@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -127,16 +128,20 @@ def test_live_delivery_leaves_after_the_commit_through_the_channel_layer(
     django_capture_on_commit_callbacks,
 ):
     user = UserFactory()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"user.{user.pk}", channel)
-
     with django_capture_on_commit_callbacks() as callbacks:
         (event,) = notify(event_type="loan.accepted", recipients=[user], data=ACCEPTED)
     assert len(callbacks) == 1  # nothing left before the commit
-    callbacks[0]()
 
-    message = async_to_sync(layer.receive)(channel)
+    async def listen_then_commit() -> dict:
+        # A socket's channel in the group of the person, then the commit's callback runs.
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(f"user.{user.pk}", channel)
+        await asyncio.to_thread(callbacks[0])
+        return await asyncio.wait_for(layer.receive(channel), timeout=5)
+
+    message = async_to_sync(listen_then_commit)()
+
     # The envelope is serialised once, without its id; each socket prefixes its own.
     assert set(message) == {"type", "id", "tail"}
     assert (message["type"], message["id"]) == ("event.deliver", 1)

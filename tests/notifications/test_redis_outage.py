@@ -61,7 +61,15 @@ def message(n: int) -> dict:
     }
 
 
-def test_with_redis_down_the_api_answers_events_are_kept_and_delivered_after(outage, fcm, caplog):
+@pytest.fixture
+def stack() -> Iterator[contextlib.ExitStack]:
+    with contextlib.ExitStack() as exit_stack:
+        yield exit_stack
+
+
+def test_with_redis_down_the_api_answers_events_are_kept_and_delivered_after(
+    outage, fcm, caplog, stack
+):
     redis_server, server = outage
     user = UserFactory()
     token = str(RefreshToken.for_user(user).access_token)
@@ -78,6 +86,13 @@ def test_with_redis_down_the_api_answers_events_are_kept_and_delivered_after(out
         eta = {"order_id": 1, "route_id": 2, "eta": "2026-05-16T17:42:00+02:00", "minutes": 9}
         notify(event_type="order.eta", recipients=[user], data=eta)
         assert sock.next()["id"] == 1
+
+    # Another resident keeps their app open through the outage.
+    neighbour = UserFactory()
+    neighbour_token = str(RefreshToken.for_user(neighbour).access_token)
+    status, neighbour_ticket = server.request("POST", "/api/v1/realtime/ticket", neighbour_token)
+    open_app = Socket(stack.enter_context(open_socket(server, neighbour_ticket["ticket"], 0)))
+    assert open_app.until_ready() == ([], 0)
 
     redis_server.stop()
 
@@ -113,6 +128,12 @@ def test_with_redis_down_the_api_answers_events_are_kept_and_delivered_after(out
     assert sum("push(es) wait in the outbox for the sweep" in w for w in warnings) == 3
     assert fcm.requests == []
 
+    # The open socket is not cut off: the server's sweep of its sockets against the log (one
+    # query per heartbeat period) brings it what the channel layer could not.
+    notify(event_type="message.new", recipients=[neighbour], data=message(10))
+    received = open_app.next(timeout=10)
+    assert (received["id"], received["data"]["message_id"]) == (1, 10)
+
     redis_server.start()
 
     # The sweep (Celery beat, every 30 s) sends the pushes that waited: one per device.
@@ -133,3 +154,6 @@ def test_with_redis_down_the_api_answers_events_are_kept_and_delivered_after(out
         assert last_id == 4
         notify(event_type="message.new", recipients=[user], data=message(5))
         assert sock.next()["id"] == 5
+    # The socket that stayed open goes on receiving.
+    notify(event_type="message.new", recipients=[neighbour], data=message(11))
+    assert open_app.next(timeout=10)["id"] == 2
