@@ -82,6 +82,8 @@ ldconfig -p | grep -q 'libgeos_c\.so' || missing+=(libgeos-c1v5)
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+# The realtime tests run a private redis-server of their own (to stop and restart it).
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 for p in $EXTRA_PACKAGES; do have_pkg "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 

@@ -27,6 +27,7 @@ import redis
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 
 from notifications.fanout import topic_group
 from notifications.presence import presence_key
@@ -152,13 +153,16 @@ class ProcessHub:
             turn = (turn + 1) % ticks
             try:
                 await self._refresh_presence(turn, ticks)
-                if turn == 0:
-                    await self._sweep()
                 if since_rejoin >= GROUP_REFRESH_SECONDS:
                     since_rejoin = 0.0
                     await self._rejoin()
             except (redis.RedisError, OSError) as error:
                 logger.info("presence refresh failed (%s)", type(error).__name__)
+            if turn == 0:  # the sweep needs the database only: it runs with Redis down too
+                try:
+                    await self._sweep()
+                except DatabaseError as error:
+                    logger.warning("socket sweep failed (%s)", type(error).__name__)
 
     async def _refresh_presence(self, turn: int, ticks: int) -> None:
         ttl = settings.REALTIME_PRESENCE_TTL_SECONDS

@@ -16,17 +16,29 @@ def test_neighbourhoods_near_a_point_and_joining(neighbourhood, client_for, user
     assert [n["id"] for n in found] == [neighbourhood.pk] and found[0]["membership"] is None
     assert client.get("/api/v1/neighbourhoods", {"lat": 48.85, "lon": 2.35}).json() == []
     assert client.get("/api/v1/neighbourhoods", {"lat": 123, "lon": 2.35}).status_code == 400
-    joined = client.post(f"/api/v1/neighbourhoods/{neighbourhood.pk}/join", {"ask_me_too": True}, format="json")
-    assert joined.status_code == 201 and joined.json() == {"neighbourhood": neighbourhood.pk, "status": "active", "ask_me_too": True}
+    joined = client.post(
+        f"/api/v1/neighbourhoods/{neighbourhood.pk}/join", {"ask_me_too": True}, format="json"
+    )
+    assert joined.status_code == 201 and joined.json() == {
+        "neighbourhood": neighbourhood.pk,
+        "status": "active",
+        "ask_me_too": True,
+    }
     again = client.post(f"/api/v1/neighbourhoods/{neighbourhood.pk}/join", {}, format="json")
     assert again.json()["status"] == "active"
     assert Membership.objects.filter(user=user).count() == 1
 
 
-def test_approval_neighbourhood_waits_for_staff(neighbourhood, client_for, user, make_resident, association):
+def test_approval_neighbourhood_waits_for_staff(
+    neighbourhood, client_for, user, make_resident, association
+):
     neighbourhood.join_policy = Neighbourhood.JoinPolicy.APPROVAL
     neighbourhood.save()
-    body = client_for(user).post(f"/api/v1/neighbourhoods/{neighbourhood.pk}/join", {}, format="json").json()
+    body = (
+        client_for(user)
+        .post(f"/api/v1/neighbourhoods/{neighbourhood.pk}/join", {}, format="json")
+        .json()
+    )
     assert body["status"] == "pending"
     membership = Membership.objects.get(user=user)
     outsider = make_resident()
@@ -38,7 +50,9 @@ def test_approval_neighbourhood_waits_for_staff(neighbourhood, client_for, user,
     assert membership_approve(staff=staff, membership_id=membership.pk).status == "active"
 
 
-def test_suspension_hides_items_and_cancels_open_loans(make_resident, make_item, association, period):
+def test_suspension_hides_items_and_cancels_open_loans(
+    make_resident, make_item, association, period
+):
     member = make_resident()
     item = make_item(owner=member)
     borrower = make_resident()

@@ -31,14 +31,18 @@ def _corners_of_a_cell(lon, lat, inset_m=15.0):
 
 def test_blur_is_stable_and_within_the_cell():
     rng = np.random.default_rng(5)
-    for lon, lat in zip(rng.uniform(24.92, 24.96, 200), rng.uniform(60.16, 60.18, 200), strict=True):
+    for lon, lat in zip(
+        rng.uniform(24.92, 24.96, 200), rng.uniform(60.16, 60.18, 200), strict=True
+    ):
         c1 = blurred_point(Point(lon, lat, srid=4326))
         c2 = blurred_point(Point(lon, lat, srid=4326))
         assert (c1.x, c1.y) == (c2.x, c2.y)
         assert _meters((lon, lat), (c1.x, c1.y)) <= 75 * math.sqrt(2) + 0.5
 
 
-def test_trilateration_cannot_place_a_home_closer_than_its_cell(make_resident, make_item, client_for):
+def test_trilateration_cannot_place_a_home_closer_than_its_cell(
+    make_resident, make_item, client_for
+):
     """An attacker queries nearby items from a grid of 64 positions, reading the coarse minutes
     and places, then estimates each lender's home. Two lenders living at opposite corners of one
     cell get identical answers to every query, so no estimate can tell them apart: whatever it
@@ -56,10 +60,18 @@ def test_trilateration_cannot_place_a_home_closer_than_its_cell(make_resident, m
         for lon in np.linspace(24.934, 24.950, 8)
         for lat in np.linspace(60.165, 60.173, 8)
     ]
-    answers: dict[int, list[tuple[int, tuple[float, float]] | None]] = {item_a.pk: [], item_b.pk: []}
+    answers: dict[int, list[tuple[int, tuple[float, float]] | None]] = {
+        item_a.pk: [],
+        item_b.pk: [],
+    }
     for lon, lat in origins:
-        body = attacker.get("/api/v1/items/nearby", {"minutes": 30, "at": f"{lat},{lon}", "category": "kitchen"}).json()
-        seen = {row["id"]: (row["travel_minutes"], tuple(row["location"]["coordinates"])) for row in body["results"]}
+        body = attacker.get(
+            "/api/v1/items/nearby", {"minutes": 30, "at": f"{lat},{lon}", "category": "kitchen"}
+        ).json()
+        seen = {
+            row["id"]: (row["travel_minutes"], tuple(row["location"]["coordinates"]))
+            for row in body["results"]
+        }
         for pk in answers:
             answers[pk].append(seen.get(pk))
     assert sum(1 for x in answers[item_a.pk] if x) > 40  # the attacker did learn something
