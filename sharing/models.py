@@ -121,7 +121,6 @@ class Item(models.Model):
 
     class Meta:
         indexes = [
-            GistIndex(fields=["location"], name="sharing_item_location_gist"),
             GinIndex(fields=["search"], name="sharing_item_search_gin"),
             GinIndex(
                 fields=["title_norm"], name="sharing_item_title_trgm", opclasses=["gin_trgm_ops"]

@@ -371,4 +371,4 @@ def memberships_for_staff(staff: User, status: str | None = None) -> QuerySet[Me
 
 
 def display_name(user: Any) -> str:
-    return user.display_name or user.email.split("@")[0]
+    return user.public_name

@@ -169,7 +169,7 @@ class NearbyItemSerializer(serializers.ModelSerializer):
         rel = self.context.get("reliability", {}).get(obj.owner_id)
         return {
             "id": obj.owner_id,
-            "name": obj.owner.display_name or obj.owner.email.split("@")[0],
+            "name": obj.owner.public_name,
             "response_rate": rel.response_rate if rel else None,
             "rating": rel.rating if rel else None,
         }
@@ -278,14 +278,14 @@ class LoanSerializer(serializers.ModelSerializer):
     def get_borrower(self, obj: Loan) -> dict[str, Any]:
         return {
             "id": obj.borrower_id,
-            "name": obj.borrower.display_name or obj.borrower.email.split("@")[0],
+            "name": obj.borrower.public_name,
         }
 
     @extend_schema_field(PartySerializer)
     def get_lender(self, obj: Loan) -> dict[str, Any]:
         return {
             "id": obj.lender_id,
-            "name": obj.lender.display_name or obj.lender.email.split("@")[0],
+            "name": obj.lender.public_name,
         }
 
     def get_starts_at(self, obj: Loan) -> str:

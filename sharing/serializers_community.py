@@ -16,7 +16,7 @@ from sharing.taxonomy import CATEGORIES, CATEGORY_CHOICES
 
 
 def _party(user: Any) -> dict[str, Any]:
-    return {"id": user.pk, "name": user.display_name or user.email.split("@")[0]}
+    return {"id": user.pk, "name": user.public_name}
 
 
 def _when(value: Any) -> str | None:

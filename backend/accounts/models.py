@@ -75,5 +75,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
         ]
 
+    @property
+    def public_name(self) -> str:
+        """What other residents see of this person: the display name, else the email's local part
+        (never the whole address)."""
+        return self.display_name or self.email.split("@")[0]
+
     def __str__(self) -> str:
         return self.display_name or self.email

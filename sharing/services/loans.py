@@ -45,7 +45,7 @@ class PeriodTakenError(ConflictError):
 
 
 def _name(user: User) -> str:
-    return user.display_name or user.email.split("@")[0]
+    return user.public_name
 
 
 def _loan_data(loan: Loan) -> dict[str, object]:
