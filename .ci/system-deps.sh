@@ -75,6 +75,14 @@ has_postgis=$(psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc \
 if [ "$has_postgis" = "0" ]; then
   apt_install "postgresql-${major}-postgis-3"
 fi
+# The fault tests (tests/faults) run a PostgreSQL cluster of their own, which they stop and start:
+# they need the server binaries and PostGIS of the same major on this machine, even when the
+# database itself is elsewhere.
+pg_server_missing=()
+[ -x "/usr/lib/postgresql/${major}/bin/initdb" ] || pg_server_missing+=("postgresql-${major}")
+[ -f "/usr/share/postgresql/${major}/extension/postgis.control" ] \
+  || pg_server_missing+=("postgresql-${major}-postgis-3")
+if [ ${#pg_server_missing[@]} -gt 0 ]; then apt_install "${pg_server_missing[@]}"; fi
 
 # --- GDAL, GEOS, PROJ (GeoDjango), gettext, venv ----------------------------------------------
 have_pkg gdal-bin || missing+=(gdal-bin)
@@ -84,6 +92,9 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 # The realtime tests run a private redis-server of their own (to stop and restart it).
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+# The admin's browser tests (Playwright) drive Debian's Chromium at /usr/bin/chromium. On Ubuntu
+# "chromium-browser" is a snap wrapper that Playwright cannot drive: use Debian's package.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 for p in $EXTRA_PACKAGES; do have_pkg "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 

@@ -1,9 +1,20 @@
+import logging
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
+
+from backend import redaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
 app = Celery("voisinage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_secrets(logger: logging.Logger, **kwargs: object) -> None:
+    """Celery sets up its own log handlers: they mask secrets as the project's do."""
+    redaction.install(logger)

@@ -8,13 +8,17 @@ into that shape in the language the request asked for. A 500 never echoes except
 from __future__ import annotations
 
 import logging
+import math
+import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -91,6 +95,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig | TooManyFilesSent):
+        return Response(error_body("too_large", _("The request body is too large.")), status=413)
+    elif isinstance(exc, TooManyFieldsSent):
+        return Response(error_body("invalid", _("The request has too many fields.")), status=400)
+
+    if isinstance(exc, drf.Throttled):
+        seconds = max(1, math.ceil(getattr(exc, "wait", None) or 1))
+        return Response(
+            error_body(
+                "throttled",
+                ngettext(
+                    "Too many requests: try again in %(seconds)d second.",
+                    "Too many requests: try again in %(seconds)d seconds.",
+                    seconds,
+                )
+                % {"seconds": seconds},
+            ),
+            status=429,
+            headers={"Retry-After": str(seconds)},
+        )
 
     if isinstance(exc, drf.ValidationError):
         detail = exc.detail
@@ -111,11 +135,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         message: Any = exc.detail if isinstance(exc.detail, str) else exc.default_detail
         return Response(error_body(str(code), message), status=exc.status_code, headers=headers)
     if isinstance(exc, OperationalError | InterfaceError):
+        from backend.database import circuit
+
+        retry_after = str(settings.DB_UNAVAILABLE_RETRY_AFTER)
+        if circuit.report(exc):  # the server is unreachable: fail fast until it is back
+            return Response(
+                error_body("database_unavailable", UnavailableError.default_message),
+                status=503,
+                headers={"Retry-After": retry_after},
+            )
         logger.warning("database unavailable: %s", type(exc).__name__)
         return Response(
             error_body("unavailable", UnavailableError.default_message),
             status=503,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": retry_after},
         )
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
@@ -145,4 +178,12 @@ def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonRe
 
 
 def json_500(request: HttpRequest) -> JsonResponse:
+    # Django calls this while handling the exception: a database that cannot be reached (from a
+    # middleware, outside any view) is a 503, not a 500.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        from backend.database import circuit, unavailable_response
+
+        if circuit.report(exc):
+            return unavailable_response()
     return JsonResponse(error_body("server_error", _("Internal server error.")), status=500)

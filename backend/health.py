@@ -13,12 +13,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _check_database() -> bool:
+    from backend.database import circuit
+
+    if circuit.is_open and not circuit.allow():
+        return False  # known down: answer at once (a probe runs at most every DB_PROBE_INTERVAL)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
-    except Exception:
+    except Exception as error:
         connection.close_if_unusable_or_obsolete()
+        circuit.report(error)
         return False
 
 

@@ -39,7 +39,8 @@ else:
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # django.contrib.admin, with the association's site (backend/panel) as the default site.
+    "backend.panel.apps.VoisinageAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -59,13 +60,17 @@ INSTALLED_APPS = [
     "notifications",
     "sharing",
     "pooling",
+    # After the apps whose permissions it groups for the association's volunteers.
+    "backend.panel",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "backend.staticfiles.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # PostgreSQL down: 503 at once (in the request's language) and back on its own.
+    "backend.database.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -112,8 +117,20 @@ if env.bool("DB_POOL", default=True):
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env.int("DB_POOL_MIN", default=2),
         "max_size": env.int("DB_POOL_MAX", default=30),
-        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        # Bounded wait for a pooled connection (see "Database outages" below).
+        "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
     }
+# --- Database outages (backend/database.py) ------------------------------------------------------
+# A pooled connection is checked before use (a round trip), so connections that a restart of
+# PostgreSQL broke are replaced instead of failing a request. Waiting for a pooled connection is
+# bounded; a connection-level failure is confirmed by one plain connection (DB_PROBE_TIMEOUT), and
+# then every request is answered 503 at once, with Retry-After, until a probe (at most one every
+# DB_PROBE_INTERVAL seconds per process) connects again.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+DB_PROBE_INTERVAL = env.float("DB_PROBE_INTERVAL", default=0.5)
+DB_PROBE_TIMEOUT = env.int("DB_PROBE_TIMEOUT", default=2)
+DB_UNAVAILABLE_RETRY_AFTER = env.int("DB_UNAVAILABLE_RETRY_AFTER", default=5)
+# --- end of database outages ---------------------------------------------------------------------
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -200,6 +217,27 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# --- Celery through broker outages and lost workers (see docs/scaling.md) ------------------------
+# A worker whose Redis restarts reconnects for as long as it takes (Celery's default gives up after
+# 100 attempts); tasks it was running finish (tasks are idempotent: a second delivery is harmless,
+# a cancelled task whose message died with a Redis that keeps nothing would be lost).
+# A message taken by a worker that died (SIGKILL, a lost machine) goes back to the queue once it
+# has been unacknowledged for CELERY_VISIBILITY_TIMEOUT seconds: longer than the longest task and
+# the longest countdown (push retries wait up to PUSH_BACKOFF_MAX_SECONDS), or tasks run twice.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # How often a worker looks for such messages (seconds), and every how many looks it scans.
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+    "retry_on_timeout": True,
+    "health_check_interval": 25,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 5, "retry_on_timeout": True}
+# --- end of Celery outages -----------------------------------------------------------------------
 
 # --- Street graph and travel profiles -----------------------------------------------------------
 # Speeds in meters per second. Wheelchair routes never use steps and pay a factor on unpaved ways.
@@ -208,6 +246,8 @@ GEO_SPEEDS_KMH = {
     "slow": env.float("GEO_SPEED_SLOW_KMH", default=3.0),
     "wheelchair": env.float("GEO_SPEED_WHEELCHAIR_KMH", default=3.5),
     "bike": env.float("GEO_SPEED_BIKE_KMH", default=15.0),
+    # A delivery van's mean speed in a dense town centre, stops at lights included.
+    "car": env.float("GEO_SPEED_CAR_KMH", default=15.0),
 }
 GEO_WHEELCHAIR_UNPAVED_FACTOR = env.float("GEO_WHEELCHAIR_UNPAVED_FACTOR", default=4.0)
 # A point farther than this from any usable way of the profile is off the graph.
@@ -285,6 +325,8 @@ REALTIME_ALLOWED_ORIGINS = env.list(
 # Inbound courier positions: a token bucket per connection.
 REALTIME_POSITION_RATE_PER_SECOND = env.float("REALTIME_POSITION_RATE_PER_SECOND", default=1.0)
 REALTIME_POSITION_BURST = env.int("REALTIME_POSITION_BURST", default=5)
+# Who may send positions on the socket (a function of the user id): couriers, from pooling.
+REALTIME_POSITION_POLICY = "pooling.services.couriers.may_send_position"
 # Invalid inbound messages tolerated (a bucket refilled at one per second) before closing.
 REALTIME_INBOUND_ERROR_BURST = env.int("REALTIME_INBOUND_ERROR_BURST", default=20)
 # Bound on the time a request waits for the channel layer after its commit.
@@ -294,12 +336,13 @@ REALTIME_FANOUT_TIMEOUT_SECONDS = env.float("REALTIME_FANOUT_TIMEOUT_SECONDS", d
 # four round trips each, a ceiling of a few hundred live events a second per process (see
 # benchmarks/fanout.py). Pub/sub keeps nothing for a process that is not listening: the event
 # log is the truth, and sockets catch up from it (holes, the hub's sweep, reconnections).
-# CHANNEL_LAYER_BACKEND=channels_redis.core.RedisChannelLayer switches back; the capacities below
+# notifications.layer adds a retried subscription of each new socket's channel after a Redis
+# restart. CHANNEL_LAYER_BACKEND=channels_redis.core.RedisChannelLayer switches back; the capacities below
 # are for that one: its Redis list per process carries every message for the process's sockets,
 # so it is sized per process; the per-socket buffer stays small (a socket that stops reading
 # loses its oldest live messages and catches up from the log).
 CHANNEL_LAYERS["default"]["BACKEND"] = env.str(
-    "CHANNEL_LAYER_BACKEND", default="channels_redis.pubsub.RedisPubSubChannelLayer"
+    "CHANNEL_LAYER_BACKEND", default="notifications.layer.PubSubChannelLayer"
 )
 _channel_layer_config: dict[str, Any] = CHANNEL_LAYERS["default"]["CONFIG"]  # type: ignore[assignment]
 _channel_layer_config.update(
@@ -389,10 +432,13 @@ POOLING_EMISSION_FACTORS = {
         "source": "walking with a trolley: no vehicle emission counted",
     },
 }
-# The street-graph profile each vehicle is routed with. The graph has no car profile yet: vans
-# use the bike profile (same one-ways, 15 km/h, which is close to an urban delivery van's mean
-# speed); couriers on foot use the walking profile.
-POOLING_VEHICLE_PROFILES = {"cargo_bike": "bike", "van": "bike", "foot": "walk"}
+# The street-graph profile each vehicle is routed with: vans on the car network with its one-ways
+# (the carriers' vans of baseline (b) too), cargo bikes on the bike network (contraflow lanes,
+# cycle tracks), couriers on foot on the walking network.
+POOLING_VEHICLE_PROFILES = {"cargo_bike": "bike", "van": "car", "foot": "walk"}
+# A planning run that has not reported progress for this long was lost (worker and message gone):
+# the cut-off sweep queues its batch again (a plan takes seconds; the solver's budget is small).
+POOLING_PLANNING_STALE_SECONDS = env.int("POOLING_PLANNING_STALE_SECONDS", default=600)
 # Cost per meter given to the solver for each vehicle (prefers bikes and feet over vans).
 POOLING_VEHICLE_COST_PER_M = {"cargo_bike": 1, "foot": 1, "van": 3}
 # Default capacities in volume units (a small parcel, about 10 L, is 1; medium 2, large 4, extra
@@ -470,3 +516,161 @@ MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="© OpenStreetMap
 MAP_DEFAULT_LON = env.float("MAP_DEFAULT_LON", default=24.94)
 MAP_DEFAULT_LAT = env.float("MAP_DEFAULT_LAT", default=60.17)
 MAP_DEFAULT_ZOOM = env.int("MAP_DEFAULT_ZOOM", default=14)
+
+# --- Security hardening: rate limits, body sizes, page sizes, headers, CORS, logs ---------------
+# See docs/security.md. Owned by backend/throttling.py, backend/security.py, backend/redaction.py,
+# backend/pagination.py and backend/schema.py.
+from urllib.parse import urlsplit  # noqa: E402
+
+# The cache is Redis (rate-limit counters shared by every process). Short timeouts: when Redis
+# does not answer, rate limits fail open at once instead of holding requests.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="voisinage"),
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+# Rate limits per scope, "<count>/<s|min|h|day>" (an empty value lifts the limit). Answered with
+# 429 and Retry-After. Who is counted: login and register per client address, login_account per
+# email asked, nearby/geo/wanted per account, webhook per merchant API key.
+THROTTLE_RATES = {
+    "login": env.str("THROTTLE_LOGIN", default="10/min"),
+    "login_account": env.str("THROTTLE_LOGIN_ACCOUNT", default="20/h"),
+    "token_refresh": env.str("THROTTLE_TOKEN_REFRESH", default="30/min"),
+    "register": env.str("THROTTLE_REGISTER", default="10/h"),
+    "nearby": env.str("THROTTLE_NEARBY", default="60/min"),
+    "geo": env.str("THROTTLE_GEO", default="120/min"),
+    "wanted": env.str("THROTTLE_WANTED", default="10/h"),
+    "webhook": env.str("THROTTLE_WEBHOOK", default="300/min"),
+}
+THROTTLE_CACHE = "default"
+# Reverse proxies in front of the app that append to X-Forwarded-For (the client address is the
+# one they saw). 0: the address of the connection itself.
+THROTTLE_TRUSTED_PROXIES = env.int("THROTTLE_TRUSTED_PROXIES", default=1 if PRODUCTION else 0)
+
+# Request bodies: JSON and forms up to REQUEST_MAX_BODY_BYTES, multipart uploads (photos) up to
+# REQUEST_MAX_UPLOAD_BYTES, refused with 413 from Content-Length before any parsing.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=1024 * 1024)
+REQUEST_MAX_UPLOAD_BYTES = env.int(
+    "REQUEST_MAX_UPLOAD_BYTES",
+    default=max(SHARING_PHOTO_MAX_BYTES, POOLING_PROOF_PHOTO_MAX_BYTES) + 64 * 1024,
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BODY_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=200)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=2)
+
+# Every list is paginated (?limit=&offset=); a larger limit is served as this cap.
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = "backend.pagination.LimitOffsetPagination"
+
+# The error answers every operation can give, documented once (backend/schema.py).
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "backend.schema.add_error_responses",
+]
+
+# CORS, for a browser build of the apps (native apps send no Origin and need none). The API is
+# authenticated by bearer tokens, never cookies: no credentials are allowed cross-origin, and
+# the API views need no CSRF token (DRF exempts views without session authentication). CSRF
+# stays on for the admin and its session.
+INSTALLED_APPS.append("corsheaders")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "corsheaders.middleware.CorsMiddleware",
+)
+CORS_ALLOWED_ORIGINS = env.list(
+    "CORS_ALLOWED_ORIGINS",
+    default=[]
+    if PRODUCTION
+    else ["http://localhost:3000", "http://localhost:8081", "http://127.0.0.1:3000"],
+)
+CORS_URLS_REGEX = r"^/api/v1/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "accept-language",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-requested-with",
+]
+CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Language"]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=86400)
+
+# Body size limits and the Content-Security-Policy, right after CORS (so that a 413 carries the
+# CORS headers a browser needs to read it).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("corsheaders.middleware.CorsMiddleware") + 1,
+    "backend.security.RequestSizeLimitMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("backend.security.RequestSizeLimitMiddleware") + 1,
+    "backend.security.ContentSecurityPolicyMiddleware",
+)
+
+# Headers on every answer. The admin and the API docs load only what this server serves (the
+# admin's map tiles come from MAP_TILE_URL's host).
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+_tiles = urlsplit(globals().get("MAP_TILE_URL", ""))
+_tile_host = _tiles.netloc
+if "{" in _tile_host:  # "{a-c}.tile.example.org": any subdomain
+    _tile_host = "*." + _tile_host.split("}.", 1)[-1]
+_tile_origin = f"{_tiles.scheme}://{_tile_host}" if _tiles.scheme and _tile_host else ""
+CSP_API = "default-src 'none'; frame-ancestors 'none'"
+CSP_PAGES = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+CSP_ADMIN = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    f"img-src 'self' data: blob: {_tile_origin}; font-src 'self' data:; "
+    f"connect-src 'self' {_tile_origin}; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+if PRODUCTION:
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    CSRF_COOKIE_SAMESITE = "Lax"
+    # The load balancer's probes come over plain HTTP from inside.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# No secret in the logs: every handler masks tokens, passwords, keys and signatures.
+_logging: dict[str, Any] = LOGGING  # type: ignore[assignment]
+_logging.setdefault("filters", {})["redact_secrets"] = {
+    "()": "backend.redaction.RedactSecretsFilter"
+}
+for _handler in _logging["handlers"].values():
+    _handler.setdefault("filters", []).append("redact_secrets")
+# Django's development server logs each request line (query strings included) through its own
+# handler: send it through ours.
+_logging.setdefault("loggers", {})["django.server"] = {
+    "handlers": ["console"],
+    "level": "INFO",
+    "propagate": False,
+}
+# --- end of security hardening -------------------------------------------------------------------
+
+# --- API schema: one stable name per choice set (check --deploy reports name collisions) --------
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **dict(SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES") or {}),  # type: ignore[call-overload]
+    "ItemConditionEnum": "sharing.models.Item.Condition",
+    "ReturnConditionEnum": "sharing.models.Loan.ReturnCondition",
+    "MembershipStatusEnum": "sharing.models.Membership.Status",
+    "ItemStatusEnum": "sharing.models.Item.Status",
+    "LoanStatusEnum": "sharing.models.Loan.Status",
+    "WantedStatusEnum": "sharing.models.WantedRequest.Status",
+    "OfferStatusEnum": "sharing.models.Offer.Status",
+    "ReportStatusEnum": "sharing.models.Report.Status",
+    "OrderStatusEnum": "pooling.models.Order.Status",
+    "BatchStatusEnum": "pooling.models.Batch.Status",
+    "RouteStatusEnum": "pooling.models.Route.Status",
+    "StopStatusEnum": "pooling.models.Stop.Status",
+}
+# --- end of API schema names ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.throttling import GeoThrottle
 from geo import selectors
 from geo.serializers import (
     IsochroneQuerySerializer,
@@ -25,6 +26,8 @@ PROFILE_PARAM = OpenApiParameter(
 
 
 class RouteApi(APIView):
+    throttle_classes = [GeoThrottle]
+
     @extend_schema(
         operation_id="geo_route",
         parameters=[
@@ -45,6 +48,8 @@ class RouteApi(APIView):
 
 
 class IsochroneApi(APIView):
+    throttle_classes = [GeoThrottle]
+
     @extend_schema(
         operation_id="geo_isochrone",
         parameters=[
@@ -68,6 +73,8 @@ class IsochroneApi(APIView):
 
 
 class MatrixApi(APIView):
+    throttle_classes = [GeoThrottle]
+
     @extend_schema(
         operation_id="geo_matrix", request=MatrixRequestSerializer, responses=MatrixSerializer
     )

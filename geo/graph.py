@@ -47,6 +47,8 @@ EDGE_COLUMNS = (
     "wheelchair",
     "steps",
     "oneway_bike",
+    "motor",
+    "oneway_car",
 )
 
 
@@ -86,8 +88,10 @@ def load_network() -> StreetNetwork | None:
         wheelchair=np.array(cols[9], dtype=object),
         steps=np.array(cols[10], dtype=bool),
         oneway_bike=np.array(cols[11], dtype=np.int8),
+        motor=np.array(cols[12], dtype=object),
+        oneway_car=np.array(cols[13], dtype=np.int8),
     )
-    geoms = shapely.from_wkb([bytes(g) for g in cols[12]])
+    geoms = shapely.from_wkb([bytes(g) for g in cols[14]])
     return StreetNetwork(
         graph_id=graph_id,
         name=name,

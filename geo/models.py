@@ -22,6 +22,9 @@ class StreetGraph(models.Model):
     name = models.CharField(max_length=100)
     source = models.CharField(max_length=500)
     source_sha256 = models.CharField(max_length=64)
+    # What the importer stores per edge; an extract imported by an older format is re-imported
+    # by ``import_osm --if-changed`` even when the file is the same.
+    import_format = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IMPORTING)
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -84,12 +87,18 @@ class StreetEdge(models.Model):
     area = models.BooleanField(default=False)
     # One-way for bikes: 0 both ways, 1 only source -> target, -1 only target -> source.
     oneway_bike = models.SmallIntegerField(default=0)
+    # Access for motor vehicles (motorcar, motor_vehicle or vehicle tag) and one-way for them.
+    motor = models.CharField(max_length=32, blank=True, default="")
+    oneway_car = models.SmallIntegerField(default=0)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(length_m__gte=0), name="geo_edge_length_positive"),
             models.CheckConstraint(
                 condition=Q(oneway_bike__in=[-1, 0, 1]), name="geo_edge_oneway_bike_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(oneway_car__in=[-1, 0, 1]), name="geo_edge_oneway_car_valid"
             ),
             models.CheckConstraint(
                 condition=Q(source__gte=0) & Q(target__gte=0), name="geo_edge_nodes_positive"

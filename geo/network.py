@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from backend.errors import DomainError
 from geo.osm_import import EARTH_RADIUS_M
-from geo.profiles import EdgeRules, EdgeTags, Profile, rules_for
+from geo.profiles import GRAPH_KEYS, EdgeRules, EdgeTags, Profile, rules_for
 
 
 class OffGraphError(DomainError):
@@ -152,7 +152,11 @@ class ProfileGraph:
         self.csr = csr_matrix((w, b.astype(np.int32), indptr), shape=(n, n))
         self.csr_edge = e
         usable = rules.forward | rules.backward
-        _, labels = connected_components(self.csr, directed=True, connection="weak")
+        # Strongly connected parts: on a directed network (bike, car) a one-way dead end can be
+        # entered but not left, so a place snapped there could be reached and never left (or the
+        # reverse). Points snap only to ways inside a large part that can be both entered and
+        # left. Walking networks are symmetric, where strong and weak parts are the same.
+        _, labels = connected_components(self.csr, directed=True, connection="strong")
         sizes = np.bincount(labels)
         big_node = sizes[labels] >= min(min_component, int(sizes.max()) if sizes.size else 0)
         self.labels = labels
@@ -204,8 +208,7 @@ class StreetNetwork:
         self.plength = shapely.length(self.pgeoms)
         self.bounds = bounds
         self.graphs = {
-            key: ProfileGraph(self, key, rules_for(key, tags), min_component)
-            for key in ("walk", "wheelchair", "bike")
+            key: ProfileGraph(self, key, rules_for(key, tags), min_component) for key in GRAPH_KEYS
         }
 
     def _forward_coords(self, xy: np.ndarray) -> np.ndarray:

@@ -47,6 +47,8 @@ EXCLUDED_HIGHWAYS = frozenset(
 )
 NO_ACCESS = frozenset({"no", "private"})
 POSITIVE = frozenset({"yes", "designated", "permissive", "official", "destination", "customers"})
+# A delivery van may also use ways open to deliveries only (pedestrian streets at set hours).
+MOTOR_POSITIVE = POSITIVE | {"delivery"}
 UNPAVED = frozenset(
     {
         "unpaved",
@@ -89,8 +91,42 @@ def keep_way(tags: Any) -> bool:
         return False
     access = _tag(tags, "access")
     if access in NO_ACCESS:
-        return _tag(tags, "foot") in POSITIVE or _tag(tags, "bicycle") in POSITIVE
-    return not (_tag(tags, "foot") == "no" and _tag(tags, "bicycle") == "no")
+        return (
+            _tag(tags, "foot") in POSITIVE
+            or _tag(tags, "bicycle") in POSITIVE
+            or motor_access(tags) in MOTOR_POSITIVE
+        )
+    return not (
+        _tag(tags, "foot") == "no"
+        and _tag(tags, "bicycle") == "no"
+        and motor_access(tags) in ("", "no")
+    )
+
+
+def motor_access(tags: Any) -> str:
+    """The most specific access tag for a delivery van: motorcar, then motor_vehicle, then
+    vehicle ("" when none is set; the way's ``access`` applies then)."""
+    for key in ("motorcar", "motor_vehicle", "vehicle"):
+        value = _tag(tags, key)
+        if value:
+            return value
+    return ""
+
+
+def oneway_for_cars(tags: Any) -> int:
+    """0: both ways; 1: only along the way's direction; -1: only against it. Roundabouts and
+    motorway links are one-way unless tagged otherwise; contraflow lanes for bikes do not count."""
+    oneway = _tag(tags, "oneway:motor_vehicle") or _tag(tags, "oneway")
+    if not oneway and (
+        _tag(tags, "junction") in {"roundabout", "circular"}
+        or _tag(tags, "highway") == "motorway_link"
+    ):
+        oneway = "yes"
+    if oneway in {"yes", "true", "1"}:
+        return 1
+    if oneway == "-1":
+        return -1
+    return 0
 
 
 def oneway_for_bikes(tags: Any) -> int:
@@ -125,6 +161,8 @@ class WayTags:
     crossing: bool
     area: bool
     oneway_bike: int
+    motor: str
+    oneway_car: int
 
     @classmethod
     def from_tags(cls, tags: Any) -> WayTags:
@@ -148,6 +186,8 @@ class WayTags:
             crossing=highway == "crossing" or _tag(tags, "footway") == "crossing",
             area=_tag(tags, "area") == "yes",
             oneway_bike=oneway_for_bikes(tags),
+            motor=motor_access(tags),
+            oneway_car=oneway_for_cars(tags),
         )
 
 

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
-from geo.osm_import import NO_ACCESS, POSITIVE, UNPAVED
+from geo.osm_import import MOTOR_POSITIVE, NO_ACCESS, POSITIVE, UNPAVED
 
-PROFILES = ("walk", "slow", "wheelchair", "bike")
+PROFILES = ("walk", "slow", "wheelchair", "bike", "car")
+# People on their own feet or wheels: what residents choose for walking limits and discovery.
+WALKING_PROFILES = ("walk", "slow", "wheelchair")
+GRAPH_KEYS = ("walk", "wheelchair", "bike", "car")
 
 FOOT_FORBIDDEN_HIGHWAYS = ("motorway", "motorway_link")
 FOOT_NEEDS_SIDEWALK = ("trunk", "trunk_link")
@@ -30,6 +33,24 @@ BIKE_FORBIDDEN_HIGHWAYS = (
     "platform",
 )
 SIDEWALK_PRESENT = ("both", "left", "right", "yes")
+# Ways a delivery van drives on without a specific permission.
+CAR_HIGHWAYS = (
+    "trunk",
+    "trunk_link",
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+    "unclassified",
+    "residential",
+    "living_street",
+    "service",
+    "road",
+)
+# Ways a van may use only where a tag lets motor vehicles or deliveries in.
+CAR_IF_ALLOWED = ("pedestrian", "track", "busway")
 
 
 @dataclass(frozen=True)
@@ -50,7 +71,7 @@ def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise KeyError(name)
     speed_kmh = float(settings.GEO_SPEEDS_KMH[name])
-    graph_key = "walk" if name in {"walk", "slow"} else name
+    graph_key = "walk" if name in {"walk", "slow"} else name  # car, bike, wheelchair: their own
     return Profile(name=name, speed_mps=speed_kmh / 3.6, graph_key=graph_key)
 
 
@@ -72,6 +93,8 @@ class EdgeTags:
     wheelchair: np.ndarray
     steps: np.ndarray
     oneway_bike: np.ndarray
+    motor: np.ndarray
+    oneway_car: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -118,4 +141,20 @@ def rules_for(graph_key: str, tags: EdgeTags) -> EdgeRules:
         forward = ok & (tags.oneway_bike >= 0)
         backward = ok & (tags.oneway_bike <= 0)
         return EdgeRules(forward=forward, backward=backward, factor=ones)
+    if graph_key == "car":
+        return EdgeRules(*car_directions(tags), factor=ones)
     raise KeyError(graph_key)
+
+
+def car_directions(tags: EdgeTags) -> tuple[np.ndarray, np.ndarray]:
+    """Where a delivery van may drive, and in which direction: the car network with its own
+    one-ways (a contraflow lane for bikes does not open a street to vans)."""
+    positive = _in(tags.motor, MOTOR_POSITIVE)
+    refused = _in(tags.motor, ("no", "private", "agricultural", "forestry")) | (
+        _in(tags.access, NO_ACCESS) & ~positive
+    )
+    ok = (
+        _in(tags.highway, CAR_HIGHWAYS) | (_in(tags.highway, CAR_IF_ALLOWED) & positive)
+    ) & ~refused
+    ok &= ~tags.steps.astype(bool)
+    return ok & (tags.oneway_car >= 0), ok & (tags.oneway_car <= 0)

@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 COPY_BATCH = 5_000
 KEEP_PREVIOUS_GRAPHS = 1
+# 2: motor vehicle access and one-way columns for the car profile.
+IMPORT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,18 @@ def graph_import(
     sha = _sha256(path)
     if if_changed:
         active = StreetGraph.objects.filter(is_active=True).first()
-        if active is not None and active.source_sha256 == sha:
+        if (
+            active is not None
+            and active.source_sha256 == sha
+            and active.import_format == IMPORT_FORMAT
+        ):
             say(f"graph '{active.name}' already holds this extract; nothing to import")
             return ImportResult(graph=active, skipped=True, seconds=time.perf_counter() - started)
 
     with transaction.atomic():
-        graph = StreetGraph.objects.create(name=name, source=str(path), source_sha256=sha)
+        graph = StreetGraph.objects.create(
+            name=name, source=str(path), source_sha256=sha, import_format=IMPORT_FORMAT
+        )
         _copy_edges(graph, reader)
         _copy_nodes(graph, reader)
         counts = reader.counts
@@ -114,6 +122,8 @@ def _copy_edges(graph: StreetGraph, reader: ExtractReader) -> None:
         "crossing",
         "area",
         "oneway_bike",
+        "motor",
+        "oneway_car",
     )
     table = StreetEdge._meta.db_table
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
@@ -154,6 +164,8 @@ def _write_edges(copy, graph_id: int, batch: list, lines: list) -> None:  # type
                 t.crossing,
                 t.area,
                 t.oneway_bike,
+                t.motor,
+                t.oneway_car,
             )
         )
 

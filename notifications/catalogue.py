@@ -224,6 +224,16 @@ CATALOGUE: dict[str, EventType] = _define(
         body=_("%(opened_by_name)s opened a dispute about “%(item_title)s”."),
     ),
     EventType(
+        name="loan.dispute_settled",
+        description="The association settled a dispute: the loan is closed; resolution says "
+        "what was decided (sent to both parties).",
+        fields={**LOAN, "resolution": STR},
+        example={**LOAN_EXAMPLE, "resolution": "Le mandrin a été rendu ; le prêt est clos."},
+        urgent=True,
+        title=_("Dispute settled"),
+        body=_("The association settled the dispute about “%(item_title)s”."),
+    ),
+    EventType(
         name="loan.renewed",
         description="The borrower extended a loan, as nothing conflicted (sent to the owner).",
         fields={**LOAN, "ends_at": TIME, "borrower_name": STR},
@@ -428,6 +438,24 @@ CATALOGUE: dict[str, EventType] = _define(
         body=_("Your order from %(merchant_name)s could not be delivered."),
     ),
     EventType(
+        name="order.unplanned",
+        description="The order is not in the planned rounds (any more): it waits for the next "
+        "batch. reason: no_drop_within_walking_limit (no relay point or host within the walk "
+        "you accept), not_in_during_shifts (your windows miss the couriers' hours), "
+        "no_capacity_or_window (the rounds are full), no_home, not_planned.",
+        fields={"order_id": INT, "merchant_name": STR, "reason": STR},
+        example={
+            "order_id": 733,
+            "merchant_name": "Librairie du Marais",
+            "reason": "no_drop_within_walking_limit",
+        },
+        preference="delivery_update",
+        title=_("Delivery not planned yet"),
+        body=_(
+            "Your order from %(merchant_name)s is not in today's rounds; it waits for the next."
+        ),
+    ),
+    EventType(
         name="relay.parcels_to_receive",
         description="Parcels of a planned batch will arrive at the relay point you host.",
         fields={
@@ -479,6 +507,16 @@ CATALOGUE: dict[str, EventType] = _define(
         example={"route_id": 61, "version": 3, "stops": 9},
         title=_("Route updated"),
         body=_("Your route now has %(stops)s stops."),
+        push_ttl=timedelta(hours=2),
+    ),
+    EventType(
+        name="route.cancelled",
+        description="A re-plan removed this route of the courier's (its stops went to other "
+        "rounds): drop it.",
+        fields={"route_id": INT, "batch_id": INT},
+        example={"route_id": 61, "batch_id": 88},
+        title=_("Route cancelled"),
+        body=_("One of your routes was cancelled by a new plan."),
         push_ttl=timedelta(hours=2),
     ),
     EventType(

@@ -40,7 +40,7 @@ from notifications.protocol import (
     inbound_parse,
     position_parse,
 )
-from notifications.services import position_record
+from notifications.services import position_allowed, position_record
 from notifications.tickets import ticket_redeem
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,30 @@ class EventsConsumer(AsyncWebsocketConsumer):
     topics: set[str]
     heartbeat: asyncio.Task[None] | None = None
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Channels subscribes the socket's own channel before the consumer runs; when Redis
+        # cannot take it (it is down, or just restarted), the client is told to come back later
+        # in the protocol's terms (4503), not by an HTTP 500 handshake.
+        accepted = False
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal accepted
+            if message.get("type") == "websocket.accept":
+                accepted = True
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracking_send)
+        except (redis.RedisError, OSError) as error:
+            if accepted:
+                raise
+            logger.warning("socket refused, Redis unavailable: %r", error)
+            await send({"type": "websocket.accept"})
+            reason = "unavailable"
+            detail = {"type": "error", "code": reason, "detail": REASONS[reason]}
+            await send({"type": "websocket.send", "text": _dumps(detail)})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, by a trip to its one
         # thread for sync code: every live event of every socket of the process would queue
@@ -115,6 +139,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
             rate=settings.REALTIME_POSITION_RATE_PER_SECOND, burst=settings.REALTIME_POSITION_BURST
         )
         self.error_bucket = TokenBucket(rate=1.0, burst=settings.REALTIME_INBOUND_ERROR_BURST)
+        self.may_send_position: bool | None = None
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         ticket = (query.get("ticket") or [""])[0]
@@ -320,6 +345,13 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def _position(self, message: dict[str, Any]) -> None:
         report = position_parse(message, timezone.now())
+        assert self.user_id is not None
+        if self.may_send_position is None:  # asked once per socket
+            self.may_send_position = await database_sync_to_async(position_allowed)(
+                user_id=self.user_id
+            )
+        if not self.may_send_position:
+            raise ProtocolError("not_a_courier", "Only couriers send their position.", "type")
         if not self.position_bucket.take():
             error = ProtocolError("rate_limited", "Too many positions: slow down.")
             body = error.message()
@@ -328,7 +360,6 @@ class EventsConsumer(AsyncWebsocketConsumer):
             if not self.error_bucket.take():
                 await self._refuse(CLOSE_TOO_MANY_ERRORS, "too_many_errors")
             return
-        assert self.user_id is not None
         await database_sync_to_async(position_record)(
             user_id=self.user_id,
             lon=report.lon,

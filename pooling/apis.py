@@ -10,7 +10,6 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.serializers import ErrorSerializer
+from backend.pagination import LimitOffsetPagination
+from backend.throttling import NearbyThrottle, WebhookThrottle
 from pooling import selectors
 from pooling.errors import BodyTooLargeError, IdempotencyKeyMissingError, MalformedBodyError
 from pooling.serializers import (
@@ -94,6 +95,7 @@ class MerchantOrderApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [WebhookThrottle]
 
     @extend_schema(
         operation_id="merchant_order_announce",
@@ -157,6 +159,8 @@ class MerchantOrderApi(APIView):
 
 
 class OrderListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(operation_id="orders_list", tags=[ORDERS], responses=OrderSerializer(many=True))
     def get(self, request: Request) -> Response:
         orders = selectors.orders_of_resident(resident=request.user)  # type: ignore[arg-type]
@@ -259,6 +263,8 @@ class ReceivingPreferenceApi(APIView):
 
 
 class RelayPointsNearApi(APIView):
+    throttle_classes = [NearbyThrottle]
+
     @extend_schema(
         operation_id="relay_points_near",
         tags=[ORDERS],

@@ -84,6 +84,8 @@ class Merchant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(signing_secret=""), name="pooling_merchant_secret_set"
@@ -102,17 +104,24 @@ class Hub(models.Model):
 
     name = models.CharField(_("name"), max_length=120)
     neighbourhood = models.OneToOneField(
-        "sharing.Neighbourhood", on_delete=models.PROTECT, related_name="pooling_hub"
+        "sharing.Neighbourhood",
+        on_delete=models.PROTECT,
+        related_name="pooling_hub",
+        verbose_name=_("neighbourhood"),
     )
-    location = models.PointField(srid=settings.GEO_SRID, geography=True)
-    address_label = models.CharField(max_length=200, blank=True)
+    location = models.PointField(srid=settings.GEO_SRID, geography=True, verbose_name=_("location"))
+    address_label = models.CharField(max_length=200, blank=True, verbose_name=_("address"))
     # Local time of the daily cut-off: orders announced by then are planned for that day.
-    cutoff_time = models.TimeField(default="07:00")
+    cutoff_time = models.TimeField(default="07:00", verbose_name=_("daily cut-off time"))
     # Loading a vehicle at the hub before each round.
-    loading_seconds = models.PositiveIntegerField(default=300)
-    is_active = models.BooleanField(default=True)
+    loading_seconds = models.PositiveIntegerField(
+        default=300, verbose_name=_("loading time (seconds)")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
+        verbose_name = _("hub")
+        verbose_name_plural = _("hubs")
         constraints = [
             models.CheckConstraint(
                 condition=Q(loading_seconds__lte=3600), name="pooling_hub_loading_bounded"
@@ -125,17 +134,26 @@ class Hub(models.Model):
 
 class Courier(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="courier"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="courier",
+        verbose_name=_("person"),
     )
-    hub = models.ForeignKey(Hub, on_delete=models.PROTECT, related_name="couriers")
-    vehicle = models.CharField(max_length=16, choices=VehicleKind.choices)
-    capacity_units = models.PositiveSmallIntegerField()
-    capacity_kg = models.PositiveSmallIntegerField()
-    shift_start = models.TimeField()
-    shift_end = models.TimeField()
-    is_active = models.BooleanField(default=True)
+    hub = models.ForeignKey(
+        Hub, on_delete=models.PROTECT, related_name="couriers", verbose_name=_("hub")
+    )
+    vehicle = models.CharField(
+        max_length=16, choices=VehicleKind.choices, verbose_name=_("vehicle")
+    )
+    capacity_units = models.PositiveSmallIntegerField(verbose_name=_("capacity (units)"))
+    capacity_kg = models.PositiveSmallIntegerField(verbose_name=_("capacity (kg)"))
+    shift_start = models.TimeField(verbose_name=_("shift starts"))
+    shift_end = models.TimeField(verbose_name=_("shift ends"))
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
+        verbose_name = _("courier")
+        verbose_name_plural = _("couriers")
         constraints = [
             models.CheckConstraint(
                 condition=Q(shift_end__gt=F("shift_start")), name="pooling_courier_shift_order"
@@ -163,16 +181,17 @@ class RelayPoint(models.Model):
         POST_OFFICE = "post_office", _("post office")
         NEIGHBOUR_HOST = "neighbour_host", _("neighbour host")
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
     name = models.CharField(_("name"), max_length=120)
-    address_label = models.CharField(max_length=200, blank=True)
-    location = models.PointField(srid=settings.GEO_SRID, geography=True)
+    address_label = models.CharField(max_length=200, blank=True, verbose_name=_("address"))
+    location = models.PointField(srid=settings.GEO_SRID, geography=True, verbose_name=_("location"))
     neighbourhood = models.ForeignKey(
         "sharing.Neighbourhood",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="relay_points",
+        verbose_name=_("neighbourhood"),
     )
     # The host resident, or the shop's account: who is told about parcels to receive and who
     # sees the handover code the courier asks for.
@@ -182,15 +201,20 @@ class RelayPoint(models.Model):
         null=True,
         blank=True,
         related_name="operated_relay_points",
+        verbose_name=_("operator (host or shop account)"),
     )
-    capacity_per_day = models.PositiveSmallIntegerField(default=20)
-    opens_at = models.TimeField(default="09:00")
-    closes_at = models.TimeField(default="19:00")
+    capacity_per_day = models.PositiveSmallIntegerField(
+        default=20, verbose_name=_("parcels per day")
+    )
+    opens_at = models.TimeField(default="09:00", verbose_name=_("opens at"))
+    closes_at = models.TimeField(default="19:00", verbose_name=_("closes at"))
     handover_code = models.CharField(max_length=6)
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("relay point")
+        verbose_name_plural = _("relay points")
         indexes = [GistIndex(fields=["location"], name="pooling_relay_location_gist")]
         constraints = [
             models.CheckConstraint(
@@ -256,19 +280,29 @@ class Order(models.Model):
         RETURNED = "returned", _("returned to the sender")
 
     resident = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pooled_orders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="pooled_orders",
+        verbose_name=_("resident"),
     )
-    source = models.CharField(max_length=16, choices=Source.choices)
+    source = models.CharField(max_length=16, choices=Source.choices, verbose_name=_("source"))
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+        Merchant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("merchant"),
     )
-    merchant_name = models.CharField(max_length=120)
-    merchant_reference = models.CharField(max_length=100, blank=True)
+    merchant_name = models.CharField(max_length=120, verbose_name=_("merchant name"))
+    merchant_reference = models.CharField(
+        max_length=100, blank=True, verbose_name=_("merchant reference")
+    )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     body_sha256 = models.CharField(max_length=64, blank=True)
-    carrier = models.CharField(max_length=60)
-    tracking_number = models.CharField(max_length=80, blank=True)
-    expected_on = models.DateField()
+    carrier = models.CharField(max_length=60, verbose_name=_("carrier"))
+    tracking_number = models.CharField(max_length=80, blank=True, verbose_name=_("tracking number"))
+    expected_on = models.DateField(verbose_name=_("expected on"))
     # Resolved from the resident's home: the neighbourhood whose hub receives the parcels.
     neighbourhood = models.ForeignKey(
         "sharing.Neighbourhood",
@@ -276,25 +310,42 @@ class Order(models.Model):
         null=True,
         blank=True,
         related_name="pooled_orders",
+        verbose_name=_("neighbourhood"),
     )
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    receive_mode = models.CharField(max_length=8, choices=ReceiveMode.choices)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    receive_mode = models.CharField(
+        max_length=8, choices=ReceiveMode.choices, verbose_name=_("way of receiving")
+    )
     relay_point = models.ForeignKey(
-        RelayPoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        RelayPoint,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("relay point"),
     )
-    max_walk_seconds = models.PositiveIntegerField(default=600)
+    max_walk_seconds = models.PositiveIntegerField(
+        default=600, verbose_name=_("longest walk (seconds)")
+    )
     walk_profile = models.CharField(
-        max_length=16, choices=WalkProfile.choices, default=WalkProfile.WALK
+        max_length=16,
+        choices=WalkProfile.choices,
+        default=WalkProfile.WALK,
+        verbose_name=_("walking profile"),
     )
     # What the resident shows the courier at home delivery.
     delivery_code = models.CharField(max_length=6)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("announced on"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated on"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered on"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled on"))
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         indexes = [
             models.Index(
                 fields=["neighbourhood", "status", "expected_on"], name="pooling_order_pool"
@@ -384,13 +435,23 @@ class Batch(models.Model):
     HOLDING = ("pending", "planning", "planned", "dispatched")
 
     neighbourhood = models.ForeignKey(
-        "sharing.Neighbourhood", on_delete=models.PROTECT, related_name="pooling_batches"
+        "sharing.Neighbourhood",
+        on_delete=models.PROTECT,
+        related_name="pooling_batches",
+        verbose_name=_("neighbourhood"),
     )
-    hub = models.ForeignKey(Hub, on_delete=models.PROTECT, related_name="batches")
-    day = models.DateField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    hub = models.ForeignKey(
+        Hub, on_delete=models.PROTECT, related_name="batches", verbose_name=_("hub")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
     progress_percent = models.PositiveSmallIntegerField(default=0)
     progress_stage = models.CharField(max_length=32, default="queued")
+    # When a planning run last said where it was: a run silent for too long was lost (a worker
+    # gone with its message) and the cut-off sweep queues the batch again.
+    progress_at = models.DateTimeField(null=True, blank=True)
     # Every plan (and re-plan) increments it; a plan only lands on the version it started from.
     version = models.PositiveIntegerField(default=0)
     replan_requested = models.BooleanField(default=False)
@@ -405,6 +466,8 @@ class Batch(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("delivery day")
+        verbose_name_plural = _("delivery days")
         constraints = [
             models.UniqueConstraint(
                 fields=["neighbourhood", "day"],

@@ -5,14 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from backend.errors import DomainError
+from pooling.models import Batch
 from pooling.services.batching import batch_plan, cutoff_sweep
 
 
-@shared_task(name="pooling.batch_plan")
+@shared_task(
+    name="pooling.batch_plan",
+    # Late acks (settings): a worker killed mid-plan leaves the message unacknowledged and another
+    # worker runs it again. Lost database connections are retried with backoff.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=8,
+)
 def batch_plan_task(batch_id: int) -> dict[str, Any]:
-    """Plans a batch; its progress (percent and stage) is on the batch row, read by the API."""
+    """Plans a batch; its progress (percent and stage) is on the batch row, read by the API.
+
+    Idempotent: a message delivered twice (its worker died after planning, before the ack) finds
+    the batch planned with no re-plan asked, and stops there. A run killed half-way left the batch
+    in ``planning``: the next run claims a new version, and the version check of the last step
+    keeps a stale run from landing (orders stay in one batch: pooling_order_in_one_active_batch).
+    """
+    state = Batch.objects.filter(pk=batch_id).values("status", "replan_requested").first()
+    if (
+        state is not None
+        and state["status"] == Batch.Status.PLANNED
+        and not state["replan_requested"]
+    ):
+        return {"ok": True, "batch_id": batch_id, "skipped": True, "status": state["status"]}
     try:
         batch = batch_plan(batch_id=batch_id)
     except DomainError as error:  # the batch is marked failed with this code

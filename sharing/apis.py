@@ -6,16 +6,23 @@ from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.errors import DomainError, NotFoundError
+from backend.pagination import LimitOffsetPagination
+from backend.throttling import NearbyThrottle
 from sharing import selectors
 from sharing.models import Item, Loan, Membership, Neighbourhood
 from sharing.serializers import (
@@ -33,6 +40,7 @@ from sharing.serializers import (
     NearbyQuerySerializer,
     NeighbourhoodQuerySerializer,
     NeighbourhoodSerializer,
+    NeighbourItemSerializer,
     PhotoSerializer,
     PhotoUploadSerializer,
 )
@@ -67,7 +75,9 @@ class NeighbourhoodListApi(APIView):
 
 class NeighbourhoodJoinApi(APIView):
     @extend_schema(
-        operation_id="neighbourhood_join", request=JoinSerializer, responses=MembershipSerializer
+        operation_id="neighbourhood_join",
+        request=JoinSerializer,
+        responses={201: MembershipSerializer},
     )
     def post(self, request: Request, pk: int) -> Response:
         body = JoinSerializer(data=request.data)
@@ -90,6 +100,8 @@ def _my_items(user: Any) -> QuerySet[Item]:
 
 
 class ItemListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(operation_id="items_mine", responses=ItemSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = LimitOffsetPagination()
@@ -107,7 +119,16 @@ class ItemListApi(APIView):
 
 
 class ItemDetailApi(APIView):
-    @extend_schema(operation_id="item_get", responses=NearbyItemSerializer)
+    @extend_schema(
+        operation_id="item_get",
+        responses=PolymorphicProxySerializer(
+            component_name="ItemDetail",
+            serializers=[ItemSerializer, NeighbourItemSerializer],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        description="Your own item in full; a neighbour's as in a search, without travel time.",
+    )
     def get(self, request: Request, pk: int) -> Response:
         item = _my_items(request.user).filter(pk=pk).first()
         if item is not None:
@@ -122,11 +143,9 @@ class ItemDetailApi(APIView):
         )
         if found is None:
             raise NotFoundError()
-        found.travel_seconds = 0  # type: ignore[attr-defined]
-        data = NearbyItemSerializer(
+        data = NeighbourItemSerializer(
             found, context={"reliability": selectors.reliability([found.owner_id])}
         ).data
-        data.pop("travel_minutes"), data.pop("travel_label")
         return Response(data)
 
     @extend_schema(
@@ -138,7 +157,7 @@ class ItemDetailApi(APIView):
         item = item_services.item_update(actor=request.user, item_id=pk, **body.validated_data)
         return Response(ItemSerializer(item).data)
 
-    @extend_schema(operation_id="item_withdraw", responses=ItemSerializer)
+    @extend_schema(operation_id="item_withdraw", responses={200: ItemSerializer})
     def delete(self, request: Request, pk: int) -> Response:
         item = item_services.item_withdraw(actor=request.user, item_id=pk)
         return Response(ItemSerializer(item).data)
@@ -178,6 +197,8 @@ class ItemPhotoApi(APIView):
 
 
 class ItemsNearbyApi(APIView):
+    throttle_classes = [NearbyThrottle]
+
     @extend_schema(
         operation_id="items_nearby",
         parameters=[NearbyQuerySerializer],
@@ -202,16 +223,17 @@ class ItemsNearbyApi(APIView):
             available_until=data.get("available_until"),
         )
         rows = search.page(data["offset"], data["limit"])
-        context = {"reliability": selectors.reliability(sorted({r.owner_id for r in rows}))}
         return Response(
             {
                 "count": len(search.reachable),
-                "results": NearbyItemSerializer(rows, many=True, context=context).data,
+                "results": NearbyItemSerializer(rows, many=True).data,
             }
         )
 
 
 class LoanListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(operation_id="loans_mine", responses=LoanSerializer(many=True))
     def get(self, request: Request) -> Response:
         role = request.query_params.get("role")
@@ -267,6 +289,7 @@ class LoanActionApi(APIView):
 
     @extend_schema(
         operation_id="loan_action",
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=LOAN_ACTIONS)],
         request=LoanActionSerializer,
         responses={200: LoanSerializer, 403: OpenApiResponse(description="Not your turn.")},
     )

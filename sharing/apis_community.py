@@ -8,17 +8,19 @@ from typing import Any, cast
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import User
 from backend.errors import NotFoundError
+from backend.pagination import LimitOffsetPagination
+from backend.throttling import WantedCreateThrottle
 from sharing import selectors_community as community
 from sharing.selectors import loans_for
 from sharing.serializers import LoanSerializer
@@ -33,6 +35,7 @@ from sharing.serializers_community import (
     OfferInSerializer,
     OfferSerializer,
     RatingInSerializer,
+    RatingListQuerySerializer,
     RatingSerializer,
     ReportInSerializer,
     ReportSerializer,
@@ -69,6 +72,9 @@ def _offer_out(offer_id: int) -> Any:
 
 
 class WantedListApi(APIView):
+    pagination_class = LimitOffsetPagination
+    throttle_classes = [WantedCreateThrottle]
+
     @extend_schema(
         operation_id="wanted_mine", parameters=[STATUS_PARAM], responses=WantedSerializer(many=True)
     )
@@ -94,6 +100,8 @@ class WantedListApi(APIView):
 
 
 class WantedInboxApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(operation_id="wanted_inbox", responses=WantedNeighbourSerializer(many=True))
     def get(self, request: Request) -> Response:
         return _paginated(
@@ -112,7 +120,12 @@ class WantedDetailApi(APIView):
         operation_id="wanted_get",
         responses={
             200: OpenApiResponse(
-                WantedSerializer,
+                PolymorphicProxySerializer(
+                    component_name="WantedDetail",
+                    serializers=[WantedSerializer, WantedNeighbourSerializer],
+                    resource_type_field_name=None,
+                    many=False,
+                ),
                 description="The author gets WantedSerializer; a neighbour "
                 "WantedNeighbourSerializer.",
             )
@@ -121,7 +134,7 @@ class WantedDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(_wanted_out(request, community.wanted_for(_me(request), pk)))
 
-    @extend_schema(operation_id="wanted_cancel", responses=WantedSerializer)
+    @extend_schema(operation_id="wanted_cancel", responses={200: WantedSerializer})
     def delete(self, request: Request, pk: int) -> Response:
         community.wanted_for(_me(request), pk)  # 404 for those who cannot see it
         wanted_services.wanted_cancel(actor=_me(request), wanted_id=pk)
@@ -170,14 +183,21 @@ class WantedOffersApi(APIView):
         return Response(OfferSerializer(_offer_out(offer.pk)).data, status=201)
 
 
+OFFER_ACTIONS = ("accept", "decline", "withdraw")
+
+
 class OfferActionApi(APIView):
     @extend_schema(
         operation_id="offer_action",
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=OFFER_ACTIONS)],
         request=None,
         responses={
             201: OpenApiResponse(LoanSerializer, description="accept: the loan request."),
-            200: OpenApiResponse(OfferSerializer, description="decline: the offer."),
-            403: OpenApiResponse(description="not_requester"),
+            200: OpenApiResponse(
+                OfferSerializer,
+                description="decline (the requester) or withdraw (the lender): the offer.",
+            ),
+            403: OpenApiResponse(description="not_requester, not_offer_lender"),
         },
     )
     def post(self, request: Request, pk: int, action: str) -> Response:
@@ -188,6 +208,9 @@ class OfferActionApi(APIView):
         if action == "decline":
             offer = wanted_services.offer_decline(actor=_me(request), offer_id=pk)
             return Response(OfferSerializer(_offer_out(offer.pk)).data)
+        if action == "withdraw":
+            offer = wanted_services.offer_withdraw(actor=_me(request), offer_id=pk)
+            return Response(OfferSerializer(_offer_out(offer.pk)).data)
         raise NotFoundError()
 
 
@@ -195,6 +218,8 @@ class OfferActionApi(APIView):
 
 
 class ConversationListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(operation_id="conversations_mine", responses=ConversationSerializer(many=True))
     def get(self, request: Request) -> Response:
         return _paginated(
@@ -203,6 +228,8 @@ class ConversationListApi(APIView):
 
 
 class ConversationMessagesApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
         operation_id="conversation_messages",
         responses=MessageSerializer(many=True),
@@ -230,6 +257,20 @@ class ConversationMessagesApi(APIView):
 
 
 class RatingCreateApi(APIView):
+    pagination_class = LimitOffsetPagination
+
+    @extend_schema(
+        operation_id="ratings_mine",
+        parameters=[RatingListQuerySerializer],
+        responses=RatingSerializer(many=True),
+        description="Ratings about me (role=received, the default) or by me (role=given).",
+    )
+    def get(self, request: Request) -> Response:
+        query = RatingListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = community.ratings_for(_me(request), query.validated_data["role"])
+        return _paginated(self, request, rows, RatingSerializer)
+
     @extend_schema(
         operation_id="rating_create", request=RatingInSerializer, responses={201: RatingSerializer}
     )
@@ -266,6 +307,8 @@ class ReportCreateApi(APIView):
 
 
 class ModerationReportListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
         operation_id="moderation_reports",
         parameters=[STATUS_PARAM],
@@ -282,6 +325,7 @@ REPORT_ACTIONS = ("hide", "dismiss", "suspend")
 class ModerationReportActionApi(APIView):
     @extend_schema(
         operation_id="moderation_report_action",
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=REPORT_ACTIONS)],
         request=ModerationActionSerializer,
         responses={200: ModerationReportSerializer, 403: OpenApiResponse(description="not staff")},
     )
@@ -304,6 +348,8 @@ class ModerationReportActionApi(APIView):
 
 
 class ModerationMembershipListApi(APIView):
+    pagination_class = LimitOffsetPagination
+
     @extend_schema(
         operation_id="moderation_memberships",
         parameters=[STATUS_PARAM],
@@ -320,6 +366,9 @@ MEMBERSHIP_ACTIONS = ("approve", "refuse", "suspend")
 class ModerationMembershipActionApi(APIView):
     @extend_schema(
         operation_id="moderation_membership_action",
+        parameters=[
+            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=MEMBERSHIP_ACTIONS)
+        ],
         request=ModerationActionSerializer,
         responses={200: MembershipAdminSerializer, 403: OpenApiResponse(description="not staff")},
     )

@@ -24,6 +24,10 @@ class Association(models.Model):
     staff = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="staff_of", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("association")
+        verbose_name_plural = _("associations")
+
     def __str__(self) -> str:
         return self.name
 
@@ -34,16 +38,24 @@ class Neighbourhood(models.Model):
         APPROVAL = "approval", _("approval by the association")
 
     association = models.ForeignKey(
-        Association, on_delete=models.PROTECT, related_name="neighbourhoods"
+        Association,
+        on_delete=models.PROTECT,
+        related_name="neighbourhoods",
+        verbose_name=_("association"),
     )
     name = models.CharField(_("name"), max_length=120)
     area = models.MultiPolygonField(_("area"), srid=settings.GEO_SRID)
     join_policy = models.CharField(
-        max_length=16, choices=JoinPolicy.choices, default=JoinPolicy.OPEN
+        max_length=16,
+        choices=JoinPolicy.choices,
+        default=JoinPolicy.OPEN,
+        verbose_name=_("who may join"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("neighbourhood")
+        verbose_name_plural = _("neighbourhoods")
         constraints = [
             models.UniqueConstraint(
                 fields=["association", "name"], name="sharing_neighbourhood_name_unique"
@@ -62,23 +74,42 @@ class Membership(models.Model):
         REFUSED = "refused", _("refused")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("person"),
     )
     neighbourhood = models.ForeignKey(
-        Neighbourhood, on_delete=models.CASCADE, related_name="memberships"
+        Neighbourhood,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("neighbourhood"),
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
     ask_me_too = models.BooleanField(
-        default=False, help_text=_("Also ask me about wanted requests I have no listing for.")
+        default=False,
+        help_text=_("Also ask me about wanted requests I have no listing for."),
+        verbose_name=_("ask me too"),
     )
-    suspended_reason = models.CharField(max_length=500, blank=True)
+    suspended_reason = models.CharField(
+        max_length=500, blank=True, verbose_name=_("reason of the suspension")
+    )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("asked on"))
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided on"))
 
     class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "neighbourhood"], name="sharing_membership_unique"
@@ -103,28 +134,39 @@ class Item(models.Model):
         HIDDEN = "hidden", _("hidden by moderation")
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="items"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="items",
+        verbose_name=_("owner"),
     )
     title = models.CharField(_("title"), max_length=120)
     description = models.TextField(_("description"), blank=True, max_length=4000)
     category = models.CharField(_("category"), max_length=32, choices=CATEGORY_CHOICES)
-    condition = models.CharField(max_length=16, choices=Condition.choices, default=Condition.GOOD)
-    deposit_cents = models.PositiveIntegerField(default=0)
-    max_loan_days = models.PositiveSmallIntegerField(default=7)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    condition = models.CharField(
+        max_length=16,
+        choices=Condition.choices,
+        default=Condition.GOOD,
+        verbose_name=_("condition"),
+    )
+    deposit_cents = models.PositiveIntegerField(default=0, verbose_name=_("deposit (cents)"))
+    max_loan_days = models.PositiveSmallIntegerField(
+        default=7, verbose_name=_("longest loan (days)")
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("status")
+    )
     # The centre of the owner's blur cell (never the home): what others' searches and maps use.
     location = models.PointField(srid=settings.GEO_SRID, geography=True)
     title_norm = models.CharField(max_length=120, editable=False, default="")
     search = SearchVectorField(null=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("listed on"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated on"))
 
     class Meta:
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
         indexes = [
             GinIndex(fields=["search"], name="sharing_item_search_gin"),
-            GinIndex(
-                fields=["title_norm"], name="sharing_item_title_trgm", opclasses=["gin_trgm_ops"]
-            ),
             models.Index(fields=["owner", "status"], name="sharing_item_owner_status"),
         ]
         constraints = [
@@ -139,6 +181,24 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class TitleWord(models.Model):
+    """Every word of every item title (normalized: lower case, no accents), for typo matching:
+    a search word is first matched against this short list by trigram word similarity, then
+    the close words join the full-text query, which the item indexes answer. Kept up to date by
+    a database trigger on ``sharing_item`` (see migration 0003), so bulk writes are covered too.
+    Words are never removed: a word no item holds any more only finds nothing."""
+
+    word = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [
+            GinIndex(fields=["word"], name="sharing_titleword_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class ItemPhoto(models.Model):
@@ -187,30 +247,59 @@ class Loan(models.Model):
     # Statuses in which the loan holds the item (the exclusion constraint applies to them).
     HOLDING = ("accepted", "active", "returned", "disputed")
 
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="loans")
+    item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, related_name="loans", verbose_name=_("item")
+    )
     borrower = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="borrowings"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="borrowings",
+        verbose_name=_("borrower"),
     )
     lender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lendings"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="lendings",
+        verbose_name=_("lender"),
     )
     period = DateTimeRangeField()
     # The period widened by the buffer between loans: what the exclusion constraint compares.
     hold = DateTimeRangeField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
-    message = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.REQUESTED, verbose_name=_("status")
+    )
+    message = models.CharField(max_length=500, blank=True, verbose_name=_("message"))
     handover_code = models.CharField(max_length=6, blank=True)
     borrower_handover_at = models.DateTimeField(null=True, blank=True)
     lender_handover_at = models.DateTimeField(null=True, blank=True)
-    return_condition = models.CharField(max_length=16, choices=ReturnCondition.choices, blank=True)
+    return_condition = models.CharField(
+        max_length=16,
+        choices=ReturnCondition.choices,
+        blank=True,
+        verbose_name=_("condition on return"),
+    )
     return_photo = models.ImageField(upload_to="returns/%Y/%m/", blank=True)
-    return_note = models.CharField(max_length=500, blank=True)
-    dispute_reason = models.CharField(max_length=1000, blank=True)
-    renewals = models.PositiveSmallIntegerField(default=0)
+    return_note = models.CharField(max_length=500, blank=True, verbose_name=_("note on return"))
+    dispute_reason = models.CharField(
+        max_length=1000, blank=True, verbose_name=_("reason of the dispute")
+    )
+    dispute_resolution = models.CharField(
+        max_length=1000, blank=True, verbose_name=_("how the association settled the dispute")
+    )
+    dispute_resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("settled by"),
+    )
+    dispute_resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("settled on"))
+    renewals = models.PositiveSmallIntegerField(default=0, verbose_name=_("renewals"))
     expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("asked on"))
     decided_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed on"))
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -219,6 +308,8 @@ class Loan(models.Model):
     )
 
     class Meta:
+        verbose_name = _("loan")
+        verbose_name_plural = _("loans")
         indexes = [
             models.Index(fields=["status", "expires_at"], name="sharing_loan_status_expiry"),
             GistIndex(fields=["period"], name="sharing_loan_period_gist"),
@@ -412,9 +503,12 @@ class Report(models.Model):
         DISMISSED = "dismissed", _("dismissed")
 
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reports_made",
+        verbose_name=_("reported by"),
     )
-    target = models.CharField(max_length=16, choices=Target.choices)
+    target = models.CharField(max_length=16, choices=Target.choices, verbose_name=_("what"))
     item = models.ForeignKey(
         Item, on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
     )
@@ -429,17 +523,29 @@ class Report(models.Model):
         related_name="reports_about",
     )
     neighbourhood = models.ForeignKey(
-        Neighbourhood, on_delete=models.CASCADE, related_name="reports"
+        Neighbourhood,
+        on_delete=models.CASCADE,
+        related_name="reports",
+        verbose_name=_("neighbourhood"),
     )
-    reason = models.CharField(max_length=1000)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    reason = models.CharField(max_length=1000, verbose_name=_("reason"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
     handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handled by"),
     )
-    handled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("handled on"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("reported on"))
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         constraints = [
             models.CheckConstraint(
                 condition=(Q(target="item") & Q(item__isnull=False))

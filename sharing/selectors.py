@@ -2,31 +2,88 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from psycopg.types.range import Range
 
 from backend.accounts.models import User
 from geo.selectors import Reachable, nearby_ids, rows_for
-from sharing.models import BlockedPeriod, Item, ItemPhoto, Loan, Membership
+from sharing.models import BlockedPeriod, Item, Loan, Membership
 from sharing.privacy import blurred_point
 from sharing.services.items import normalize
 from sharing.services.membership import require_active_member
 
+# Close spellings kept per search word, the closest first.
+TYPO_CANDIDATES = 6
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a search that can carry a typo: normalized, three characters or more."""
+    return [w for w in re.split(r"[^\w]+|_", normalize(q)) if len(w) >= 3][:8]
+
+
+def close_spellings(q: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each word of ``q`` with its close spellings: for a word that no title holds as it is, the
+    title words within trigram word similarity (the indexable ``%>`` operator; its threshold,
+    ``pg_trgm.word_similarity_threshold``, is set on every database connection in settings).
+    A word some title holds is taken as meant. One query on the short list of title words."""
+    words = search_words(q)
+    if not words:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT q.i, CASE
+                WHEN EXISTS (SELECT 1 FROM sharing_titleword t WHERE t.word = q.w)
+                THEN '{}'::text[]
+                ELSE array(
+                    SELECT t.word FROM sharing_titleword t
+                    WHERE t.word %%> q.w
+                    ORDER BY word_similarity(q.w, t.word) DESC, t.word
+                    LIMIT %s
+                )
+            END
+            FROM unnest(%s::text[]) WITH ORDINALITY AS q(w, i)
+            ORDER BY q.i
+            """,
+            [TYPO_CANDIDATES, words],
+        )
+        return [(word, tuple(row[1])) for word, row in zip(words, cursor.fetchall(), strict=True)]
+
 
 def text_filtered(qs: QuerySet[Item], q: str) -> QuerySet[Item]:
-    """Full text in French and English (accents ignored), or a close spelling of a title word:
-    "perseuse" finds "Perceuse à percussion". The trigram test is the indexable ``<%`` operator,
-    whose threshold (``pg_trgm.word_similarity_threshold``, 0.45 here) is set on every database
-    connection in settings, so PostgreSQL can combine the text and location indexes."""
+    """Full text in French and English (accents ignored), or close spellings of title words:
+    "perseuse" finds "Perceuse à percussion". Each search word is widened to the title words
+    that look like it (:func:`close_spellings`), and every word (or one of its close spellings)
+    must match, so the whole filter is answered by the full-text index."""
     query = SearchQuery(q, config="voisinage_fr", search_type="websearch") | SearchQuery(
         q, config="voisinage_en", search_type="websearch"
     )
-    return qs.filter(Q(search=query) | Q(title_norm__trigram_word_similar=normalize(q)))
+    spellings = close_spellings(q)
+    if not any(group for _word, group in spellings):
+        return qs.filter(search=query)
+    typo: SearchQuery | None = None
+    for word_, group in spellings:
+        either: SearchQuery | None = None
+        for word in dict.fromkeys((word_, *group)):
+            for config in ("voisinage_fr", "voisinage_en"):
+                one = SearchQuery(word, config=config, search_type="plain")
+                either = one if either is None else either | one
+        typo = either if typo is None else typo & either
+    return qs.filter(search=query | typo)
 
 
 def items_visible_to(user: User, neighbourhood_ids: list[int] | None = None) -> QuerySet[Item]:
@@ -51,7 +108,78 @@ class NearbySearch:
     queryset: QuerySet[Item]
 
     def page(self, offset: int, limit: int) -> list[Item]:
-        return rows_for(self.queryset, self.reachable, offset, offset + limit)
+        """The page's items with their owner (one query), then their photos (``photos_data``)
+        and their owners' reliability (``owner_reliability``) in one static SQL statement: the
+        ORM took longer to compile those subqueries than PostgreSQL to run them."""
+        rows = rows_for(self.queryset, self.reachable, offset, offset + limit)
+        extras = page_extras([row.pk for row in rows])
+        for row in rows:
+            photos, asked, answered, avg, n = extras.get(row.pk, ([], 0, 0, None, 0))
+            row.photos_data = photos  # type: ignore[attr-defined]
+            row.owner_reliability = _reliability(asked, answered, avg, n)  # type: ignore[attr-defined]
+        return rows
+
+
+# The reliability of the person whose id is ``{who}``: loan requests asked (cancelled ones aside)
+# and answered (expired ones count as unanswered), average rating and number of ratings. One rule
+# for every place that shows it (a page of results, an item's page, wanted matches).
+RELIABILITY_JOINS = """
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS asked,
+               count(*) FILTER (WHERE l.status <> ALL(%(unanswered)s)) AS answered
+        FROM sharing_loan l
+        WHERE l.lender_id = {who} AND l.status <> %(cancelled)s
+    ) r
+    CROSS JOIN LATERAL (
+        SELECT avg(t.score) AS avg, count(*) AS n FROM sharing_rating t WHERE t.ratee_id = {who}
+    ) g
+"""
+
+_PAGE_EXTRAS_SELECT = """
+    SELECT i.id,
+        COALESCE(
+            (SELECT jsonb_agg(
+                jsonb_build_object(
+                    'id', p.id, 'image', p.image, 'thumbnail', p.thumbnail,
+                    'width', p.width, 'height', p.height, 'position', p.position
+                ) ORDER BY p.position, p.id)
+             FROM sharing_itemphoto p WHERE p.item_id = i.id),
+            '[]'::jsonb
+        ),
+        r.asked, r.answered, g.avg, g.n
+    FROM sharing_item i
+"""
+# Fixed SQL, put together once at import (no input in it: the values travel as parameters).
+PAGE_EXTRAS_SQL = (
+    _PAGE_EXTRAS_SELECT + RELIABILITY_JOINS.format(who="i.owner_id") + " WHERE i.id = ANY(%(ids)s)"
+)
+RELIABILITY_SQL = (
+    "SELECT u.id, r.asked, r.answered, g.avg, g.n FROM unnest(%(ids)s::bigint[]) AS u(id)"  # noqa: S608
+    + RELIABILITY_JOINS.format(who="u.id")
+)
+
+
+def _reliability_params(ids: list[int]) -> dict[str, Any]:
+    return {
+        "ids": ids,
+        "cancelled": Loan.Status.CANCELLED.value,
+        "unanswered": [Loan.Status.REQUESTED.value, Loan.Status.EXPIRED.value],
+    }
+
+
+def page_extras(item_ids: list[int]) -> dict[int, tuple[list[dict[str, Any]], int, int, Any, int]]:
+    """Per item: its photos (as :class:`PhotoSerializer` fields, in order) and its owner's loan
+    requests asked and answered, average rating and number of ratings."""
+    if not item_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(PAGE_EXTRAS_SQL, _reliability_params(item_ids))
+        rows = cursor.fetchall()
+    # Django has psycopg hand jsonb over as text (its JSONField decodes it).
+    return {
+        row[0]: (json.loads(row[1]) if isinstance(row[1], str) else row[1], *row[2:])
+        for row in rows
+    }
 
 
 def items_nearby(
@@ -85,10 +213,12 @@ def items_nearby(
     reachable = nearby_ids(
         origin=origin, seconds=minutes * 60, profile=profile, queryset=qs, field="location"
     )
-    page_qs = Item.objects.select_related("owner").prefetch_related(
-        Prefetch("photos", queryset=ItemPhoto.objects.order_by("position"))
-    )
-    return NearbySearch(reachable=reachable, queryset=page_qs)
+    return NearbySearch(reachable=reachable, queryset=nearby_page_queryset())
+
+
+def nearby_page_queryset() -> QuerySet[Item]:
+    """The items of a page of results, with their owner (see :meth:`NearbySearch.page`)."""
+    return Item.objects.select_related("owner").defer("search")
 
 
 def loans_for(user: User, role: str | None = None, status: str | None = None) -> QuerySet[Loan]:
@@ -111,43 +241,19 @@ class Reliability:
     ratings: int
 
 
-def reliability(user_ids: list[int]) -> dict[int, Reliability]:
-    """Response rate to loan requests and average rating (shown once three ratings exist)."""
-    from sharing.models import Rating
+def _reliability(asked: int, answered: int, avg: Any, n: int) -> Reliability:
+    return Reliability(
+        response_rate=round(answered / asked, 2) if asked else None,
+        rating=round(float(avg), 1) if avg is not None and n >= 3 else None,
+        ratings=n,
+    )
 
-    answered = dict(
-        Loan.objects.filter(lender_id__in=user_ids)
-        .exclude(status__in=[Loan.Status.CANCELLED])
-        .values_list("lender_id")
-        .annotate(
-            n=Count("pk", filter=~Q(status__in=[Loan.Status.REQUESTED, Loan.Status.EXPIRED])),
-        )
-        .values_list("lender_id", "n")
-    )
-    asked = dict(
-        Loan.objects.filter(lender_id__in=user_ids)
-        .exclude(status__in=[Loan.Status.CANCELLED])
-        .values_list("lender_id")
-        .annotate(n=Count("pk"))
-        .values_list("lender_id", "n")
-    )
-    ratings = {
-        row["ratee_id"]: (row["avg"], row["n"])
-        for row in Rating.objects.filter(ratee_id__in=user_ids)
-        .values("ratee_id")
-        .annotate(avg=Avg("score"), n=Count("pk"))
-    }
-    out = {}
-    for uid in user_ids:
-        n_asked = asked.get(uid, 0)
-        avg, n = ratings.get(uid, (None, 0))
-        answered_rate = None
-        if n_asked:
-            # Expired requests count as unanswered.
-            answered_rate = round(answered.get(uid, 0) / n_asked, 2)
-        out[uid] = Reliability(
-            response_rate=answered_rate,
-            rating=round(avg, 1) if avg is not None and n >= 3 else None,
-            ratings=n,
-        )
-    return out
+
+def reliability(user_ids: list[int]) -> dict[int, Reliability]:
+    """Response rate to loan requests and average rating (shown once three ratings exist), for
+    a page of lenders in one query."""
+    if not user_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(RELIABILITY_SQL, _reliability_params(user_ids))
+        return {row[0]: _reliability(*row[1:]) for row in cursor.fetchall()}

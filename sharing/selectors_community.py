@@ -51,6 +51,7 @@ from sharing.models import (
     Membership,
     Message,
     Offer,
+    Rating,
     Report,
     WantedRequest,
 )
@@ -372,3 +373,14 @@ def memberships_for_staff(staff: User, status: str | None = None) -> QuerySet[Me
 
 def display_name(user: Any) -> str:
     return user.public_name
+
+
+def ratings_for(user: User, role: str = "received") -> QuerySet[Rating]:
+    """Ratings about ``user`` (received) or by them (given), newest first. Others never list a
+    person's ratings: they see the average once three exist."""
+    field = "rater" if role == "given" else "ratee"
+    return (
+        Rating.objects.filter(**{field: user})
+        .select_related("rater", "ratee", "loan__item")
+        .order_by("-created_at", "-pk")
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from geo.profiles import PROFILES
+from backend.validation import plausible_datetime
+from geo.profiles import WALKING_PROFILES
 from geo.serializers import LatLonField
 from sharing.models import Item, ItemPhoto, Loan, Neighbourhood
 from sharing.privacy import coarse_minutes
@@ -120,7 +122,7 @@ class OwnerSerializer(serializers.Serializer):
 class NearbyItemSerializer(serializers.ModelSerializer):
     """An item as a neighbour sees it: a blurred place and a coarse travel time."""
 
-    photos = PhotoSerializer(many=True, read_only=True)
+    photos = serializers.SerializerMethodField()
     category_label = serializers.SerializerMethodField()
     travel_minutes = serializers.SerializerMethodField()
     travel_label = serializers.SerializerMethodField()
@@ -164,9 +166,26 @@ class NearbyItemSerializer(serializers.ModelSerializer):
     def get_location(self, obj: Item) -> dict[str, Any] | None:
         return point_json(obj.location)  # the blur cell's centre, never the home
 
+    @extend_schema_field(PhotoSerializer(many=True))
+    def get_photos(self, obj: Item) -> list[dict[str, Any]]:
+        data = getattr(obj, "photos_data", None)
+        if data is None:  # not read with the item (see selectors.photos_json)
+            return PhotoSerializer(obj.photos.all(), many=True, context=self.context).data
+        request = self.context.get("request")
+        out = []
+        for photo in data:
+            row = dict(photo)
+            for key in ("image", "thumbnail"):
+                url = default_storage.url(row[key]) if row[key] else None
+                row[key] = request.build_absolute_uri(url) if request and url else url
+            out.append(row)
+        return out
+
     @extend_schema_field(OwnerSerializer)
     def get_owner(self, obj: Item) -> dict[str, Any]:
-        rel = self.context.get("reliability", {}).get(obj.owner_id)
+        rel = getattr(obj, "owner_reliability", None) or self.context.get("reliability", {}).get(
+            obj.owner_id
+        )
         return {
             "id": obj.owner_id,
             "name": obj.owner.public_name,
@@ -175,11 +194,25 @@ class NearbyItemSerializer(serializers.ModelSerializer):
         }
 
 
+class NeighbourItemSerializer(NearbyItemSerializer):
+    """A neighbour's item read by its id: as in a search, without a travel time."""
+
+    travel_minutes = None  # type: ignore[assignment]
+    travel_label = None  # type: ignore[assignment]
+
+    class Meta(NearbyItemSerializer.Meta):
+        fields = [
+            f
+            for f in NearbyItemSerializer.Meta.fields
+            if f not in ("travel_minutes", "travel_label")
+        ]
+
+
 class NearbyQuerySerializer(serializers.Serializer):
     minutes = serializers.IntegerField(
         min_value=1, max_value=settings.SHARING_NEARBY_MAX_MINUTES, default=15
     )
-    profile = serializers.ChoiceField(choices=[p for p in PROFILES if p != "bike"], default="walk")
+    profile = serializers.ChoiceField(choices=WALKING_PROFILES, default="walk")
     at = LatLonField(
         required=False,
         help_text="Search from this point instead of your home (latitude,longitude).",
@@ -205,8 +238,8 @@ class NearbyQuerySerializer(serializers.Serializer):
 
 
 class BlockSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = serializers.DateTimeField(validators=[plausible_datetime])
+    ends_at = serializers.DateTimeField(validators=[plausible_datetime])
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 

@@ -314,15 +314,25 @@ class RatingInSerializer(serializers.Serializer):
 
 
 class RatingSerializer(serializers.ModelSerializer):
+    rater = serializers.SerializerMethodField()
     ratee = serializers.SerializerMethodField()
+    item_title = serializers.CharField(source="loan.item.title", read_only=True)
 
     class Meta:
         model = Rating
-        fields = ["id", "loan", "ratee", "score", "comment", "created_at"]
+        fields = ["id", "loan", "item_title", "rater", "ratee", "score", "comment", "created_at"]
+
+    @extend_schema_field(PartySerializer)
+    def get_rater(self, obj: Rating) -> dict[str, Any]:
+        return _party(obj.rater)
 
     @extend_schema_field(PartySerializer)
     def get_ratee(self, obj: Rating) -> dict[str, Any]:
         return _party(obj.ratee)
+
+
+class RatingListQuerySerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["received", "given"], default="received")
 
 
 class ReportInSerializer(serializers.Serializer):

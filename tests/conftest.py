@@ -36,6 +36,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def _test_settings(settings):
     settings.GEO_GRAPH_CHECK_SECONDS = 0
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Rate limits out of reach of any test (tests/hardening/test_throttling.py sets real ones).
+    settings.THROTTLE_RATES = {scope: "1000000/min" for scope in settings.THROTTLE_RATES}
 
 
 @pytest.fixture

@@ -27,6 +27,12 @@ from backend.accounts.serializers import (
     TokenRefreshOutputSerializer,
 )
 from backend.accounts.services import user_create, user_update_profile
+from backend.throttling import (
+    LoginAccountThrottle,
+    LoginIPThrottle,
+    RegisterThrottle,
+    TokenRefreshThrottle,
+)
 
 AUTH_TAG = "auth"
 PROFILE_TAG = "me"
@@ -40,6 +46,7 @@ def _request_language() -> str:
 class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [RegisterThrottle]
 
     @extend_schema(
         operation_id="auth_register",
@@ -85,6 +92,7 @@ class RegisterApi(APIView):
 )
 class TokenObtainApi(TokenObtainPairView):
     serializer_class = TokenObtainSerializer
+    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
 
 
 @extend_schema_view(
@@ -102,7 +110,7 @@ class TokenObtainApi(TokenObtainPairView):
     )
 )
 class TokenRefreshApi(TokenRefreshView):
-    pass
+    throttle_classes = [TokenRefreshThrottle]
 
 
 class MeApi(APIView):

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 DEMO_PASSWORD = "voisinage-demo"  # noqa: S105 - public on purpose, printed by `demo_login`
 DEMO_EMAIL_DOMAIN = "demo.voisinage.fr"
 DEMO_ADMIN_EMAIL = f"admin@{DEMO_EMAIL_DOMAIN}"
+# A volunteer of the demo association: staff of its neighbourhood only, not a superuser (created
+# by the sharing and pooling seeds, with the association).
+DEMO_VOLUNTEER_EMAIL = f"benevole@{DEMO_EMAIL_DOMAIN}"
+DEMO_VOLUNTEER_NAME = "Bénévole Kamppi"
 
 
 @dataclass(frozen=True)

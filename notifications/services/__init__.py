@@ -13,7 +13,7 @@ from notifications.services.events import (
     topic_subscribe,
     topic_unsubscribe,
 )
-from notifications.services.positions import position_record
+from notifications.services.positions import position_allowed, position_received, position_record
 from notifications.services.push import PushRun, push_outbox_deliver
 
 __all__ = [
@@ -24,6 +24,8 @@ __all__ = [
     "device_register",
     "events_prune",
     "notify",
+    "position_allowed",
+    "position_received",
     "position_record",
     "push_enqueue",
     "push_outbox_deliver",

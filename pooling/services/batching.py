@@ -176,7 +176,8 @@ def batches_touch_for_order(*, order: Order) -> None:
 
 def cutoff_sweep(*, now: datetime | None = None) -> list[int]:
     """The Celery beat job: every hub whose cut-off has passed today gets its day's batch; batches
-    whose planning was never queued (broker down) or that wait for a re-plan are queued again.
+    whose planning was never queued (broker down), that wait for a re-plan, or whose planning run
+    went silent for ``POOLING_PLANNING_STALE_SECONDS`` (lost with its worker) are queued again.
     Returns the batches queued."""
     now = timezone.localtime(now or timezone.now(), clock.local_zone())
     today = now.date()
@@ -192,9 +193,12 @@ def cutoff_sweep(*, now: datetime | None = None) -> list[int]:
         batch, created = _batch_open(neighbourhood=hub.neighbourhood, day=today, requested_by=None)
         if created:
             queued.append(batch.pk)
+    silent = now - timedelta(seconds=settings.POOLING_PLANNING_STALE_SECONDS)
     stale = Batch.objects.filter(
         Q(status=Batch.Status.PENDING, created_at__lt=now - timedelta(minutes=2))
         | Q(status=Batch.Status.PLANNED, replan_requested=True)
+        # A run that stopped reporting: its worker died and the broker lost its message.
+        | Q(status=Batch.Status.PLANNING, progress_at__lt=silent)
     ).values_list("pk", flat=True)
     for batch_id in stale:
         if batch_id not in queued:
@@ -260,7 +264,9 @@ class BatchComputation:
 
 def batch_progress(batch_id: int, percent: int, stage: str) -> None:
     """Progress, written outside any transaction so that the API shows it at once."""
-    Batch.objects.filter(pk=batch_id).update(progress_percent=percent, progress_stage=stage)
+    Batch.objects.filter(pk=batch_id).update(
+        progress_percent=percent, progress_stage=stage, progress_at=timezone.now()
+    )
 
 
 def batch_plan(
@@ -315,6 +321,7 @@ def batch_claim(*, batch_id: int) -> int | None:
         batch.replan_requested = False
         batch.progress_percent = 5
         batch.progress_stage = "claiming"
+        batch.progress_at = timezone.now()
         batch.error_code = ""
         batch.save(
             update_fields=[
@@ -323,6 +330,7 @@ def batch_claim(*, batch_id: int) -> int | None:
                 "replan_requested",
                 "progress_percent",
                 "progress_stage",
+                "progress_at",
                 "error_code",
             ]
         )
@@ -892,6 +900,10 @@ def batch_plan_save(computation: BatchComputation) -> Batch | None:
         )
         # Orders that did not make it go back to the pool, with the reason kept on the batch.
         out = {oid: a for oid, a in assignments.items() if oid not in planned_ids}
+        # Told once: on the first plan, or when a re-plan takes a planned order off the rounds.
+        told_unplanned = [
+            a for a in out.values() if not replan or a.planned_window_start is not None
+        ]
         for a in out.values():
             a.released_at = now
             a.outcome = Assignment.Outcome.RELEASED
@@ -938,9 +950,41 @@ def batch_plan_save(computation: BatchComputation) -> Batch | None:
             update_fields=["status", "progress_percent", "progress_stage", "planned_at", "left_out"]
         )
         _tell_planned(batch, told_orders, relay_parcels, relay_counts, routes_made, replan)
+        _tell_unplanned(batch, told_unplanned, previous_routes, routes_made)
         if Batch.objects.filter(pk=batch.pk, replan_requested=True).exists():
             transaction.on_commit(partial(batch_plan_enqueue, batch.pk))
     return batch
+
+
+def _tell_unplanned(
+    batch: Batch,
+    released: list[Assignment],
+    previous_routes: dict[tuple[int, int], tuple[int, int]],
+    routes: list[Route],
+) -> None:
+    """Residents whose order is off the rounds, with the reason; couriers whose route a re-plan
+    removed."""
+    for a in released:
+        notify(
+            event_type="order.unplanned",
+            data={
+                "order_id": a.order_id,
+                "merchant_name": a.order.merchant_name,
+                "reason": a.release_reason,
+            },
+            recipients=[a.order.resident_id],
+        )
+    kept = {(r.courier_id, r.number) for r in routes}
+    gone = sorted(key for key in previous_routes if key not in kept)
+    if not gone:
+        return
+    users = dict(Courier.objects.filter(pk__in=[c for c, _ in gone]).values_list("pk", "user_id"))
+    for courier_id, number in gone:
+        notify(
+            event_type="route.cancelled",
+            data={"route_id": previous_routes[(courier_id, number)][0], "batch_id": batch.pk},
+            recipients=[users[courier_id]],
+        )
 
 
 def _visit_window(draft: StopDraft, start: int, trip: Trip) -> tuple[int, int]:

@@ -5,9 +5,11 @@ courier is nearby. Every action is checked against the acting courier."""
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -19,7 +21,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from backend.accounts.models import User
-from backend.errors import NotFoundError
+from backend.errors import DomainError, NotFoundError
 from geo.graph import get_network
 from geo.network import IslandError, OffGraphError
 from geo.profiles import get_profile
@@ -44,6 +46,8 @@ from pooling.models import (
 )
 
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+logger = logging.getLogger(__name__)
 
 
 def _route_of_courier_locked(actor: User, route_id: int) -> Route:
@@ -290,6 +294,25 @@ class PositionResult:
     route_id: int | None
     etas: dict[int, datetime]
     nearby_stop_ids: list[int]
+
+
+def may_send_position(user_id: int) -> bool:
+    """``REALTIME_POSITION_POLICY``: only active couriers send positions on their socket."""
+    return Courier.objects.filter(user_id=user_id, is_active=True).exists()
+
+
+def position_from_socket(
+    sender: Any, *, user_id: int, lon: float, lat: float, measured_at: datetime, **kwargs: Any
+) -> None:
+    """A position a courier sent on the websocket: the same as ``POST /courier/position``.
+    A position the street graph cannot place is logged, not raised (the socket goes on)."""
+    courier = Courier.objects.filter(user_id=user_id, is_active=True).first()
+    if courier is None:
+        return
+    try:
+        courier_position_update(courier=courier, lon=lon, lat=lat, at=measured_at)
+    except DomainError as error:
+        logger.info("courier #%s: position not used (%s)", courier.pk, error.code)
 
 
 def courier_position_update(

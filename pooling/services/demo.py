@@ -21,6 +21,7 @@ from django.utils import timezone
 from backend.accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
 from backend.accounts.models import User
 from backend.accounts.services import demo_users_seed, user_create
+from backend.panel.staff import demo_volunteer_seed
 from geo.graph import get_network
 from geo.profiles import get_profile
 from geo.selectors import travel_matrix
@@ -112,6 +113,7 @@ def _place() -> tuple[Neighbourhood, User]:
     admin = User.objects.get(email=DEMO_ADMIN_EMAIL)
     association, _ = Association.objects.get_or_create(name=ASSOCIATION_NAME)
     association.staff.add(admin)
+    demo_volunteer_seed(association=association)
     neighbourhood, _ = Neighbourhood.objects.get_or_create(
         association=association,
         name=NEIGHBOURHOOD_NAME,

@@ -26,7 +26,11 @@ from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundE
 from notifications.services.events import notify
 from sharing.locks import lock
 from sharing.models import BlockedPeriod, Conversation, Item, Loan
-from sharing.services.membership import require_active_member, share_a_neighbourhood
+from sharing.services.membership import (
+    NotStaffError,
+    require_active_member,
+    share_a_neighbourhood,
+)
 
 
 class NotYourTurnError(ForbiddenError):
@@ -400,6 +404,47 @@ def loan_dispute(*, actor: User, loan_id: int, reason: str) -> Loan:
         event_type="loan.disputed",
         recipients=[other],
         data={**_loan_data(loan), "opened_by_name": _name(actor)},
+    )
+    return loan
+
+
+@transaction.atomic
+def loan_dispute_settle(*, staff: User, loan_id: int, resolution: str) -> Loan:
+    """The association settles a dispute: the loan is closed with what was decided, which both
+    parties are told. Only the staff of an association running a neighbourhood the lender
+    belongs to may do it."""
+    from sharing.models import Membership
+
+    loan = _locked(loan_id)
+    lender_neighbourhoods = Membership.objects.filter(user_id=loan.lender_id).values(
+        "neighbourhood__association_id"
+    )
+    if not staff.staff_of.filter(pk__in=lender_neighbourhoods).exists():
+        raise NotStaffError()
+    text = resolution.strip()
+    if not text:
+        raise DomainError(code="invalid", fields={"resolution": [_("This field is required.")]})
+    if loan.status != Loan.Status.DISPUTED:
+        raise WrongStateError(_("This loan is not in dispute."), code="not_disputed")
+    now = timezone.now()
+    loan.status = Loan.Status.CLOSED
+    loan.closed_at = loan.closed_at or now
+    loan.dispute_resolution = text[:1000]
+    loan.dispute_resolved_by = staff
+    loan.dispute_resolved_at = now
+    loan.save(
+        update_fields=[
+            "status",
+            "closed_at",
+            "dispute_resolution",
+            "dispute_resolved_by",
+            "dispute_resolved_at",
+        ]
+    )
+    notify(
+        event_type="loan.dispute_settled",
+        recipients=[loan.lender, loan.borrower],
+        data={**_loan_data(loan), "resolution": text[:500]},
     )
     return loan
 

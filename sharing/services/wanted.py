@@ -72,6 +72,11 @@ class NotRequesterError(ForbiddenError):
     default_message = _("Only the person who posted this request can do this.")
 
 
+class NotOfferLenderError(ForbiddenError):
+    code = "not_offer_lender"
+    default_message = _("Only the neighbour who made this offer can withdraw it.")
+
+
 class OfferClosedError(ConflictError):
     code = "offer_closed"
     default_message = _("This offer is no longer pending.")
@@ -407,6 +412,20 @@ def offer_decline(*, actor: User, offer_id: int) -> Offer:
     if offer.status != Offer.Status.PENDING:
         raise OfferClosedError()
     offer.status = Offer.Status.DECLINED
+    offer.save(update_fields=["status"])
+    return offer
+
+
+@transaction.atomic
+def offer_withdraw(*, actor: User, offer_id: int) -> Offer:
+    """The lender takes back a pending offer (the item is no longer free, they changed their
+    mind). An accepted offer is a loan request by then: cancel that instead."""
+    _wanted, offer = _locked_offer(offer_id)
+    if offer.lender_id != actor.pk:
+        raise NotOfferLenderError()
+    if offer.status != Offer.Status.PENDING:
+        raise OfferClosedError()
+    offer.status = Offer.Status.WITHDRAWN
     offer.save(update_fields=["status"])
     return offer
 

@@ -58,3 +58,36 @@ def grid_town(path: Path) -> Path:
         (106, [20, 21, 22], {"highway": "footway"}),
     ]
     return write_osm(path, nodes, ways)
+
+
+def van_town(path: Path) -> Path:
+    """For the car profile: a two-way main street (1, 12, 2, 3); a northern street (4, 17, 5, 6)
+    one-way eastbound for cars with a contraflow lane for bikes; two pedestrian crossings between
+    them, one open to deliveries (2, 7, 5) and one not (12, 17); and a one-way dead end going
+    south from the main street (12 -> 11), which can be entered and never left."""
+    nodes = {
+        1: (24.930, 60.170),
+        12: (24.9345, 60.170),
+        2: (24.939, 60.170),
+        3: (24.948, 60.170),
+        4: (24.930, 60.172),
+        17: (24.9345, 60.172),
+        5: (24.939, 60.172),
+        6: (24.948, 60.172),
+        7: (24.939, 60.171),
+        11: (24.9345, 60.1685),
+    }
+    ways = [
+        (100, [1, 12, 2, 3], {"highway": "residential"}),
+        (
+            101,
+            [4, 17, 5, 6],
+            {"highway": "residential", "oneway": "yes", "cycleway": "opposite_lane"},
+        ),
+        (102, [1, 4], {"highway": "residential"}),
+        (103, [3, 6], {"highway": "residential"}),
+        (104, [2, 7, 5], {"highway": "pedestrian", "motor_vehicle": "delivery"}),
+        (105, [12, 17], {"highway": "pedestrian"}),
+        (106, [12, 11], {"highway": "residential", "oneway": "yes"}),
+    ]
+    return write_osm(path, nodes, ways)

@@ -94,6 +94,10 @@ def test_osm_and_osm_gz_formats(tmp_path):
     assert steps.count() == 2
     oneway = StreetEdge.objects.filter(graph=gz_graph, osm_way_id=101)
     assert set(oneway.values_list("oneway_bike", flat=True)) == {1}
+    assert set(oneway.values_list("oneway_car", flat=True)) == {1}
+    assert set(
+        StreetEdge.objects.filter(graph=gz_graph, osm_way_id=100).values_list("oneway_car", "motor")
+    ) == {(0, "")}
 
 
 @pytest.mark.django_db
@@ -111,6 +115,10 @@ def test_if_changed_skips_the_same_extract():
     first = active()
     result = graph_import(path=HELSINKI_PBF, name="second", if_changed=True)
     assert result.skipped and active() == first
+    # A graph stored by an older importer (without the car columns) is imported again.
+    StreetGraph.objects.filter(pk=first.pk).update(import_format=1)
+    again = graph_import(path=HELSINKI_PBF, name="third", if_changed=True)
+    assert not again.skipped and active().name == "third"
 
 
 @pytest.mark.django_db

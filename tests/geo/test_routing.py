@@ -13,7 +13,7 @@ from geo.profiles import get_profile
 from geo.selectors import route_between
 from geo.services import graph_import
 from tests.conftest import extract_paths
-from tests.geo.osm_xml import grid_town
+from tests.geo.osm_xml import grid_town, van_town
 from tests.geo.reference import walking_graph
 
 PAIRS = 40
@@ -102,6 +102,53 @@ def test_synthetic_town_profiles(tmp_path):
     assert route_between(start=mid_s, end=mid_n, profile="slow").seconds == pytest.approx(
         by_steps.meters / (3 / 3.6)
     )
+
+
+@pytest.mark.django_db
+def test_vans_drive_the_car_network_with_its_one_ways(tmp_path):
+    graph_import(path=van_town(tmp_path / "vans.osm"), name="vans")
+    west_n, east_n = (24.930, 60.172), (24.948, 60.172)
+    street = great_circle((60.172, 24.930), (60.172, 24.948)).meters
+    # Eastbound both may use the one-way; westbound the bike takes its contraflow lane and the
+    # van goes round by the main street.
+    assert route_between(start=west_n, end=east_n, profile="car").meters == pytest.approx(
+        street, rel=1e-3
+    )
+    assert route_between(start=east_n, end=west_n, profile="bike").meters == pytest.approx(
+        street, rel=1e-3
+    )
+    assert route_between(start=east_n, end=west_n, profile="car").meters > street + 400
+    # A pedestrian street open to deliveries is driven; one that is not is walked only.
+    crossing = great_circle((60.170, 24.939), (60.172, 24.939)).meters
+    assert route_between(
+        start=(24.939, 60.170), end=(24.939, 60.172), profile="car"
+    ).meters == pytest.approx(crossing, rel=1e-3)
+    closed = route_between(start=(24.9345, 60.170), end=(24.9345, 60.172), profile="car")
+    assert closed.meters > crossing + 400
+    assert route_between(
+        start=(24.9345, 60.170), end=(24.9345, 60.172), profile="walk"
+    ).meters == pytest.approx(crossing, rel=1e-3)
+    # 15 km/h by default.
+    assert route_between(start=west_n, end=east_n, profile="car").seconds == pytest.approx(
+        street / (15 / 3.6), rel=1e-3
+    )
+
+
+@pytest.mark.django_db
+def test_directed_profiles_never_snap_into_a_one_way_dead_end(tmp_path):
+    """A place beside a dead end that can be entered but not left is placed on the main street
+    for vans and bikes (so rounds can both reach and leave it); walkers use the dead end."""
+    graph_import(path=van_town(tmp_path / "dead-end.osm"), name="dead end")
+    net = get_network()
+    door = (24.9346, 60.1686)  # 10 m from the dead end's far node, 150 m south of the main street
+    walk = net.snap(*door, get_profile("walk"))
+    assert walk.approach_m < 15
+    for profile in ("car", "bike"):
+        snap = net.snap(*door, get_profile(profile))
+        assert snap.approach_m > 140, profile
+        there = route_between(start=door, end=(24.948, 60.172), profile=profile)
+        back = route_between(start=(24.948, 60.172), end=door, profile=profile)
+        assert there.meters > 0 and back.meters > 0
 
 
 @pytest.mark.django_db

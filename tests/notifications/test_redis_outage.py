@@ -8,11 +8,13 @@ This test stops a Redis of its own (the shared one serves other people's tests):
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
+from websockets.exceptions import ConnectionClosed
 
 from notifications.models import Event, PushOutbox
 from notifications.services import notify, push_enqueue
@@ -47,6 +49,8 @@ def outage(settings) -> Iterator[tuple[RedisServer, Daphne]]:
         with celery_broker(redis_server.url):
             yield redis_server, server
     finally:
+        # Pytest shows this only when the test fails: what Daphne logged.
+        print(f"--- daphne output ---\n{server.output()}")
         server.stop()
         redis_server.stop()
 
@@ -108,6 +112,14 @@ def test_with_redis_down_the_api_answers_events_are_kept_and_delivered_after(
     status, body = server.request("POST", "/api/v1/realtime/ticket", token)
     assert (status, body["code"]) == (503, "realtime_unavailable")
     assert set(body) == {"code", "detail", "fields"}
+
+    # A socket opened now is told to come back later (4503), not refused with an HTTP 500: its
+    # own channel cannot be subscribed.
+    with open_socket(server, "t" * 43) as refused:
+        assert json.loads(refused.recv(timeout=10))["code"] == "unavailable"
+        with pytest.raises(ConnectionClosed):
+            refused.recv(timeout=10)
+        assert refused.close_code == 4503
 
     # notify() neither raises nor loses anything: the log and the outbox have it all.
     with caplog.at_level(logging.WARNING, logger="notifications"):

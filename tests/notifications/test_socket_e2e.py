@@ -316,7 +316,9 @@ def test_heartbeats_arrive_while_nothing_happens(socket_for):
 
 
 def test_positions_are_validated_rate_limited_and_stored(socket_for):
-    courier = UserFactory()
+    from tests.pooling.factories import CourierFactory
+
+    courier = CourierFactory().user
     sock = socket_for(courier)
     sock.until_ready()
     now = timezone.now()
@@ -359,6 +361,81 @@ def test_positions_are_validated_rate_limited_and_stored(socket_for):
     sock.send({"type": "ping"})
     assert sock.next()["type"] == "pong"
     assert LastPosition.objects.get(user=courier).point.x == 24.95
+
+
+def test_residents_positions_are_refused_and_never_stored(socket_for):
+    resident = UserFactory()
+    sock = socket_for(resident)
+    sock.until_ready()
+    position = {"type": "position", "lon": 24.9384, "lat": 60.1699}
+    sock.send({**position, "at": timezone.now().isoformat()})
+    answer = sock.next()
+    assert (answer["type"], answer["code"]) == ("error", "not_a_courier")
+    sock.send({"type": "ping"})
+    assert sock.next()["type"] == "pong"
+    assert not LastPosition.objects.filter(user=resident).exists()
+
+
+def test_a_couriers_socket_position_moves_their_rounds_etas(socket_for, street_graph):
+    """The socket is the courier's position channel: a position on a started round updates the
+    round like ``POST /courier/position`` does."""
+    from django.contrib.gis.geos import Point
+
+    from pooling.models import Batch, Route, Stop
+    from tests.pooling.factories import CourierFactory
+
+    courier = CourierFactory()
+    now = timezone.now()
+    batch = Batch.objects.create(
+        neighbourhood=courier.hub.neighbourhood,
+        hub=courier.hub,
+        day=timezone.localdate(),
+        status="dispatched",
+        planned_at=now,
+        dispatched_at=now,
+    )
+    route = Route.objects.create(
+        batch=batch,
+        courier=courier,
+        number=1,
+        vehicle="cargo_bike",
+        profile="bike",
+        status="started",
+        started_at=now,
+        planned_start=now,
+        planned_end=now + timedelta(hours=1),
+        meters=1000,
+        seconds=600,
+        load_units=1,
+        load_kg=1,
+    )
+    Stop.objects.create(
+        route=route,
+        position=1,
+        kind="home",
+        resident=UserFactory(),
+        location=Point(24.9410, 60.1710, srid=4326),
+        window_start=now,
+        window_end=now + timedelta(hours=1),
+        eta=now + timedelta(minutes=10),
+        planned_arrival=now + timedelta(minutes=10),
+        service_seconds=60,
+        meters_from_previous=500,
+        seconds_from_previous=120,
+        load_units=1,
+        load_kg=1,
+    )
+    sock = socket_for(courier.user)
+    sock.until_ready()
+    at = timezone.now().replace(microsecond=0)
+    sock.send({"type": "position", "lon": 24.9384, "lat": 60.1699, "at": at.isoformat()})
+
+    def moved():
+        route.refresh_from_db()
+        return route.last_position_at == at and route.last_position is not None
+
+    wait_until(moved)
+    assert (round(route.last_position.x, 4), round(route.last_position.y, 4)) == (24.9384, 60.1699)
 
 
 def test_too_many_mistakes_close_the_socket(socket_for):

@@ -121,6 +121,30 @@ def test_the_cutoff_sweep_opens_the_days_batch_once(neighbourhood, hub, day_of_o
     assert Batch.objects.count() == 1
 
 
+def test_a_planning_run_lost_with_its_worker_is_queued_again(
+    neighbourhood, hub, day_of_orders, eager_tasks, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pooling.models import Assignment
+    from pooling.services.batching import batch_claim
+
+    batch = Batch.objects.create(neighbourhood=neighbourhood, hub=hub, day=DAY)
+    version = batch_claim(batch_id=batch.pk)  # a run starts, then its worker and message vanish
+    now = timezone.now()
+    Batch.objects.filter(pk=batch.pk).update(progress_at=now - timedelta(minutes=3))
+    assert batch.pk not in cutoff_sweep(now=now)  # still within the run's time
+    Batch.objects.filter(pk=batch.pk).update(progress_at=now - timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batch.pk in cutoff_sweep(now=now)
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.PLANNED and batch.version == version + 1
+    held = Assignment.objects.filter(released_at__isnull=True)
+    assert held.count() == len(set(held.values_list("order_id", flat=True)))
+
+
 def test_impact_is_summed_per_month_for_staff(client_for, neighbourhood, day_of_orders):
     from pooling.services.batching import batch_plan
 

@@ -217,6 +217,14 @@ def test_a_wheelchair_user_gets_wheelchair_times(neighbourhood, couriers):
     assert batch.left_out == [{"order_id": rider.pk, "reason": "no_drop_within_walking_limit"}]
     rider.refresh_from_db()
     assert rider.status == Order.Status.PENDING
+    # The resident is told, with the reason, so they can widen their walk or choose home.
+    told = Event.objects.get(type="order.unplanned")
+    assert told.recipient_id == rider.resident_id
+    assert told.data == {
+        "order_id": rider.pk,
+        "merchant_name": rider.merchant_name,
+        "reason": "no_drop_within_walking_limit",
+    }
 
 
 def test_replanning_after_a_cancellation(
@@ -249,6 +257,27 @@ def test_replanning_after_a_cancellation(
     assert {e.data["route_id"] for e in couriers_told} == set(
         Route.objects.filter(batch=batch).values_list("pk", flat=True)
     )
+
+
+def test_a_replan_that_drops_rounds_tells_their_couriers_and_residents(
+    neighbourhood, couriers, relays, eager_tasks, django_capture_on_commit_callbacks
+):
+    orders = _orders(neighbourhood, relays)
+    batch = batch_plan(batch_id=_staff_batch(neighbourhood).pk)
+    before = {r.pk: r.courier.user_id for r in Route.objects.filter(batch=batch)}
+    assert len(before) >= 2
+    keep = orders[0]
+    with django_capture_on_commit_callbacks(execute=True):  # the re-plans run after them all
+        for order in orders[1:]:
+            order_cancel(actor=order.resident, order_id=order.pk)
+    after = list(Route.objects.filter(batch=batch))
+    assert len(after) == 1 and after[0].stops.get().assignments.get().order == keep
+    cancelled = Event.objects.filter(type="route.cancelled")
+    assert {(e.data["route_id"], e.recipient_id) for e in cancelled} <= set(before.items())
+    assert cancelled.count() == len(before) - 1
+    assert all(e.data["batch_id"] == batch.pk for e in cancelled)
+    # Cancelled orders are not "unplanned": their residents cancelled them.
+    assert not Event.objects.filter(type="order.unplanned").exists()
 
 
 def test_an_order_added_before_dispatch_is_planned_again(

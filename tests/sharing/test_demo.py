@@ -60,7 +60,10 @@ def test_the_demo_is_complete_and_seeding_twice_changes_nothing(street_graph, ca
     assert (result.residents_created, result.items_created, result.loans_created) == (0, 0, 0)
 
     association = Association.objects.get(name=ASSOCIATION_NAME)
-    assert list(association.staff.values_list("email", flat=True)) == ["admin@demo.voisinage.fr"]
+    assert sorted(association.staff.values_list("email", flat=True)) == [
+        "admin@demo.voisinage.fr",
+        "benevole@demo.voisinage.fr",
+    ]
     neighbourhood = association.neighbourhoods.get()
     assert neighbourhood.area.extent == pytest.approx((24.90, 60.15, 24.98, 60.19))
     residents = User.objects.filter(email__endswith="@demo.voisinage.fr", home__isnull=False)

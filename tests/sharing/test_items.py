@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from PIL import Image
 
 from sharing.models import Item
@@ -102,6 +103,9 @@ def catalogue(make_resident, make_item):
         ("creperie", set()),
         ("crepiere", {"Crêpière électrique"}),
         ("perseuse", {"Perceuse à percussion Bosch"}),  # a typo: trigram similarity
+        ("perseuse bosch", {"Perceuse à percussion Bosch"}),  # every word must match
+        ("perseuse makita", set()),
+        ("racelette", {"Appareil à raclette"}),
         ("raclette", {"Appareil à raclette"}),
         ("drills", {"Cordless drill"}),  # English stemming
         ("métal", {"Scie sauteuse"}),  # from the description, accents ignored
@@ -113,6 +117,43 @@ def test_french_and_english_search(catalogue, make_resident, client_for, q, expe
     response = searcher.get("/api/v1/items/nearby", {"minutes": 20, "q": q})
     assert response.status_code == 200, response.content
     assert {row["title"] for row in response.json()["results"]} == expected
+
+
+def test_title_words_follow_every_write_even_in_bulk(make_resident, make_item, client_for):
+    """The list of title words that typos are matched against is kept by a database trigger:
+    bulk inserts and renamed titles are covered; a word no title holds any more finds nothing."""
+    from sharing.models import TitleWord
+    from sharing.services.items import _refresh_search
+
+    owner = make_resident((24.9410, 60.1710))
+    item = make_item(owner=owner, title="Escabeau trois marches", category="diy")
+    (bulk,) = Item.objects.bulk_create(
+        [
+            Item(
+                owner=owner,
+                title="Tondeuse électrique",
+                title_norm="tondeuse electrique",
+                category="garden",
+                location=item.location,
+            )
+        ]
+    )
+    Item.objects.filter(pk=item.pk).update(title="Aspirateur", title_norm="aspirateur")
+    assert {"tondeuse", "electrique", "aspirateur", "escabeau"} <= set(
+        TitleWord.objects.values_list("word", flat=True)
+    )
+    for pk in (bulk.pk, item.pk):  # what a bulk import does next: the search vectors
+        _refresh_search(pk)
+    searcher = client_for(make_resident((24.9384, 60.1699)))
+
+    def titles(q):
+        response = searcher.get("/api/v1/items/nearby", {"minutes": 20, "q": q})
+        assert response.status_code == 200, response.content
+        return {row["title"] for row in response.json()["results"]}
+
+    assert titles("tondeus") == {"Tondeuse électrique"}
+    assert titles("aspirateru") == {"Aspirateur"}
+    assert titles("escabo") == set()
 
 
 def test_nearby_is_sorted_by_coarse_time_and_hides_homes(
@@ -196,6 +237,50 @@ def test_nearby_query_count_does_not_depend_on_page_size(make_resident, make_ite
         assert len(body["results"]) == min(limit, body["count"])
         counts.append(len(ctx.captured_queries))
     assert len(set(counts)) == 1, counts
+    # Membership, close spellings, candidates, the page's items, and one statement for their
+    # photos and their owners' reliability (the client is authenticated without a query).
+    assert counts[0] <= 5, counts
+
+
+def test_nearby_rows_show_photos_and_reliability_as_the_item_page_does(
+    make_resident, make_item, client_for, settings, tmp_path
+):
+    from sharing.models import Loan
+
+    settings.MEDIA_ROOT = tmp_path
+    owner = make_resident((24.9390, 60.1702))
+    item = make_item(owner=owner, title="Perceuse visseuse", category="diy")
+    owner_client = client_for(owner)
+    for name in ("a.jpg", "b.jpg"):
+        upload = io.BytesIO(_jpeg_with_gps())
+        upload.name = name
+        response = owner_client.post(
+            f"/api/v1/items/{item.pk}/photos", {"image": upload}, format="multipart"
+        )
+        assert response.status_code == 201, response.content
+    other = make_item(owner=owner, title="Escabeau", category="diy")
+    borrower = make_resident((24.9384, 60.1699))
+    start = timezone.now() + timedelta(days=3)
+    for k, status in enumerate(("accepted", "declined", "requested", "expired")):
+        loan = loan_request(
+            borrower=borrower,
+            item_id=other.pk,
+            starts_at=start + timedelta(days=10 * k),
+            ends_at=start + timedelta(days=10 * k + 1),
+        )
+        if status == "accepted":
+            loan_accept(actor=owner, loan_id=loan.pk)
+        elif status != "requested":
+            Loan.objects.filter(pk=loan.pk).update(status=status)
+    client = client_for(borrower)
+    rows = client.get("/api/v1/items/nearby", {"minutes": 20, "category": "diy"}).json()["results"]
+    row = next(r for r in rows if r["id"] == item.pk)
+    page = client.get(f"/api/v1/items/{item.pk}").json()
+    assert [p["position"] for p in row["photos"]] == [1, 2]
+    assert row["photos"] == page["photos"]
+    assert all(p["image"].startswith(settings.MEDIA_URL) and p["thumbnail"] for p in row["photos"])
+    assert row["owner"] == page["owner"]
+    assert row["owner"]["response_rate"] == 0.5  # accepted and declined of four asked
 
 
 def test_neighbours_of_other_neighbourhoods_are_not_seen(

@@ -450,7 +450,7 @@ def test_offer_becomes_a_loan_request_in_one_tap(scene, client_for, period):
     assert cr.get(f"/api/v1/wanted/{wanted_id}").json()["offers"][0]["loan"] == loan.pk
 
 
-@pytest.mark.parametrize("action", ["accept", "decline"])
+@pytest.mark.parametrize("action", ["accept", "decline", "withdraw"])
 @pytest.mark.parametrize("actor", ["anonymous", "lender", "neighbour", "staff", "requester"])
 def test_offer_action_authorization_matrix(
     scene, client_for, api_client, make_resident, association, period, action, actor
@@ -473,15 +473,37 @@ def test_offer_action_authorization_matrix(
     response = client.post(f"/api/v1/offers/{offer.pk}/{action}")
     offer.refresh_from_db()
     wanted.refresh_from_db()
-    if actor == "requester":
+    allowed = "lender" if action == "withdraw" else "requester"
+    if actor == allowed:
         assert response.status_code == (201 if action == "accept" else 200)
-        assert offer.status == ("accepted" if action == "accept" else "declined")
+        assert offer.status == {"accept": "accepted", "decline": "declined"}.get(
+            action, "withdrawn"
+        )
+        if action != "accept":  # accept answers with the loan request
+            assert response.json()["status"] == offer.status
         return
     assert response.status_code == (401 if actor == "anonymous" else 403)
     if actor != "anonymous":
-        assert response.json()["code"] == "not_requester"
+        expected = "not_offer_lender" if action == "withdraw" else "not_requester"
+        assert response.json()["code"] == expected
     assert (offer.status, wanted.status) == ("pending", "open")
     assert Loan.objects.filter(item=scene["drills"][0]).count() == 0
+
+
+def test_a_withdrawn_offer_can_no_longer_be_taken(scene, client_for, period):
+    requester, lender = scene["requester"], scene["lenders"][0]
+    wanted = wanted_create(
+        requester=requester, title="Perceuse", starts_at=period[0], ends_at=period[1]
+    )
+    offer = offer_create(lender=lender, wanted_id=wanted.pk, item_id=scene["drills"][0].pk)
+    assert client_for(lender).post(f"/api/v1/offers/{offer.pk}/withdraw").status_code == 200
+    taken = client_for(requester).post(f"/api/v1/offers/{offer.pk}/accept")
+    assert (taken.status_code, taken.json()["code"]) == (409, "offer_closed")
+    again = client_for(lender).post(f"/api/v1/offers/{offer.pk}/withdraw")
+    assert (again.status_code, again.json()["code"]) == (409, "offer_closed")
+    assert Loan.objects.filter(offer_id=offer.pk).count() == 0
+    wanted.refresh_from_db()
+    assert wanted.status == "open"
 
 
 def test_refused_offers_change_nothing(scene, client_for, make_item, period):

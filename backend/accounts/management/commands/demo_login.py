@@ -6,8 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from backend.accounts.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, DEMO_RESIDENTS
+from backend.accounts.demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_PASSWORD,
+    DEMO_RESIDENTS,
+    DEMO_VOLUNTEER_EMAIL,
+)
 from backend.accounts.models import User
+from sharing.models import Neighbourhood
 
 
 class Command(BaseCommand):
@@ -30,8 +36,27 @@ class Command(BaseCommand):
             mark = "" if resident.email in seeded else "  (not created)"
             out.write(f"  {resident.email:<32} {resident.display_name}{mark}")
         out.write("")
+        volunteer = User.objects.filter(email=DEMO_VOLUNTEER_EMAIL).first()
+        if volunteer is not None:
+            places = ", ".join(
+                Neighbourhood.objects.filter(association__staff=volunteer)
+                .order_by("name")
+                .values_list("name", flat=True)
+            )
+            out.write(
+                f"Association staff (a volunteer), for /admin/: {DEMO_VOLUNTEER_EMAIL}"
+                f"  (sees only: {places or 'no neighbourhood yet'})"
+            )
+        else:
+            out.write(
+                f"Association staff (a volunteer), for /admin/: {DEMO_VOLUNTEER_EMAIL}"
+                "  (comes with `python manage.py seed_sharing_demo`)"
+            )
         mark = "" if DEMO_ADMIN_EMAIL in seeded else "  (not created)"
-        out.write(f"Association staff, for /admin/: {DEMO_ADMIN_EMAIL}{mark}")
+        out.write(
+            f"Platform operator (superuser, sees everything), for /admin/: {DEMO_ADMIN_EMAIL}{mark}"
+        )
+        out.write("Admin: http://127.0.0.1:8000/admin/  (dashboard: /admin/dashboard/)")
         out.write("")
         first = DEMO_RESIDENTS[0].email
         out.write("API: get a token, then send it as 'Authorization: Bearer <access>':")

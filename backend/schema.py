@@ -1,0 +1,96 @@
+"""OpenAPI schema: the error answers every operation can give, documented once for all.
+
+A drf-spectacular post-processing hook (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``) adds to
+each operation the error responses that follow from what the operation is, in the API's one
+error format (backend/errors.py), unless the view documented that status itself:
+
+- 400 when the operation reads query parameters, headers or a body (validation);
+- 401 and 403 when it requires authentication (no or bad token; not allowed);
+- 404 when its path has a parameter or it reads a body (an id, in the path or the body, that
+  does not exist or is not yours);
+- 409 for writes (the object's state does not allow it now);
+- 413 and 415 when it reads a body (too large; a media type it does not parse);
+- 429 with ``Retry-After`` when a rate limit applies (backend/throttling.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+DESCRIPTIONS = {
+    "400": "invalid: the input is invalid; `fields` says what is wrong with each field.",
+    "401": "not_authenticated or token_not_valid: log in (a bearer token) first.",
+    "403": "Not allowed for you (permission_denied, forbidden or a more precise code).",
+    "404": "not_found: it does not exist, or it is not visible to you.",
+    "409": "The current state of the object does not allow this now.",
+    "413": "too_large: the request body is over the limit.",
+    "415": "unsupported_media_type: send the body in a media type listed here.",
+    "429": "throttled: too many requests; retry after `Retry-After` seconds.",
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def _views_by_operation(generator: Any) -> dict[tuple[str, str], Any]:
+    views = {}
+    for path, _regex, method, callback in getattr(generator, "endpoints", None) or []:
+        views[path, method.lower()] = getattr(callback, "cls", None)
+    return views
+
+
+def _throttled(view: Any, method: str) -> bool:
+    """Whether a rate limit applies to ``method`` on this view (backend/throttling.py)."""
+    for throttle in getattr(view, "throttle_classes", None) or []:
+        methods = getattr(throttle, "methods", None)
+        if methods is None or method.upper() in methods:
+            return True
+    return False
+
+
+def _error(status: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": ERROR_REF}},
+    }
+    if status == "429":
+        response["headers"] = RETRY_AFTER
+    return response
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    views = _views_by_operation(generator)
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            view = views.get((path, method))
+            statuses = []
+            has_body = "requestBody" in operation
+            reads_input = any(p.get("in") != "path" for p in operation.get("parameters", []))
+            if reads_input or has_body:
+                statuses.append("400")
+            if operation.get("security") and operation["security"] != [{}]:
+                statuses += ["401", "403"]
+            if "{" in path or has_body:
+                statuses.append("404")
+            if method in WRITE_METHODS and path.startswith("/api/v1/"):
+                statuses.append("409")
+            if has_body:
+                statuses += ["413", "415"]
+            if _throttled(view, method):
+                statuses.append("429")
+            for status in statuses:
+                if status not in responses:
+                    responses[status] = _error(status)
+                elif status == "429":
+                    responses[status].setdefault("headers", RETRY_AFTER)
+                else:
+                    responses[status].setdefault("content", _error(status)["content"])
+    return result
