@@ -7,10 +7,8 @@ docs/security.md).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -20,46 +18,7 @@ from backend.errors import error_body
 UPLOAD_CONTENT_TYPES = ("multipart/form-data",)
 
 
-class HybridMiddleware:
-    """A middleware that runs in the server's own mode: under ASGI it stays on the event loop
-    (a sync-only middleware costs every request two thread hops), under WSGI it is plain.
-
-    Subclasses give ``before`` (an early answer, or ``None``) and ``after`` (the response), both
-    quick and free of I/O.
-    """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.is_async:
-            return self._acall(request)
-        early = self.before(request)
-        if early is not None:
-            return self.after(request, early)
-        return self.after(request, self.get_response(request))
-
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        early = self.before(request)
-        if early is not None:
-            return self.after(request, early)
-        get_response: Callable[[HttpRequest], Awaitable[HttpResponse]] = self.get_response
-        return self.after(request, await get_response(request))
-
-    def before(self, request: HttpRequest) -> HttpResponse | None:
-        return None
-
-    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        return response
-
-
-class RequestSizeLimitMiddleware(HybridMiddleware):
+class RequestSizeLimitMiddleware:
     """Refuses a body larger than its limit with 413, from its ``Content-Length``, before a
     parser reads it: ``REQUEST_MAX_BODY_BYTES`` for JSON and forms, ``REQUEST_MAX_UPLOAD_BYTES``
     for multipart uploads (photos; each upload endpoint has its own tighter limit as well).
@@ -69,7 +28,10 @@ class RequestSizeLimitMiddleware(HybridMiddleware):
     before they are buffered at all.
     """
 
-    def before(self, request: HttpRequest) -> HttpResponse | None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -83,10 +45,10 @@ class RequestSizeLimitMiddleware(HybridMiddleware):
             return JsonResponse(
                 error_body("too_large", _("The request body is too large.")), status=413
             )
-        return None
+        return self.get_response(request)
 
 
-class ContentSecurityPolicyMiddleware(HybridMiddleware):
+class ContentSecurityPolicyMiddleware:
     """Sets ``Content-Security-Policy`` (unless a view set its own).
 
     JSON answers get ``CSP_API`` (nothing may load, nothing may frame them); HTML pages get
@@ -95,7 +57,11 @@ class ContentSecurityPolicyMiddleware(HybridMiddleware):
     set-up as an inline script, and its tiles come from ``MAP_TILE_URL``).
     """
 
-    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
         if "Content-Security-Policy" in response:
             return response
         content_type = str(response.get("Content-Type", "")).lower()

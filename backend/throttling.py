@@ -7,7 +7,9 @@ operators can change them without reloading anything.
 
 Counting is a fixed window per scope and identity, with one atomic ``INCR`` in Redis: several
 processes (and concurrent requests) share one count, and no request is lost between a read and a
-write. A refused request gets 429 with ``Retry-After`` (the seconds until the window ends) in the
+write. The counter is created with its expiry and counted in one round trip, on one Redis client
+per process: Django's cache object lives per request under ASGI, and with it its connection
+pool, so going through it opened a new Redis connection for every request. A refused request gets 429 with ``Retry-After`` (the seconds until the window ends) in the
 project's error format (backend/errors.py), and the view never runs: nothing changes.
 
 When Redis does not answer, requests are let through (failing open, logged): an outage of the
@@ -19,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import threading
 import time
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from redis.exceptions import RedisError
@@ -98,9 +102,7 @@ class RateThrottle(BaseThrottle):
         window = int(now // duration)
         key = f"{KEY_PREFIX}:{self.scope}:{_digest(ident)}:{window}"
         try:
-            cache = caches[getattr(settings, "THROTTLE_CACHE", "default")]
-            cache.add(key, 0, timeout=duration + 1)
-            count = cache.incr(key)
+            count = _count(key, duration + 1)
         except (RedisError, OSError, ValueError) as error:  # fail open: the counter is down
             logger.warning("rate limit %s not counted: %s", self.scope, type(error).__name__)
             return True
@@ -184,6 +186,30 @@ class WebhookThrottle(RateThrottle):
         if key:
             return f"key:{key}"
         return f"ip:{client_ip(request)}"
+
+
+_clients: dict[tuple[str, str], redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def _count(key: str, expires_in: int) -> int:
+    """Adds one to the counter ``key`` of the throttle cache (created with its expiry if new)
+    and returns the count: one round trip, on the process's client for that Redis."""
+    config = settings.CACHES[getattr(settings, "THROTTLE_CACHE", "default")]
+    location, options = config["LOCATION"], config.get("OPTIONS", {})
+    ident = (location, repr(sorted(options.items())))
+    client = _clients.get(ident)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(ident)
+            if client is None:
+                client = _clients[ident] = redis.Redis.from_url(location, **options)
+    # The key as Django's cache names it (prefix and version), so throttle_reset finds it.
+    full = f"{config.get('KEY_PREFIX', '')}:{config.get('VERSION', 1)}:{key}"
+    pipe = client.pipeline(transaction=False)
+    pipe.set(full, 0, ex=expires_in, nx=True)
+    pipe.incr(full)
+    return int(pipe.execute()[1])
 
 
 def throttle_reset() -> int:
