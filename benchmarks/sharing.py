@@ -275,16 +275,15 @@ def _start_daphne(
 
 def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, float]:
     """The same queries in this process, each step of ``items_nearby`` + the view timed apart:
-    the same calls as ``geo.selectors.nearby_ids``, split where the time goes (p50/p95, ms)."""
+    the same calls as ``sharing.selectors.items_nearby``, split where the time goes (p50/p95, ms)."""
     import numpy as np
-    from django.contrib.gis.measure import D
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from backend.accounts.models import User
     from geo.graph import get_network
     from geo.profiles import get_profile
-    from geo.selectors import Reachable, _Coordinate
+    from geo.selectors import Reachable
     from sharing import selectors
     from sharing.privacy import blurred_point
     from sharing.serializers import NearbyItemSerializer
@@ -301,12 +300,9 @@ def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, f
         with CaptureQueriesContext(connection) as captured:
             t0 = time.perf_counter()
             ids = selectors.require_active_member(user)
-            qs = selectors.text_filtered(selectors.items_visible_to(user, ids), word)
             origin = blurred_point(user.home)
-            rows = list(
-                qs.filter(location__dwithin=(origin, D(m=budget)))
-                .annotate(_vx=_Coordinate("location", "X"), _vy=_Coordinate("location", "Y"))
-                .values_list("pk", "_vx", "_vy")
+            rows = selectors.item_candidates(
+                user=user, neighbourhood_ids=ids, origin=origin, radius_m=budget, q=word
             )
             t1 = time.perf_counter()
             net = get_network()

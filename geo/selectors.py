@@ -63,17 +63,31 @@ def nearby_ids(
     distance is never shorter than the straight line), then one bounded search on the graph times
     them all. Rows whose place is off the graph, or unreachable, are left out.
     """
+    candidates = (
+        queryset.filter(**{f"{field}__dwithin": (origin, D(m=reach_radius_m(seconds, profile)))})
+        .annotate(_vx=_Coordinate(field, "X"), _vy=_Coordinate(field, "Y"))
+        .values_list("pk", "_vx", "_vy")
+    )
+    return reachable_rows(origin=origin, seconds=seconds, profile=profile, rows=list(candidates))
+
+
+def reach_radius_m(seconds: float, profile: str) -> float:
+    """How far, as the crow flies, anything reachable within ``seconds`` can be: the radius a
+    caller's own candidate query keeps (travel distance is never shorter than the straight line,
+    and the profile's factors are >= 1)."""
+    return float(get_profile(profile).effective_m(seconds))
+
+
+def reachable_rows(
+    *, origin: Point, seconds: float, profile: str, rows: Sequence[tuple[int, float, float]]
+) -> Reachable:
+    """Of candidate ``rows`` (primary key, longitude, latitude) within :func:`reach_radius_m`,
+    those reachable from ``origin`` within ``seconds``, sorted by travel time: one bounded search
+    on the graph times them all (for callers that find their candidates with their own SQL)."""
     prof = get_profile(profile)
     net = get_network()
     origin_snap = net.snap(origin.x, origin.y, prof)
     budget = prof.effective_m(seconds)
-    radius = budget  # factors are >= 1: nothing farther than this can be reached in time
-    candidates = (
-        queryset.filter(**{f"{field}__dwithin": (origin, D(m=radius))})
-        .annotate(_vx=_Coordinate(field, "X"), _vy=_Coordinate(field, "Y"))
-        .values_list("pk", "_vx", "_vy")
-    )
-    rows = list(candidates)
     if not rows:
         return Reachable(pks=[], seconds=np.empty(0))
     pks, xs, ys = zip(*rows, strict=True)
@@ -211,6 +225,8 @@ __all__ = [
     "isochrone",
     "nearby_by_travel_time",
     "nearby_ids",
+    "reach_radius_m",
+    "reachable_rows",
     "route_between",
     "rows_for",
     "travel_matrix",

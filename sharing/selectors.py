@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.gis.geos import Point
-from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import (
     Exists,
@@ -20,7 +19,7 @@ from django.db.models import (
 from psycopg.types.range import Range
 
 from backend.accounts.models import User
-from geo.selectors import Reachable, nearby_ids, rows_for
+from geo.selectors import Reachable, reach_radius_m, reachable_rows, rows_for
 from sharing.models import BlockedPeriod, Item, Loan, Membership
 from sharing.privacy import blurred_point
 from sharing.services.items import normalize
@@ -64,26 +63,93 @@ def close_spellings(q: str) -> list[tuple[str, tuple[str, ...]]]:
         return [(word, tuple(row[1])) for word, row in zip(words, cursor.fetchall(), strict=True)]
 
 
-def text_filtered(qs: QuerySet[Item], q: str) -> QuerySet[Item]:
-    """Full text in French and English (accents ignored), or close spellings of title words:
-    "perseuse" finds "Perceuse à percussion". Each search word is widened to the title words
-    that look like it (:func:`close_spellings`), and every word (or one of its close spellings)
-    must match, so the whole filter is answered by the full-text index."""
-    query = SearchQuery(q, config="voisinage_fr", search_type="websearch") | SearchQuery(
-        q, config="voisinage_en", search_type="websearch"
-    )
+# The items a resident may find (active, of an active member of one of their neighbourhoods, not
+# their own) within a radius of a point, as (id, longitude, latitude), with optional filters
+# below. Fixed SQL put together from fixed parts: the ORM took longer to build and compile this
+# query than PostgreSQL took to run it. tests/sharing/test_items.py checks it against the same
+# rules written with the ORM (items_visible_to, items_available, SearchQuery).
+_CANDIDATES_SQL = """
+    SELECT i.id, ST_X(i.location::geometry), ST_Y(i.location::geometry)
+    FROM sharing_item i
+    WHERE i.status = %(active)s AND i.owner_id <> %(me)s
+      AND ST_DWithin(
+          i.location, ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326)::geography, %(radius)s
+      )
+      AND EXISTS (
+          SELECT 1 FROM sharing_membership m
+          WHERE m.user_id = i.owner_id AND m.neighbourhood_id = ANY(%(hoods)s)
+            AND m.status = %(member)s
+      )
+"""
+_CANDIDATES_TEXT = " AND i.search @@ ({tsquery})"
+_CANDIDATES_CATEGORY = " AND i.category = %(category)s"
+_CANDIDATES_FREE = """
+      AND NOT EXISTS (
+          SELECT 1 FROM sharing_loan l
+          WHERE l.item_id = i.id AND l.status = ANY(%(holding)s)
+            AND l.hold && tstzrange(%(starts)s, %(ends)s, '[)')
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM sharing_blockedperiod b
+          WHERE b.item_id = i.id AND b.period && tstzrange(%(starts)s, %(ends)s, '[)')
+      )
+"""
+_CONFIGS = ("voisinage_fr", "voisinage_en")
+
+
+def _text_tsquery(q: str, params: dict[str, Any]) -> str:
+    """The tsquery of a search, in French and English, accents ignored: the words as written
+    (``websearch`` syntax), or every word in one of its close spellings (:func:`close_spellings`),
+    so "perseuse" finds "Perceuse à percussion" and the whole filter is answered by the
+    full-text index. Values go into ``params``; the SQL holds only placeholders."""
+    params["q"] = q
+    written = " || ".join(f"websearch_to_tsquery('{c}', %(q)s)" for c in _CONFIGS)
     spellings = close_spellings(q)
     if not any(group for _word, group in spellings):
-        return qs.filter(search=query)
-    typo: SearchQuery | None = None
-    for word_, group in spellings:
-        either: SearchQuery | None = None
-        for word in dict.fromkeys((word_, *group)):
-            for config in ("voisinage_fr", "voisinage_en"):
-                one = SearchQuery(word, config=config, search_type="plain")
-                either = one if either is None else either | one
-        typo = either if typo is None else typo & either
-    return qs.filter(search=query | typo)
+        return written
+    groups = []
+    for g, (word_, group) in enumerate(spellings):
+        either = []
+        for w, word in enumerate(dict.fromkeys((word_, *group))):
+            params[f"w{g}_{w}"] = word
+            either += [f"plainto_tsquery('{c}', %(w{g}_{w})s)" for c in _CONFIGS]
+        groups.append("(" + " || ".join(either) + ")")
+    return f"({written}) || ({' && '.join(groups)})"
+
+
+def item_candidates(
+    *,
+    user: User,
+    neighbourhood_ids: list[int],
+    origin: Point,
+    radius_m: float,
+    q: str | None = None,
+    category: str | None = None,
+    period: tuple[datetime, datetime] | None = None,
+) -> list[tuple[int, float, float]]:
+    """The items ``user`` may find within ``radius_m`` of ``origin`` (straight line), matching
+    the text ``q``, in ``category`` and free for the whole of ``period``: (id, lon, lat)."""
+    params: dict[str, Any] = {
+        "active": Item.Status.ACTIVE.value,
+        "member": Membership.Status.ACTIVE.value,
+        "me": user.pk,
+        "hoods": neighbourhood_ids,
+        "x": origin.x,
+        "y": origin.y,
+        "radius": radius_m,
+    }
+    sql = _CANDIDATES_SQL
+    if q:
+        sql += _CANDIDATES_TEXT.format(tsquery=_text_tsquery(q, params))
+    if category:
+        sql += _CANDIDATES_CATEGORY
+        params["category"] = category
+    if period is not None:
+        sql += _CANDIDATES_FREE
+        params.update(holding=list(Loan.HOLDING), starts=period[0], ends=period[1])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
 
 
 def items_visible_to(user: User, neighbourhood_ids: list[int] | None = None) -> QuerySet[Item]:
@@ -203,22 +269,41 @@ def items_nearby(
         if user.home is None:
             raise NoHomeError()
         origin = blurred_point(user.home)
-    qs = items_visible_to(user, ids)
-    if q:
-        qs = text_filtered(qs, q)
-    if category:
-        qs = qs.filter(category=category)
-    if available_from and available_until:
-        qs = items_available(qs, available_from, available_until)
-    reachable = nearby_ids(
-        origin=origin, seconds=minutes * 60, profile=profile, queryset=qs, field="location"
+    period = (available_from, available_until) if available_from and available_until else None
+    rows = item_candidates(
+        user=user,
+        neighbourhood_ids=ids,
+        origin=origin,
+        radius_m=reach_radius_m(minutes * 60, profile),
+        q=q,
+        category=category,
+        period=period,
     )
+    reachable = reachable_rows(origin=origin, seconds=minutes * 60, profile=profile, rows=rows)
     return NearbySearch(reachable=reachable, queryset=nearby_page_queryset())
 
 
 def nearby_page_queryset() -> QuerySet[Item]:
     """The items of a page of results, with their owner (see :meth:`NearbySearch.page`)."""
-    return Item.objects.select_related("owner").defer("search")
+    return Item.objects.select_related("owner").only(*NEARBY_PAGE_FIELDS)
+
+
+# What a row of the nearby list shows (NearbyItemSerializer): the rest of the item and of its
+# owner (password hash, home, ...) is neither read nor turned into objects.
+NEARBY_PAGE_FIELDS = (
+    "id",
+    "owner_id",
+    "title",
+    "description",
+    "category",
+    "condition",
+    "deposit_cents",
+    "max_loan_days",
+    "location",
+    "owner__id",
+    "owner__display_name",
+    "owner__email",
+)
 
 
 def loans_for(user: User, role: str | None = None, status: str | None = None) -> QuerySet[Loan]:

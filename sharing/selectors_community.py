@@ -43,7 +43,7 @@ from backend.accounts.models import User
 from backend.errors import NotFoundError
 from geo.graph import get_network
 from geo.profiles import get_profile
-from geo.selectors import nearby_ids
+from geo.selectors import Reachable, reach_radius_m, reachable_rows
 from sharing.models import (
     Conversation,
     Item,
@@ -56,13 +56,7 @@ from sharing.models import (
     WantedRequest,
 )
 from sharing.privacy import blurred_point
-from sharing.selectors import (
-    Reliability,
-    items_available,
-    items_visible_to,
-    reliability,
-    text_filtered,
-)
+from sharing.selectors import Reliability, item_candidates, reliability
 from sharing.services.items import normalize
 from sharing.services.membership import NotStaffError, require_active_member
 
@@ -137,28 +131,29 @@ def wanted_matches(wanted: WantedRequest, *, neighbourhood_ids: list[int] | None
     """
     requester = wanted.requester
     ids = neighbourhood_ids if neighbourhood_ids is not None else require_active_member(requester)
-    base = items_visible_to(requester, ids)
-    if wanted.category:
-        base = base.filter(category=wanted.category)
-    base = items_available(base, wanted.period.lower, wanted.period.upper)
     budget = float(wanted.minutes * 60)
+
+    def reachable_for(text: str) -> Reachable:
+        rows = item_candidates(
+            user=requester,
+            neighbourhood_ids=ids,
+            origin=wanted.location,
+            radius_m=reach_radius_m(budget, wanted.profile),
+            q=text,
+            category=wanted.category or None,
+            period=(wanted.period.lower, wanted.period.upper),
+        )
+        return reachable_rows(
+            origin=wanted.location, seconds=budget, profile=wanted.profile, rows=rows
+        )
+
     text = wanted.title
-    reachable = nearby_ids(
-        origin=wanted.location,
-        seconds=budget,
-        profile=wanted.profile,
-        queryset=text_filtered(base, text),
-    )
+    reachable = reachable_for(text)
     if not reachable.pks:
         loose = any_word_query(wanted.title)
         if loose is not None:
             text = loose
-            reachable = nearby_ids(
-                origin=wanted.location,
-                seconds=budget,
-                profile=wanted.profile,
-                queryset=text_filtered(base, text),
-            )
+            reachable = reachable_for(text)
     pks = reachable.pks[:MATCH_CANDIDATES]
     if not pks:
         return Matches(rows=[], reliability={})
