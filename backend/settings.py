@@ -337,10 +337,10 @@ REALTIME_FANOUT_TIMEOUT_SECONDS = env.float("REALTIME_FANOUT_TIMEOUT_SECONDS", d
 # benchmarks/fanout.py). Pub/sub keeps nothing for a process that is not listening: the event
 # log is the truth, and sockets catch up from it (holes, the hub's sweep, reconnections).
 # notifications.layer adds a retried subscription of each new socket's channel after a Redis
-# restart. CHANNEL_LAYER_BACKEND=channels_redis.core.RedisChannelLayer switches back; the capacities below
-# are for that one: its Redis list per process carries every message for the process's sockets,
-# so it is sized per process; the per-socket buffer stays small (a socket that stops reading
-# loses its oldest live messages and catches up from the log).
+# restart. CHANNEL_LAYER_BACKEND=channels_redis.core.RedisChannelLayer switches back; the
+# capacities below are for that one: its Redis list per process carries every message for the
+# process's sockets, so it is sized per process; the per-socket buffer stays small (a socket that
+# stops reading loses its oldest live messages and catches up from the log).
 CHANNEL_LAYERS["default"]["BACKEND"] = env.str(
     "CHANNEL_LAYER_BACKEND", default="notifications.layer.PubSubChannelLayer"
 )

@@ -27,7 +27,6 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.cache import caches
 from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -192,9 +191,9 @@ _clients: dict[tuple[str, str], redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
-def _count(key: str, expires_in: int) -> int:
-    """Adds one to the counter ``key`` of the throttle cache (created with its expiry if new)
-    and returns the count: one round trip, on the process's client for that Redis."""
+def _redis() -> tuple[redis.Redis, str]:
+    """The process's client for the Redis of the throttle cache (``THROTTLE_CACHE``), and the
+    prefix of the counters' keys there (the cache's ``KEY_PREFIX``)."""
     config = settings.CACHES[getattr(settings, "THROTTLE_CACHE", "default")]
     location, options = config["LOCATION"], config.get("OPTIONS", {})
     ident = (location, repr(sorted(options.items())))
@@ -204,20 +203,23 @@ def _count(key: str, expires_in: int) -> int:
             client = _clients.get(ident)
             if client is None:
                 client = _clients[ident] = redis.Redis.from_url(location, **options)
-    # The key as Django's cache names it (prefix and version), so throttle_reset finds it.
-    full = f"{config.get('KEY_PREFIX', '')}:{config.get('VERSION', 1)}:{key}"
+    return client, f"{config.get('KEY_PREFIX', '')}:"
+
+
+def _count(key: str, expires_in: int) -> int:
+    """Adds one to the counter ``key`` (created with its expiry if new) and returns the count:
+    one round trip."""
+    client, prefix = _redis()
     pipe = client.pipeline(transaction=False)
-    pipe.set(full, 0, ex=expires_in, nx=True)
-    pipe.incr(full)
+    pipe.set(prefix + key, 0, ex=expires_in, nx=True)
+    pipe.incr(prefix + key)
     return int(pipe.execute()[1])
 
 
 def throttle_reset() -> int:
     """Forget every count (tests, or an operator lifting a limit). Returns the keys deleted."""
-    cache: Any = caches[getattr(settings, "THROTTLE_CACHE", "default")]
-    pattern = cache.make_key(f"{KEY_PREFIX}:*")
-    client = cache._cache.get_client(pattern, write=True)
+    client, prefix = _redis()
     deleted = 0
-    for key in client.scan_iter(match=pattern, count=500):
+    for key in client.scan_iter(match=f"{prefix}{KEY_PREFIX}:*", count=500):
         deleted += client.delete(key)
     return deleted

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import bench_database, free_port, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "voisinage_bench_fanout"
 PREFIX = "benchfanout"
@@ -62,21 +64,6 @@ def _raise_fd_limit() -> int:
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def _rss_mb(pid: int) -> tuple[float, float]:
@@ -100,33 +87,9 @@ def _log(message: str) -> None:
 # --- the database and Redis of the benchmark ---------------------------------------------------------
 
 
-def _configure_database() -> str:
-    import environ
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL") or "postgis://postgres@127.0.0.1:5432/voisinage"
-    cfg = environ.Env.db_url_config(base)
-    host, port = cfg.get("HOST") or "127.0.0.1", int(cfg.get("PORT") or 5432)
-    user, password = cfg.get("USER") or "postgres", cfg.get("PASSWORD") or ""
-    with psycopg.connect(
-        host=host,
-        port=port,
-        user=user,
-        password=password or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    auth = f"{user}:{password}" if password else user
-    url = f"postgis://{auth}@{host}:{port}/{DB_NAME}"
-    os.environ["DATABASE_URL"] = url
-    return url
-
-
 class _Redis:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen(
@@ -435,8 +398,8 @@ def _emit_in_processes(
     for worker in workers:
         worker.join(timeout=30)
     _log(
-        f"emitters: commit to channel layer p50 {_percentile(handed, 0.5):.1f} ms, "
-        f"p99 {_percentile(handed, 0.99):.1f} ms"
+        f"emitters: commit to channel layer p50 {percentile(handed, 0.5):.1f} ms, "
+        f"p99 {percentile(handed, 0.99):.1f} ms"
     )
     return committed, elapsed, late
 
@@ -481,13 +444,13 @@ def _measure(
         "lost": len(expected) - delivered,
         "duplicates": duplicates,
         "out_of_order": out_of_order,
-        "p50_ms": round(_percentile(latencies, 0.50), 2),
-        "p90_ms": round(_percentile(latencies, 0.90), 2),
-        "p99_ms": round(_percentile(latencies, 0.99), 2),
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p90_ms": round(percentile(latencies, 0.90), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(max(latencies), 2) if latencies else float("nan"),
-        "personal_p99_ms": round(_percentile(by_kind["personal"], 0.99), 2),
-        "broadcast_p50_ms": round(_percentile(by_kind["broadcast"], 0.50), 2),
-        "broadcast_p99_ms": round(_percentile(by_kind["broadcast"], 0.99), 2),
+        "personal_p99_ms": round(percentile(by_kind["personal"], 0.99), 2),
+        "broadcast_p50_ms": round(percentile(by_kind["broadcast"], 0.50), 2),
+        "broadcast_p99_ms": round(percentile(by_kind["broadcast"], 0.99), 2),
         "failures": received["failures"],
     }
 
@@ -531,7 +494,7 @@ def _prepare_residents(clients: int, neighbourhoods: int) -> tuple[list[int], di
 
 
 def _start_daphne(redis_url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings",
@@ -667,7 +630,7 @@ def _phase_baseline(
 ) -> dict[str, Any]:
     from websockets.sync.client import connect
 
-    port = _free_port()
+    port = free_port()
     log = (workdir / "baseline.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.fanout", "--baseline-server", str(port)],
@@ -780,7 +743,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if fds < args.clients + 1024:
         raise SystemExit(f"open files limit {fds} is too low for {args.clients} clients")
 
-    _configure_database()
+    bench_database(DB_NAME)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["PUSH_ENABLED"] = "false"

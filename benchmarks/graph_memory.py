@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.common import bench_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "voisinage_bench_graphmem"
 
@@ -50,29 +52,11 @@ print(json.dumps({"rss_mb_django": round(before, 1), "rss_mb_with_graph": round(
 """
 
 
-def _database_url() -> str:
-    import environ
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL") or "postgis://postgres@127.0.0.1:5432/voisinage"
-    cfg = environ.Env.db_url_config(base)
-    host, port = cfg.get("HOST") or "127.0.0.1", int(cfg.get("PORT") or 5432)
-    user, password = cfg.get("USER") or "postgres", cfg.get("PASSWORD") or ""
-    with psycopg.connect(
-        host=host, port=port, user=user, password=password or None, dbname="postgres",
-        autocommit=True,
-    ) as conn:  # fmt: skip
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    auth = f"{user}:{password}" if password else user
-    return f"postgis://{auth}@{host}:{port}/{DB_NAME}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pbf", type=Path, action="append", required=True)
     args = parser.parse_args()
-    url = _database_url()
+    url = bench_database(DB_NAME)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "backend.settings",
            "LOG_LEVEL": "WARNING", "PUSH_ENABLED": "false"}  # fmt: skip
     subprocess.run(

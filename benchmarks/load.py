@@ -35,7 +35,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import bench_database, free_port, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "voisinage_load"
@@ -61,21 +62,6 @@ MESSAGES = ["Bonjour, c'est toujours disponible ?", "Merci beaucoup !", "Je pass
 
 def log(message: str) -> None:
     print(f"[load] {message}", file=sys.stderr, flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def _rss_mb(pid: int) -> float:
@@ -101,26 +87,6 @@ def _tree_rss_mb(pid: int) -> float:
 
 
 # --- the database ----------------------------------------------------------------------------------
-
-
-def _configure_database() -> str:
-    import environ
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL") or "postgis://postgres@127.0.0.1:5432/voisinage"
-    cfg = environ.Env.db_url_config(base)
-    host, port = cfg.get("HOST") or "127.0.0.1", int(cfg.get("PORT") or 5432)
-    user, password = cfg.get("USER") or "postgres", cfg.get("PASSWORD") or ""
-    with psycopg.connect(
-        host=host, port=port, user=user, password=password or None, dbname="postgres",
-        autocommit=True,
-    ) as conn:  # fmt: skip
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    auth = f"{user}:{password}" if password else user
-    url = f"postgis://{auth}@{host}:{port}/{DB_NAME}"
-    os.environ["DATABASE_URL"] = url
-    return url
 
 
 def _seeded(args: argparse.Namespace) -> bool:
@@ -336,7 +302,7 @@ class Servers:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.redis_url = redis_url
         if redis_url is None:
-            port = _free_port()
+            port = free_port()
             binary = shutil.which("redis-server") or "/usr/bin/redis-server"
             self._spawn(
                 [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -344,7 +310,7 @@ class Servers:
             )  # fmt: skip
             self.redis_url = f"redis://127.0.0.1:{port}/0"
             _wait(lambda: _redis_answers(self.redis_url), 15, "redis-server")
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -635,7 +601,7 @@ def main() -> None:
     if not args.pbf.exists():
         parser.error(f"{args.pbf} does not exist (make demo-data fetches the Helsinki extract)")
 
-    database_url = _configure_database()
+    database_url = bench_database(DB_NAME)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ.setdefault("PUSH_ENABLED", "false")
     if args.redis_url:
@@ -681,8 +647,8 @@ def main() -> None:
     endpoints = {
         label: {
             "count": len(values),
-            "p50_ms": round(_percentile(values, 0.5) * 1000, 1),
-            "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
+            "p50_ms": round(percentile(values, 0.5) * 1000, 1),
+            "p95_ms": round(percentile(values, 0.95) * 1000, 1),
             "errors": stats.errors.get(label, 0),
             "throttled_429": stats.throttled.get(label, 0),
         }
@@ -698,8 +664,8 @@ def main() -> None:
         "duration_s": round(elapsed, 1),
         "requests": requests,
         "requests_per_s": round(requests / elapsed, 1),
-        "p50_ms": round(_percentile(every, 0.5) * 1000, 1),
-        "p95_ms": round(_percentile(every, 0.95) * 1000, 1),
+        "p50_ms": round(percentile(every, 0.5) * 1000, 1),
+        "p95_ms": round(percentile(every, 0.95) * 1000, 1),
         "errors": sum(stats.errors.values()),
         "error_samples": stats.samples,
         "throttled_429": sum(stats.throttled.values()),

@@ -38,33 +38,11 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from benchmarks.common import bench_database
+
 BENCH_DB = "voisinage_bench_pooling"
 BENCH_DOMAIN = "bench.voisinage.invalid"
 DAY = date(2026, 5, 15)
-
-
-def _configure_database(url: str | None) -> str:
-    import environ
-    import psycopg
-
-    base = url or os.environ.get("DATABASE_URL") or "postgis://postgres@127.0.0.1:5432/voisinage"
-    cfg = environ.Env.db_url_config(base)
-    host, port = cfg.get("HOST") or "127.0.0.1", int(cfg.get("PORT") or 5432)
-    user = cfg.get("USER") or "postgres"
-    with psycopg.connect(
-        host=host,
-        port=port,
-        user=user,
-        password=cfg.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    bench_url = f"postgis://{user}@{host}:{port}/{BENCH_DB}"
-    os.environ["DATABASE_URL"] = bench_url
-    return bench_url
 
 
 def say(message: str) -> None:
@@ -96,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
 
-    _configure_database(args.database_url)
+    bench_database(BENCH_DB, args.database_url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

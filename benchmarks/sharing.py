@@ -23,12 +23,13 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.common import bench_database, free_port, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "voisinage_bench_sharing"
@@ -54,43 +55,6 @@ WORDS = [
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _configure_database(url: str | None) -> str:
-    import environ
-    import psycopg
-
-    base = url or os.environ.get("DATABASE_URL") or "postgis://postgres@127.0.0.1:5432/voisinage"
-    cfg = environ.Env.db_url_config(base)
-    host, port = cfg.get("HOST") or "127.0.0.1", int(cfg.get("PORT") or 5432)
-    user = cfg.get("USER") or "postgres"
-    with psycopg.connect(
-        host=host,
-        port=port,
-        user=user,
-        password=cfg.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    bench_url = f"postgis://{user}@{host}:{port}/{DB_NAME}"
-    os.environ["DATABASE_URL"] = bench_url
-    return bench_url
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -338,8 +302,8 @@ def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, f
         candidates.append(len(rows))
     out: dict[str, float] = {}
     for name, values in steps.items():
-        out[f"server_{name}_p50_ms"] = round(_percentile(values, 0.5), 2)
-        out[f"server_{name}_p95_ms"] = round(_percentile(values, 0.95), 2)
+        out[f"server_{name}_p50_ms"] = round(percentile(values, 0.5), 2)
+        out[f"server_{name}_p95_ms"] = round(percentile(values, 0.95), 2)
     out["server_sql_queries_mean"] = round(statistics.fmean(sql), 1)
     out["server_candidates_mean"] = round(statistics.fmean(candidates), 1)
     return out
@@ -368,7 +332,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args = parser.parse_args(argv)
     args.pbf = args.pbf.resolve()
 
-    database_url = _configure_database(args.database_url)
+    database_url = bench_database(DB_NAME, args.database_url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     import django
@@ -394,7 +358,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     askers = pick.sample(everyone, min(args.logins, len(everyone)))
     connection.close()
 
-    port = _free_port()
+    port = free_port()
     server = _start_daphne(database_url, port, args.conn_max_age)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -441,9 +405,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "errors": errors,
         "minutes": args.minutes,
         "db_conn_max_age": args.conn_max_age if args.conn_max_age is not None else 0,
-        "nearby_api_p50_ms": round(_percentile(timings, 0.5), 2),
-        "nearby_api_p95_ms": round(_percentile(timings, 0.95), 2),
-        "nearby_api_p99_ms": round(_percentile(timings, 0.99), 2),
+        "nearby_api_p50_ms": round(percentile(timings, 0.5), 2),
+        "nearby_api_p95_ms": round(percentile(timings, 0.95), 2),
+        "nearby_api_p99_ms": round(percentile(timings, 0.99), 2),
         "nearby_api_mean_ms": round(statistics.fmean(timings), 2),
         "rows_returned_mean": round(statistics.fmean(rows), 1),
         "reachable_count_mean": round(statistics.fmean(counts), 1),

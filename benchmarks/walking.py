@@ -23,36 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-
-def _configure_database(url: str | None) -> str:
-    import environ
-
-    base = url or os.environ.get("DATABASE_URL") or "postgis://postgres@127.0.0.1:5432/voisinage"
-    cfg = environ.Env.db_url_config(base)
-    cfg_name = "voisinage_bench"
-    bench_url = f"postgis://{cfg.get('USER') or 'postgres'}@{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}/{cfg_name}"
-    import psycopg
-
-    with psycopg.connect(
-        host=cfg.get("HOST") or "127.0.0.1",
-        port=int(cfg.get("PORT") or 5432),
-        user=cfg.get("USER") or "postgres",
-        password=cfg.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg_name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{cfg_name}"')
-    os.environ["DATABASE_URL"] = bench_url
-    return bench_url
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+from benchmarks.common import bench_database, percentile
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -68,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
 
-    _configure_database(args.database_url)
+    bench_database("voisinage_bench", args.database_url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -163,11 +134,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "minutes": args.minutes,
         "profile": prof.name,
         "radius_m": round(radius, 1),
-        "walking_p50_ms": round(_percentile(walking_ms, 0.5), 2),
-        "walking_p95_ms": round(_percentile(walking_ms, 0.95), 2),
-        "crowfly_p50_ms": round(_percentile(crowfly_ms, 0.5), 2),
-        "crowfly_p95_ms": round(_percentile(crowfly_ms, 0.95), 2),
-        "ratio_p95": round(_percentile(walking_ms, 0.95) / _percentile(crowfly_ms, 0.95), 3),
+        "walking_p50_ms": round(percentile(walking_ms, 0.5), 2),
+        "walking_p95_ms": round(percentile(walking_ms, 0.95), 2),
+        "crowfly_p50_ms": round(percentile(crowfly_ms, 0.5), 2),
+        "crowfly_p95_ms": round(percentile(crowfly_ms, 0.95), 2),
+        "ratio_p95": round(percentile(walking_ms, 0.95) / percentile(crowfly_ms, 0.95), 3),
         "rows_walking_mean": round(statistics.fmean(found_walk), 1),
         "rows_crowfly_mean": round(statistics.fmean(found_crow), 1),
         "import_s": round(import_s, 2),
