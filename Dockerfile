@@ -9,10 +9,13 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY backend ./backend
+COPY accounts ./accounts
+COPY neighbourhoods ./neighbourhoods
 COPY geo ./geo
 COPY sharing ./sharing
 COPY pooling ./pooling
 COPY notifications ./notifications
+COPY panel ./panel
 COPY locale ./locale
 COPY manage.py ./
 RUN pip install . \

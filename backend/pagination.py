@@ -15,7 +15,7 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     def max_limit(self) -> int:  # type: ignore[override]
         return int(settings.API_MAX_PAGE_SIZE)
 
-    def get_offset(self, request):  # type: ignore[no-untyped-def]
+    def get_offset(self, request):
         # Past every row anyway; a larger number would not fit PostgreSQL's OFFSET (bigint).
         return min(super().get_offset(request), MAX_OFFSET)
 

@@ -39,8 +39,8 @@ else:
 
 INSTALLED_APPS = [
     "daphne",
-    # django.contrib.admin, with the association's site (backend/panel) as the default site.
-    "backend.panel.apps.VoisinageAdminConfig",
+    # django.contrib.admin, with the association's site (panel) as the default site.
+    "panel.apps.VoisinageAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,13 +55,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    "backend.accounts",
+    "accounts",
+    "neighbourhoods",
     "geo",
     "notifications",
     "sharing",
     "pooling",
     # After the apps whose permissions it groups for the association's volunteers.
-    "backend.panel",
+    "panel",
 ]
 
 MIDDLEWARE = [
@@ -87,7 +88,7 @@ ASGI_APPLICATION = "backend.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "backend" / "templates"],
+        "DIRS": [BASE_DIR / "panel" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -152,7 +153,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "backend" / "static"]
+STATICFILES_DIRS = [BASE_DIR / "panel" / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 # Static files (the API docs' Swagger UI, the admin) are served by the app itself through
 # WhiteNoise, so Daphne alone serves a complete site; outside production they come straight from
@@ -662,7 +663,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **dict(SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES") or {}),  # type: ignore[call-overload]
     "ItemConditionEnum": "sharing.models.Item.Condition",
     "ReturnConditionEnum": "sharing.models.Loan.ReturnCondition",
-    "MembershipStatusEnum": "sharing.models.Membership.Status",
+    "MembershipStatusEnum": "neighbourhoods.models.Membership.Status",
     "ItemStatusEnum": "sharing.models.Item.Status",
     "LoanStatusEnum": "sharing.models.Loan.Status",
     "WantedStatusEnum": "sharing.models.WantedRequest.Status",

@@ -8,8 +8,9 @@ handler404 = "backend.errors.json_404"
 handler500 = "backend.errors.json_500"
 
 api_v1 = [
-    path("", include("backend.accounts.urls")),
+    path("", include("accounts.urls")),
     path("geo/", include("geo.urls")),
+    path("", include("neighbourhoods.urls")),
     path("", include("sharing.urls")),
     path("", include("notifications.urls")),
     path("", include("pooling.urls")),

@@ -14,7 +14,6 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def plausible_datetime(value: datetime) -> datetime:
+def plausible_datetime(value: datetime) -> None:
     if not EARLIEST <= value < LATEST:
         raise serializers.ValidationError(_("Choose a date between 2000 and 2100."))
-    return value

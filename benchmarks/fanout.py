@@ -461,7 +461,7 @@ def _measure(
 def _prepare_residents(clients: int, neighbourhoods: int) -> tuple[list[int], dict[int, list[int]]]:
     from django.db import connection
 
-    from backend.accounts.models import User
+    from accounts.models import User
     from notifications.models import Event, EventStream, PushOutbox, TopicSubscription
 
     emails = [f"bench{n}@fanout.invalid" for n in range(clients)]

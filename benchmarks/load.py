@@ -90,7 +90,7 @@ def _tree_rss_mb(pid: int) -> float:
 
 
 def _seeded(args: argparse.Namespace) -> bool:
-    from backend.accounts.models import User
+    from accounts.models import User
     from geo.models import StreetGraph
     from pooling.models import Route
     from sharing.models import Item
@@ -116,16 +116,17 @@ def _seed(args: argparse.Namespace) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from backend.accounts.models import User
+    from accounts.models import User
     from geo.graph import get_network
     from geo.profiles import get_profile
     from geo.services import graph_import
+    from neighbourhoods.models import Association, Membership, Neighbourhood
     from pooling.models import Batch, Courier, Hub, Order
     from pooling.services.batching import batch_plan
     from pooling.services.couriers import route_start
     from pooling.services.orders import ParcelIn, Receiving, order_declare
     from pooling.services.places import courier_create, hub_create
-    from sharing.models import Association, Item, Membership, Neighbourhood
+    from sharing.models import Item
     from sharing.privacy import blurred_point
     from sharing.services.demo_catalogue import CATALOGUE
     from sharing.services.items import normalize
@@ -273,7 +274,7 @@ class People:
 def _people() -> People:
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    from backend.accounts.models import User
+    from accounts.models import User
     from pooling.models import Courier, Route
 
     residents = [

@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
 
 def _clean() -> None:
-    from backend.accounts.models import User
+    from accounts.models import User
+    from neighbourhoods.models import Association, Neighbourhood
     from pooling.models import (
         Assignment,
         Batch,
@@ -109,7 +110,6 @@ def _clean() -> None:
         Route,
         Stop,
     )
-    from sharing.models import Association, Neighbourhood
 
     Assignment.objects.all().delete()
     Stop.objects.all().delete()
@@ -199,14 +199,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     from django.contrib.gis.geos import MultiPolygon, Point, Polygon
     from pyvrp import SolveParams
 
-    from backend.accounts.models import User
+    from accounts.models import User
     from geo.graph import get_network
+    from neighbourhoods.models import Association, Neighbourhood
     from pooling.models import Assignment, Batch, RelayPoint, Route, Stop
     from pooling.services import batching
     from pooling.services.orders import ParcelIn, Receiving, WindowIn, order_declare
     from pooling.services.places import courier_create, hub_create, relay_point_create
     from pooling.vrp import solve_problem
-    from sharing.models import Association, Neighbourhood
 
     rng = random.Random(args.seed)
     _clean()

@@ -71,11 +71,12 @@ def _populate(args: argparse.Namespace) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from backend.accounts.models import User
+    from accounts.models import User
     from geo.graph import get_network
     from geo.profiles import get_profile
     from geo.services import graph_import
-    from sharing.models import Association, Item, Membership, Neighbourhood
+    from neighbourhoods.models import Association, Membership, Neighbourhood
+    from sharing.models import Item
     from sharing.privacy import blurred_point
     from sharing.services.demo_catalogue import CATALOGUE
     from sharing.services.items import normalize
@@ -181,7 +182,7 @@ def _populate(args: argparse.Namespace) -> None:
 
 
 def _reusable(args: argparse.Namespace) -> bool:
-    from backend.accounts.models import User
+    from accounts.models import User
     from geo.models import StreetGraph
     from sharing.models import Item
 
@@ -244,7 +245,7 @@ def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, f
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from backend.accounts.models import User
+    from accounts.models import User
     from geo.graph import get_network
     from geo.profiles import get_profile
     from geo.selectors import Reachable
@@ -349,7 +350,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
 
     from django.db import connection
 
-    from backend.accounts.models import User
+    from accounts.models import User
 
     pick = random.Random(args.seed)
     everyone = list(

@@ -137,14 +137,6 @@ def get_network() -> StreetNetwork:
         return _network
 
 
-def forget_network() -> None:
-    """Drops this process's graph (tests, or after a failed load)."""
-    global _network, _checked_at
-    with _lock:
-        _network = None
-        _checked_at = 0.0
-
-
 def graph_status() -> dict[str, object]:
     """For /readyz: is a graph active, and is this process's copy of it loaded."""
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import shapely
@@ -18,6 +18,8 @@ from backend.errors import DomainError
 from geo.graph import get_network
 from geo.network import NoRouteError, OffGraphError, Snaps
 from geo.profiles import get_profile
+
+M = TypeVar("M", bound=Model)
 
 
 class RouteTooLongError(DomainError):
@@ -100,8 +102,8 @@ def reachable_rows(
 
 
 def rows_for(
-    queryset: QuerySet, reachable: Reachable, start: int = 0, stop: int | None = None
-) -> list[Model]:
+    queryset: QuerySet[M], reachable: Reachable, start: int = 0, stop: int | None = None
+) -> list[M]:
     """The rows of a slice of ``reachable``, in its order, each with ``travel_seconds``: one query."""
     pks = reachable.pks[start:stop]
     secs = reachable.seconds[start:stop]

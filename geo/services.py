@@ -140,7 +140,7 @@ def _copy_edges(graph: StreetGraph, reader: ExtractReader) -> None:
             _write_edges(copy, graph.pk, batch, coords)
 
 
-def _write_edges(copy, graph_id: int, batch: list, lines: list) -> None:  # type: ignore[no-untyped-def]
+def _write_edges(copy, graph_id: int, batch: list, lines: list) -> None:
     geoms = shapely.set_srid(np.asarray(lines, dtype=object), 4326)
     hexes = shapely.to_wkb(geoms, hex=True, include_srid=True)
     for edge, ewkb in zip(batch, hexes, strict=True):
@@ -193,8 +193,8 @@ def _prune_old_graphs() -> None:
     stale = StreetGraph.objects.exclude(pk__in=keep)
     for graph_id in stale.values_list("pk", flat=True):
         with transaction.atomic():
-            StreetEdge.objects.filter(graph_id=graph_id)._raw_delete(connection.alias)  # type: ignore[attr-defined]
-            StreetNode.objects.filter(graph_id=graph_id)._raw_delete(connection.alias)  # type: ignore[attr-defined]
+            StreetEdge.objects.filter(graph_id=graph_id)._raw_delete(connection.alias)
+            StreetNode.objects.filter(graph_id=graph_id)._raw_delete(connection.alias)
             StreetGraph.objects.filter(pk=graph_id).delete()
 
 

@@ -21,7 +21,7 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["recipient__email"]
     raw_id_fields = ["recipient"]
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -31,5 +31,5 @@ class PushOutboxAdmin(admin.ModelAdmin):
     list_filter = ["status", "reason"]
     raw_id_fields = ["event"]
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import redis
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.serializers import ErrorSerializer
+from accounts.selectors import request_user
+from accounts.serializers import ErrorSerializer
 from backend.errors import UnavailableError
 from notifications import selectors
 from notifications.serializers import DeviceInputSerializer, DeviceSerializer, TicketSerializer
@@ -25,7 +24,7 @@ DEVICES_TAG = "devices"
 
 def _user_id(request: Request) -> int:
     """The authenticated resident's id (the views require authentication)."""
-    return cast(int, request.user.pk)
+    return request_user(request).pk
 
 
 class RealtimeUnavailableError(UnavailableError):

@@ -78,7 +78,7 @@ class EventType:
     push: Push = Push.OFFLINE
     # Urgent pushes ignore quiet hours and go out with high priority.
     urgent: bool = False
-    # The key of backend.accounts.preferences.NOTIFICATION_TYPES that turns this push off; None:
+    # The key of accounts.preferences.NOTIFICATION_TYPES that turns this push off; None:
     # only the general "push" switch does.
     preference: str | None = None
     # Translated texts, or plain "%(field)s" to show a field as it is.

@@ -24,7 +24,7 @@ SUBSCRIBE_ATTEMPTS = 3
 SUBSCRIBE_RETRY_PAUSE = 0.2
 
 
-class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
+class _LoopLayer(RedisPubSubLoopLayer):
     async def _subscribe_to_channel(self, channel: str) -> None:
         shard = self._get_shard(channel)
         for attempt in range(1, SUBSCRIBE_ATTEMPTS + 1):
@@ -43,7 +43,7 @@ class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
                 await asyncio.sleep(SUBSCRIBE_RETRY_PAUSE * attempt)
 
 
-class PubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+class PubSubChannelLayer(RedisPubSubChannelLayer):
     """``RedisPubSubChannelLayer`` (one layer per event loop), with the retried subscription."""
 
     def _get_layer(self) -> _LoopLayer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from backend.accounts.serializers import StrictFieldsMixin
+from accounts.serializers import StrictFieldsMixin
 from notifications.models import Device
 
 TOKEN_PATTERN = r"^[\x21-\x7e]+$"  # noqa: S105 (printable ASCII, no spaces)

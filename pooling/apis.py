@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.serializers import ErrorSerializer
+from accounts.selectors import request_user
+from accounts.serializers import ErrorSerializer
 from backend.pagination import LimitOffsetPagination
 from backend.throttling import NearbyThrottle, WebhookThrottle
 from pooling import selectors
@@ -163,7 +164,7 @@ class OrderListApi(APIView):
 
     @extend_schema(operation_id="orders_list", tags=[ORDERS], responses=OrderSerializer(many=True))
     def get(self, request: Request) -> Response:
-        orders = selectors.orders_of_resident(resident=request.user)  # type: ignore[arg-type]
+        orders = selectors.orders_of_resident(resident=request_user(request))
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderSerializer(page, many=True).data)
@@ -180,7 +181,7 @@ class OrderListApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         order = order_declare(
-            resident=request.user,  # type: ignore[arg-type]
+            resident=request_user(request),
             merchant_name=data["merchant_name"],
             carrier=data["carrier"],
             tracking_number=data["tracking_number"],
@@ -189,7 +190,7 @@ class OrderListApi(APIView):
             receiving=_receiving(data.get("receiving")),
             windows=_windows(data["windows"]) or [],
         )
-        order = selectors.order_of_resident(resident=request.user, order_id=order.pk)  # type: ignore[arg-type]
+        order = selectors.order_of_resident(resident=request_user(request), order_id=order.pk)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
@@ -198,7 +199,7 @@ class OrderDetailApi(APIView):
         operation_id="orders_get", tags=[ORDERS], responses={200: OrderSerializer, **ERRORS}
     )
     def get(self, request: Request, order_id: int) -> Response:
-        order = selectors.order_of_resident(resident=request.user, order_id=order_id)  # type: ignore[arg-type]
+        order = selectors.order_of_resident(resident=request_user(request), order_id=order_id)
         return Response(OrderSerializer(order).data)
 
     @extend_schema(
@@ -213,12 +214,12 @@ class OrderDetailApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         order_receiving_update(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             order_id=order_id,
             receiving=_receiving(data.get("receiving")),
             windows=_windows(data.get("windows")),
         )
-        order = selectors.order_of_resident(resident=request.user, order_id=order_id)  # type: ignore[arg-type]
+        order = selectors.order_of_resident(resident=request_user(request), order_id=order_id)
         return Response(OrderSerializer(order).data)
 
 
@@ -230,8 +231,8 @@ class OrderCancelApi(APIView):
         responses={200: OrderSerializer, **ERRORS, 409: ErrorSerializer},
     )
     def post(self, request: Request, order_id: int) -> Response:
-        order_cancel(actor=request.user, order_id=order_id)  # type: ignore[arg-type]
-        order = selectors.order_of_resident(resident=request.user, order_id=order_id)  # type: ignore[arg-type]
+        order_cancel(actor=request_user(request), order_id=order_id)
+        order = selectors.order_of_resident(resident=request_user(request), order_id=order_id)
         return Response(OrderSerializer(order).data)
 
 
@@ -240,7 +241,7 @@ class ReceivingPreferenceApi(APIView):
         operation_id="orders_receiving_get", tags=[ORDERS], responses=PreferenceSerializer
     )
     def get(self, request: Request) -> Response:
-        pref = selectors.receiving_preference_of(resident=request.user)  # type: ignore[arg-type]
+        pref = selectors.receiving_preference_of(resident=request_user(request))
         return Response(PreferenceSerializer(pref).data)
 
     @extend_schema(
@@ -255,7 +256,7 @@ class ReceivingPreferenceApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         pref = receiving_preference_set(
-            resident=request.user,  # type: ignore[arg-type]
+            resident=request_user(request),
             receiving=_receiving(data),  # type: ignore[arg-type]
             home_windows=weekly_as_json(data["home_windows"]),
         )
@@ -295,7 +296,9 @@ class RelayDeliveriesApi(APIView):
         responses={200: RelayDeliveriesSerializer, **ERRORS},
     )
     def get(self, request: Request, relay_point_id: int) -> Response:
-        relay, stops = selectors.relay_deliveries(actor=request.user, relay_point_id=relay_point_id)  # type: ignore[arg-type]
+        relay, stops = selectors.relay_deliveries(
+            actor=request_user(request), relay_point_id=relay_point_id
+        )
         body = {"relay_point": relay, "handover_code": relay.handover_code, "deliveries": stops}
         return Response(RelayDeliveriesSerializer(body).data)
 
@@ -317,11 +320,11 @@ class BatchCreateApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         batch, _created = batch_request(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             neighbourhood_id=data["neighbourhood"],
             day=data.get("day") or timezone.localdate(),
         )
-        batch = selectors.batch_for_staff(actor=request.user, batch_id=batch.pk)  # type: ignore[arg-type]
+        batch = selectors.batch_for_staff(actor=request_user(request), batch_id=batch.pk)
         return Response(BatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -333,7 +336,7 @@ class BatchDetailApi(APIView):
         responses={200: BatchSerializer, **ERRORS},
     )
     def get(self, request: Request, batch_id: int) -> Response:
-        batch = selectors.batch_for_staff(actor=request.user, batch_id=batch_id)  # type: ignore[arg-type]
+        batch = selectors.batch_for_staff(actor=request_user(request), batch_id=batch_id)
         return Response(BatchSerializer(batch).data)
 
 
@@ -354,7 +357,7 @@ class ImpactByMonthApi(APIView):
         query.is_valid(raise_exception=True)
         data = query.validated_data
         rows = selectors.impact_by_month(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             neighbourhood_id=data["neighbourhood"],
             since=data.get("since"),
             until=data.get("until"),
@@ -373,7 +376,7 @@ class CourierRouteListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         routes = selectors.routes_of_courier(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             since=timezone.localdate() - timedelta(days=1),
         )
         return Response(CourierRouteSummarySerializer(routes, many=True).data)
@@ -387,7 +390,7 @@ class CourierRouteDetailApi(APIView):
         responses={200: CourierRouteSerializer, **ERRORS},
     )
     def get(self, request: Request, route_id: int) -> Response:
-        route = selectors.route_for_courier(actor=request.user, route_id=route_id)  # type: ignore[arg-type]
+        route = selectors.route_for_courier(actor=request_user(request), route_id=route_id)
         return Response(CourierRouteSerializer(route).data)
 
 
@@ -399,8 +402,8 @@ class CourierRouteStartApi(APIView):
         responses={200: CourierRouteSerializer, **ERRORS, 409: ErrorSerializer},
     )
     def post(self, request: Request, route_id: int) -> Response:
-        route_start(actor=request.user, route_id=route_id)  # type: ignore[arg-type]
-        route = selectors.route_for_courier(actor=request.user, route_id=route_id)  # type: ignore[arg-type]
+        route_start(actor=request_user(request), route_id=route_id)
+        route = selectors.route_for_courier(actor=request_user(request), route_id=route_id)
         return Response(CourierRouteSerializer(route).data)
 
 
@@ -422,7 +425,7 @@ class StopDeliveredApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         stop = stop_delivered(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             route_id=route_id,
             stop_id=stop_id,
             code=data.get("code"),
@@ -449,7 +452,7 @@ class StopFailedApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         stop = stop_failed(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             route_id=route_id,
             stop_id=stop_id,
             reason=data["reason"],
@@ -472,7 +475,7 @@ class CourierPositionApi(APIView):
         data = body.validated_data
         lon, lat = data["position"]
         result = courier_position_update(
-            courier=request.user,  # type: ignore[arg-type]
+            courier=request_user(request),
             lon=lon,
             lat=lat,
             at=data.get("at") or timezone.now(),

@@ -104,7 +104,7 @@ class Hub(models.Model):
 
     name = models.CharField(_("name"), max_length=120)
     neighbourhood = models.OneToOneField(
-        "sharing.Neighbourhood",
+        "neighbourhoods.Neighbourhood",
         on_delete=models.PROTECT,
         related_name="pooling_hub",
         verbose_name=_("neighbourhood"),
@@ -186,7 +186,7 @@ class RelayPoint(models.Model):
     address_label = models.CharField(max_length=200, blank=True, verbose_name=_("address"))
     location = models.PointField(srid=settings.GEO_SRID, geography=True, verbose_name=_("location"))
     neighbourhood = models.ForeignKey(
-        "sharing.Neighbourhood",
+        "neighbourhoods.Neighbourhood",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -305,7 +305,7 @@ class Order(models.Model):
     expected_on = models.DateField(verbose_name=_("expected on"))
     # Resolved from the resident's home: the neighbourhood whose hub receives the parcels.
     neighbourhood = models.ForeignKey(
-        "sharing.Neighbourhood",
+        "neighbourhoods.Neighbourhood",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -435,7 +435,7 @@ class Batch(models.Model):
     HOLDING = ("pending", "planning", "planned", "dispatched")
 
     neighbourhood = models.ForeignKey(
-        "sharing.Neighbourhood",
+        "neighbourhoods.Neighbourhood",
         on_delete=models.PROTECT,
         related_name="pooling_batches",
         verbose_name=_("neighbourhood"),

@@ -11,9 +11,10 @@ from django.contrib.gis.geos import Point
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import NotFoundError
 from geo.selectors import nearby_by_travel_time
+from neighbourhoods.models import Neighbourhood
 from pooling.errors import (
     NotACourierError,
     NotRelayOperatorError,
@@ -33,7 +34,6 @@ from pooling.models import (
     Stop,
 )
 from pooling.services.batching import is_neighbourhood_staff
-from sharing.models import Neighbourhood
 
 # --- residents ------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backend.accounts.serializers import GeoJSONPointField, StrictFieldsMixin
+from accounts.serializers import GeoJSONPointField, StrictFieldsMixin
 from geo.serializers import LatLonField, LineStringSchema, PositionField
 from pooling.models import (
     DropKind,

@@ -14,79 +14,35 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import request_user
 from backend.errors import DomainError, NotFoundError
 from backend.pagination import LimitOffsetPagination
 from backend.throttling import NearbyThrottle
 from sharing import selectors
-from sharing.models import Item, Loan, Membership, Neighbourhood
+from sharing.models import Item, Loan
 from sharing.serializers import (
     BlockSerializer,
     CategorySerializer,
     ItemInSerializer,
     ItemPatchSerializer,
     ItemSerializer,
-    JoinSerializer,
     LoanActionSerializer,
     LoanRequestSerializer,
     LoanSerializer,
-    MembershipSerializer,
     NearbyItemSerializer,
     NearbyQuerySerializer,
-    NeighbourhoodQuerySerializer,
-    NeighbourhoodSerializer,
     NeighbourItemSerializer,
     PhotoSerializer,
     PhotoUploadSerializer,
 )
 from sharing.services import items as item_services
 from sharing.services import loans as loan_services
-from sharing.services.membership import membership_join
 from sharing.taxonomy import CATEGORIES
-
-
-class NeighbourhoodListApi(APIView):
-    @extend_schema(
-        operation_id="neighbourhoods_near",
-        parameters=[NeighbourhoodQuerySerializer],
-        responses=NeighbourhoodSerializer(many=True),
-    )
-    def get(self, request: Request) -> Response:
-        query = NeighbourhoodQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        point = Point(query.validated_data["lon"], query.validated_data["lat"], srid=4326)
-        rows = (
-            Neighbourhood.objects.select_related("association")
-            .filter(area__intersects=point)
-            .order_by("name")
-        )
-        memberships = dict(
-            Membership.objects.filter(user=request.user).values_list("neighbourhood_id", "status")
-        )
-        return Response(
-            NeighbourhoodSerializer(rows, many=True, context={"memberships": memberships}).data
-        )
-
-
-class NeighbourhoodJoinApi(APIView):
-    @extend_schema(
-        operation_id="neighbourhood_join",
-        request=JoinSerializer,
-        responses={201: MembershipSerializer},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        body = JoinSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        neighbourhood = get_object_or_404(Neighbourhood, pk=pk)
-        membership = membership_join(
-            user=request.user, neighbourhood=neighbourhood, **body.validated_data
-        )
-        return Response(MembershipSerializer(membership).data, status=201)
 
 
 class CategoryListApi(APIView):
@@ -105,7 +61,7 @@ class ItemListApi(APIView):
     @extend_schema(operation_id="items_mine", responses=ItemSerializer(many=True))
     def get(self, request: Request) -> Response:
         paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(_my_items(request.user), request, view=self)
+        page = paginator.paginate_queryset(_my_items(request_user(request)), request, view=self)
         return paginator.get_paginated_response(ItemSerializer(page, many=True).data)
 
     @extend_schema(
@@ -114,7 +70,7 @@ class ItemListApi(APIView):
     def post(self, request: Request) -> Response:
         body = ItemInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item = item_services.item_create(owner=request.user, **body.validated_data)
+        item = item_services.item_create(owner=request_user(request), **body.validated_data)
         return Response(ItemSerializer(item).data, status=201)
 
 
@@ -130,12 +86,12 @@ class ItemDetailApi(APIView):
         description="Your own item in full; a neighbour's as in a search, without travel time.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        item = _my_items(request.user).filter(pk=pk).first()
+        item = _my_items(request_user(request)).filter(pk=pk).first()
         if item is not None:
             return Response(ItemSerializer(item).data)
         # Someone else's item: only within shared neighbourhoods, as neighbours see it.
         found = (
-            selectors.items_visible_to(request.user)
+            selectors.items_visible_to(request_user(request))
             .filter(pk=pk)
             .select_related("owner")
             .prefetch_related("photos")
@@ -154,12 +110,14 @@ class ItemDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         body = ItemPatchSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item = item_services.item_update(actor=request.user, item_id=pk, **body.validated_data)
+        item = item_services.item_update(
+            actor=request_user(request), item_id=pk, **body.validated_data
+        )
         return Response(ItemSerializer(item).data)
 
     @extend_schema(operation_id="item_withdraw", responses={200: ItemSerializer})
     def delete(self, request: Request, pk: int) -> Response:
-        item = item_services.item_withdraw(actor=request.user, item_id=pk)
+        item = item_services.item_withdraw(actor=request_user(request), item_id=pk)
         return Response(ItemSerializer(item).data)
 
 
@@ -170,7 +128,7 @@ class ItemBlockApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         body = BlockSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item_services.item_block(actor=request.user, item_id=pk, **body.validated_data)
+        item_services.item_block(actor=request_user(request), item_id=pk, **body.validated_data)
         return Response(body.data, status=201)
 
 
@@ -192,7 +150,9 @@ class ItemPhotoApi(APIView):
             raise DomainError(
                 code="photo_too_large", fields={"image": ["This photo is too large."]}
             )
-        photo = item_services.item_photo_add(actor=request.user, item_id=pk, data=upload.read())
+        photo = item_services.item_photo_add(
+            actor=request_user(request), item_id=pk, data=upload.read()
+        )
         return Response(PhotoSerializer(photo, context={"request": request}).data, status=201)
 
 
@@ -213,7 +173,7 @@ class ItemsNearbyApi(APIView):
         data = query.validated_data
         at = data.get("at")
         search = selectors.items_nearby(
-            user=request.user,
+            user=request_user(request),
             minutes=data["minutes"],
             profile=data["profile"],
             at=Point(at[0], at[1], srid=4326) if at else None,
@@ -240,7 +200,7 @@ class LoanListApi(APIView):
         status = request.query_params.get("status")
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(
-            selectors.loans_for(request.user, role, status), request, view=self
+            selectors.loans_for(request_user(request), role, status), request, view=self
         )
         return paginator.get_paginated_response(
             LoanSerializer(page, many=True, context={"request": request}).data
@@ -254,7 +214,7 @@ class LoanListApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         loan = loan_services.loan_request(
-            borrower=request.user,
+            borrower=request_user(request),
             item_id=data["item"],
             starts_at=data["starts_at"],
             ends_at=data["ends_at"],
@@ -266,7 +226,7 @@ class LoanListApi(APIView):
 class LoanDetailApi(APIView):
     @extend_schema(operation_id="loan_get", responses=LoanSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        loan = selectors.loans_for(request.user).filter(pk=pk).first()
+        loan = selectors.loans_for(request_user(request)).filter(pk=pk).first()
         if loan is None:
             raise NotFoundError()
         return Response(LoanSerializer(loan, context={"request": request}).data)
@@ -301,7 +261,7 @@ class LoanActionApi(APIView):
         data = body.validated_data
         if not Loan.objects.filter(pk=pk).exists():
             raise NotFoundError()
-        user = request.user
+        user = request_user(request)
         if action == "accept":
             loan = loan_services.loan_accept(actor=user, loan_id=pk)
         elif action == "decline":

@@ -3,7 +3,7 @@ association's moderation. Thin views: validate, call one service or selector, se
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -17,10 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.models import User
+from accounts.selectors import request_user
 from backend.errors import NotFoundError
 from backend.pagination import LimitOffsetPagination
 from backend.throttling import WantedCreateThrottle
+from neighbourhoods import selectors as neighbourhood_selectors
+from neighbourhoods import services as neighbourhood_services
 from sharing import selectors_community as community
 from sharing.selectors import loans_for
 from sharing.serializers import LoanSerializer
@@ -44,15 +46,11 @@ from sharing.serializers_community import (
     WantedSerializer,
 )
 from sharing.services import conversations as conversation_services
+from sharing.services import suspension as suspension_services
 from sharing.services import trust as trust_services
 from sharing.services import wanted as wanted_services
 
 STATUS_PARAM = OpenApiParameter("status", str, required=False, description="Only this status.")
-
-
-def _me(request: Request) -> User:
-    """The authenticated resident (every view here requires authentication)."""
-    return cast(User, request.user)
 
 
 def _paginated(view: APIView, request: Request, rows: Any, serializer: Any, **ctx: Any) -> Response:
@@ -79,7 +77,7 @@ class WantedListApi(APIView):
         operation_id="wanted_mine", parameters=[STATUS_PARAM], responses=WantedSerializer(many=True)
     )
     def get(self, request: Request) -> Response:
-        rows = community.wanted_mine(_me(request), request.query_params.get("status"))
+        rows = community.wanted_mine(request_user(request), request.query_params.get("status"))
         return _paginated(self, request, rows, WantedSerializer)
 
     @extend_schema(
@@ -93,9 +91,12 @@ class WantedListApi(APIView):
     def post(self, request: Request) -> Response:
         body = WantedInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        wanted = wanted_services.wanted_create(requester=_me(request), **body.validated_data)
+        wanted = wanted_services.wanted_create(
+            requester=request_user(request), **body.validated_data
+        )
         return Response(
-            WantedSerializer(community.wanted_for(_me(request), wanted.pk)).data, status=201
+            WantedSerializer(community.wanted_for(request_user(request), wanted.pk)).data,
+            status=201,
         )
 
 
@@ -105,12 +106,12 @@ class WantedInboxApi(APIView):
     @extend_schema(operation_id="wanted_inbox", responses=WantedNeighbourSerializer(many=True))
     def get(self, request: Request) -> Response:
         return _paginated(
-            self, request, community.wanted_inbox(_me(request)), WantedNeighbourSerializer
+            self, request, community.wanted_inbox(request_user(request)), WantedNeighbourSerializer
         )
 
 
 def _wanted_out(request: Request, wanted: Any) -> dict[str, Any]:
-    if wanted.requester_id == _me(request).pk:
+    if wanted.requester_id == request_user(request).pk:
         return WantedSerializer(wanted).data
     return WantedNeighbourSerializer(wanted).data
 
@@ -132,13 +133,13 @@ class WantedDetailApi(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_wanted_out(request, community.wanted_for(_me(request), pk)))
+        return Response(_wanted_out(request, community.wanted_for(request_user(request), pk)))
 
     @extend_schema(operation_id="wanted_cancel", responses={200: WantedSerializer})
     def delete(self, request: Request, pk: int) -> Response:
-        community.wanted_for(_me(request), pk)  # 404 for those who cannot see it
-        wanted_services.wanted_cancel(actor=_me(request), wanted_id=pk)
-        return Response(WantedSerializer(community.wanted_for(_me(request), pk)).data)
+        community.wanted_for(request_user(request), pk)  # 404 for those who cannot see it
+        wanted_services.wanted_cancel(actor=request_user(request), wanted_id=pk)
+        return Response(WantedSerializer(community.wanted_for(request_user(request), pk)).data)
 
 
 class WantedMatchesApi(APIView):
@@ -150,8 +151,8 @@ class WantedMatchesApi(APIView):
         ),
     )
     def get(self, request: Request, pk: int) -> Response:
-        wanted = community.wanted_for(_me(request), pk)
-        if wanted.requester_id != _me(request).pk:
+        wanted = community.wanted_for(request_user(request), pk)
+        if wanted.requester_id != request_user(request).pk:
             raise wanted_services.NotRequesterError()
         matches = community.wanted_matches(wanted)
         rows = matches.rows[:50]
@@ -175,7 +176,7 @@ class WantedOffersApi(APIView):
         body = OfferInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         offer = wanted_services.offer_create(
-            lender=_me(request),
+            lender=request_user(request),
             wanted_id=pk,
             item_id=body.validated_data["item"],
             message=body.validated_data["message"],
@@ -202,14 +203,14 @@ class OfferActionApi(APIView):
     )
     def post(self, request: Request, pk: int, action: str) -> Response:
         if action == "accept":
-            loan = wanted_services.offer_accept(actor=_me(request), offer_id=pk)
-            loan = loans_for(_me(request)).get(pk=loan.pk)
+            loan = wanted_services.offer_accept(actor=request_user(request), offer_id=pk)
+            loan = loans_for(request_user(request)).get(pk=loan.pk)
             return Response(LoanSerializer(loan, context={"request": request}).data, status=201)
         if action == "decline":
-            offer = wanted_services.offer_decline(actor=_me(request), offer_id=pk)
+            offer = wanted_services.offer_decline(actor=request_user(request), offer_id=pk)
             return Response(OfferSerializer(_offer_out(offer.pk)).data)
         if action == "withdraw":
-            offer = wanted_services.offer_withdraw(actor=_me(request), offer_id=pk)
+            offer = wanted_services.offer_withdraw(actor=request_user(request), offer_id=pk)
             return Response(OfferSerializer(_offer_out(offer.pk)).data)
         raise NotFoundError()
 
@@ -223,7 +224,10 @@ class ConversationListApi(APIView):
     @extend_schema(operation_id="conversations_mine", responses=ConversationSerializer(many=True))
     def get(self, request: Request) -> Response:
         return _paginated(
-            self, request, community.conversations_for(_me(request)), ConversationSerializer
+            self,
+            request,
+            community.conversations_for(request_user(request)),
+            ConversationSerializer,
         )
 
 
@@ -236,7 +240,7 @@ class ConversationMessagesApi(APIView):
         description="The visible messages, the newest first.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        conversation = conversation_services.conversation_for(_me(request), pk)
+        conversation = conversation_services.conversation_for(request_user(request), pk)
         return _paginated(self, request, community.messages_for(conversation), MessageSerializer)
 
     @extend_schema(
@@ -248,7 +252,7 @@ class ConversationMessagesApi(APIView):
         body = MessageInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         message = conversation_services.message_send(
-            sender=_me(request), conversation_id=pk, body=body.validated_data["body"]
+            sender=request_user(request), conversation_id=pk, body=body.validated_data["body"]
         )
         return Response(MessageSerializer(message).data, status=201)
 
@@ -268,7 +272,7 @@ class RatingCreateApi(APIView):
     def get(self, request: Request) -> Response:
         query = RatingListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = community.ratings_for(_me(request), query.validated_data["role"])
+        rows = community.ratings_for(request_user(request), query.validated_data["role"])
         return _paginated(self, request, rows, RatingSerializer)
 
     @extend_schema(
@@ -279,7 +283,10 @@ class RatingCreateApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         rating = trust_services.rating_create(
-            rater=_me(request), loan_id=data["loan"], score=data["score"], comment=data["comment"]
+            rater=request_user(request),
+            loan_id=data["loan"],
+            score=data["score"],
+            comment=data["comment"],
         )
         return Response(RatingSerializer(rating).data, status=201)
 
@@ -293,7 +300,7 @@ class ReportCreateApi(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         report = trust_services.report_create(
-            reporter=_me(request),
+            reporter=request_user(request),
             target=data["target"],
             reason=data["reason"],
             item_id=data.get("item"),
@@ -315,7 +322,9 @@ class ModerationReportListApi(APIView):
         responses=ModerationReportSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        rows = community.reports_for_staff(_me(request), request.query_params.get("status"))
+        rows = community.reports_for_staff(
+            request_user(request), request.query_params.get("status")
+        )
         return _paginated(self, request, rows, ModerationReportSerializer)
 
 
@@ -334,7 +343,7 @@ class ModerationReportActionApi(APIView):
             raise NotFoundError()
         body = ModerationActionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        staff = _me(request)
+        staff = request_user(request)
         if action == "hide":
             trust_services.report_hide(staff=staff, report_id=pk)
         elif action == "dismiss":
@@ -356,7 +365,9 @@ class ModerationMembershipListApi(APIView):
         responses=MembershipAdminSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        rows = community.memberships_for_staff(_me(request), request.query_params.get("status"))
+        rows = neighbourhood_selectors.memberships_for_staff(
+            request_user(request), request.query_params.get("status")
+        )
         return _paginated(self, request, rows, MembershipAdminSerializer)
 
 
@@ -377,14 +388,14 @@ class ModerationMembershipActionApi(APIView):
             raise NotFoundError()
         body = ModerationActionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        staff = _me(request)
+        staff = request_user(request)
         if action == "approve":
-            membership = trust_services.member_approve(staff=staff, membership_id=pk)
+            membership = neighbourhood_services.membership_approve(staff=staff, membership_id=pk)
         elif action == "refuse":
-            membership = trust_services.member_refuse(staff=staff, membership_id=pk)
+            membership = neighbourhood_services.membership_refuse(staff=staff, membership_id=pk)
         else:
-            membership = trust_services.member_suspend(
+            membership = suspension_services.member_suspend(
                 staff=staff, membership_id=pk, reason=body.validated_data["reason"]
             )
-        membership = community.memberships_for_staff(staff).get(pk=membership.pk)
+        membership = neighbourhood_selectors.memberships_for_staff(staff).get(pk=membership.pk)
         return Response(MembershipAdminSerializer(membership).data)

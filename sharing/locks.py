@@ -15,8 +15,3 @@ def lock(model: type[Model], pk: Any) -> Any:
         return model.objects.select_for_update().get(pk=pk)  # type: ignore[attr-defined]
     except model.DoesNotExist:  # type: ignore[attr-defined]
         raise NotFoundError() from None
-
-
-def lock_many(model: type[Model], pks: list[Any]) -> list[Any]:
-    """Locks rows in primary-key order, so that two transactions never wait on each other."""
-    return list(model.objects.select_for_update().filter(pk__in=pks).order_by("pk"))  # type: ignore[attr-defined]

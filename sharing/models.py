@@ -1,6 +1,6 @@
-"""Neighbour lending: neighbourhoods, items, loans, wanted requests, conversations and trust.
+"""Neighbour lending: items, loans, wanted requests, conversations and trust.
 
-Invariants live here as database constraints: one membership per person and neighbourhood; no
+Invariants live here as database constraints: no
 two accepted or active loans of one item overlap in time, buffer included (an exclusion
 constraint); one rating per loan and rater; one reminder of each kind per loan.
 """
@@ -16,109 +16,8 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from neighbourhoods.models import Neighbourhood
 from sharing.taxonomy import CATEGORY_CHOICES
-
-
-class Association(models.Model):
-    name = models.CharField(_("name"), max_length=120, unique=True)
-    staff = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="staff_of", blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("association")
-        verbose_name_plural = _("associations")
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Neighbourhood(models.Model):
-    class JoinPolicy(models.TextChoices):
-        OPEN = "open", _("open")
-        APPROVAL = "approval", _("approval by the association")
-
-    association = models.ForeignKey(
-        Association,
-        on_delete=models.PROTECT,
-        related_name="neighbourhoods",
-        verbose_name=_("association"),
-    )
-    name = models.CharField(_("name"), max_length=120)
-    area = models.MultiPolygonField(_("area"), srid=settings.GEO_SRID)
-    join_policy = models.CharField(
-        max_length=16,
-        choices=JoinPolicy.choices,
-        default=JoinPolicy.OPEN,
-        verbose_name=_("who may join"),
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("neighbourhood")
-        verbose_name_plural = _("neighbourhoods")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["association", "name"], name="sharing_neighbourhood_name_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Membership(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        ACTIVE = "active", _("active")
-        SUSPENDED = "suspended", _("suspended")
-        REFUSED = "refused", _("refused")
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="memberships",
-        verbose_name=_("person"),
-    )
-    neighbourhood = models.ForeignKey(
-        Neighbourhood,
-        on_delete=models.CASCADE,
-        related_name="memberships",
-        verbose_name=_("neighbourhood"),
-    )
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
-    )
-    ask_me_too = models.BooleanField(
-        default=False,
-        help_text=_("Also ask me about wanted requests I have no listing for."),
-        verbose_name=_("ask me too"),
-    )
-    suspended_reason = models.CharField(
-        max_length=500, blank=True, verbose_name=_("reason of the suspension")
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("asked on"))
-    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided on"))
-
-    class Meta:
-        verbose_name = _("member")
-        verbose_name_plural = _("members")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "neighbourhood"], name="sharing_membership_unique"
-            ),
-            models.CheckConstraint(
-                condition=~Q(status="suspended") | ~Q(suspended_reason=""),
-                name="sharing_membership_suspension_has_reason",
-            ),
-        ]
 
 
 class Item(models.Model):

@@ -18,12 +18,13 @@ from django.db.models import (
 )
 from psycopg.types.range import Range
 
-from backend.accounts.models import User
+from accounts.models import User
 from geo.selectors import Reachable, reach_radius_m, reachable_rows, rows_for
-from sharing.models import BlockedPeriod, Item, Loan, Membership
+from neighbourhoods.models import Membership
+from neighbourhoods.selectors import require_active_member
+from sharing.models import BlockedPeriod, Item, Loan
 from sharing.privacy import blurred_point
 from sharing.services.items import normalize
-from sharing.services.membership import require_active_member
 
 # Close spellings kept per search word, the closest first.
 TYPO_CANDIDATES = 6

@@ -39,16 +39,17 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import NotFoundError
 from geo.graph import get_network
 from geo.profiles import get_profile
 from geo.selectors import Reachable, reach_radius_m, reachable_rows
+from neighbourhoods.models import Membership
+from neighbourhoods.selectors import require_active_member, share_a_neighbourhood, staff_require
 from sharing.models import (
     Conversation,
     Item,
     ItemPhoto,
-    Membership,
     Message,
     Offer,
     Rating,
@@ -58,7 +59,6 @@ from sharing.models import (
 from sharing.privacy import blurred_point
 from sharing.selectors import Reliability, item_candidates, reliability
 from sharing.services.items import normalize
-from sharing.services.membership import NotStaffError, require_active_member
 
 WEIGHT_NEARNESS = 0.5
 WEIGHT_RELEVANCE = 0.3
@@ -174,7 +174,7 @@ def wanted_matches(wanted: WantedRequest, *, neighbourhood_ids: list[int] | None
         if item is None:
             continue
         item.travel_seconds = sec  # type: ignore[attr-defined]
-        relevance = relevance_of(item.rank, item.similarity)  # type: ignore[attr-defined]
+        relevance = relevance_of(item.rank, item.similarity)
         trust = trust_of(rel.get(item.owner_id))
         nearness = max(0.0, 1.0 - sec / budget)
         score = WEIGHT_NEARNESS * nearness + WEIGHT_RELEVANCE * relevance + WEIGHT_TRUST * trust
@@ -283,8 +283,6 @@ def wanted_inbox(user: User) -> QuerySet[WantedRequest]:
 def wanted_for(user: User, wanted_id: int) -> WantedRequest:
     """A wanted request as ``user`` may see it: theirs, one they were told about, or one of a
     neighbour who shares an active neighbourhood with them. Anything else is not found."""
-    from sharing.services.membership import share_a_neighbourhood
-
     wanted = wanted_mine(user).filter(pk=wanted_id).first()
     if wanted is not None:
         return wanted
@@ -334,33 +332,14 @@ def messages_for(conversation: Conversation) -> QuerySet[Message]:
 # --- moderation -----------------------------------------------------------------------------
 
 
-def staff_neighbourhood_ids(staff: User) -> list[int]:
-    """The neighbourhoods run by the associations ``staff`` works for; refuses everyone else."""
-    from sharing.models import Neighbourhood
-
-    ids = list(
-        Neighbourhood.objects.filter(association__staff=staff)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if not ids:
-        raise NotStaffError()
-    return ids
-
-
 def reports_for_staff(staff: User, status: str | None = None) -> QuerySet[Report]:
-    qs = Report.objects.filter(neighbourhood_id__in=staff_neighbourhood_ids(staff)).select_related(
+    """The reports of the neighbourhoods ``staff`` runs; refuses whoever runs none."""
+    scope = staff_require(staff)
+    qs = Report.objects.select_related(
         "reporter", "item__owner", "message__sender", "member", "neighbourhood"
     )
-    if status:
-        qs = qs.filter(status=status)
-    return qs.order_by("-created_at", "-pk")
-
-
-def memberships_for_staff(staff: User, status: str | None = None) -> QuerySet[Membership]:
-    qs = Membership.objects.filter(
-        neighbourhood_id__in=staff_neighbourhood_ids(staff)
-    ).select_related("user", "neighbourhood")
+    if scope is not None:
+        qs = qs.filter(neighbourhood_id__in=scope)
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-pk")

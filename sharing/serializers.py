@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -12,7 +12,7 @@ from rest_framework import serializers
 from backend.validation import plausible_datetime
 from geo.profiles import WALKING_PROFILES
 from geo.serializers import LatLonField
-from sharing.models import Item, ItemPhoto, Loan, Neighbourhood
+from sharing.models import Item, ItemPhoto, Loan
 from sharing.privacy import coarse_minutes
 from sharing.taxonomy import CATEGORIES, CATEGORY_CHOICES
 
@@ -28,38 +28,10 @@ def point_json(point: Any) -> dict[str, Any] | None:
     return {"type": "Point", "coordinates": [round(point.x, 6), round(point.y, 6)]}
 
 
-class NeighbourhoodQuerySerializer(serializers.Serializer):
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
-
-
-class NeighbourhoodSerializer(serializers.ModelSerializer):
-    association = serializers.CharField(source="association.name")
-    membership = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Neighbourhood
-        fields = ["id", "name", "association", "join_policy", "membership"]
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_membership(self, obj: Neighbourhood) -> str | None:
-        statuses = self.context.get("memberships", {})
-        return statuses.get(obj.pk)
-
-
-class JoinSerializer(serializers.Serializer):
-    ask_me_too = serializers.BooleanField(default=False)
-
-
-class MembershipSerializer(serializers.Serializer):
-    neighbourhood = serializers.IntegerField(source="neighbourhood_id")
-    status = serializers.CharField()
-    ask_me_too = serializers.BooleanField()
-
-
 class CategorySerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # A field named like ``Field.label``: the stubs type that attribute as a string.
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class PhotoSerializer(serializers.ModelSerializer):
@@ -186,7 +158,10 @@ class NearbyItemSerializer(serializers.ModelSerializer):
     def get_photos(self, obj: Item) -> list[dict[str, Any]]:
         data = getattr(obj, "photos_data", None)
         if data is None:  # not read with the item (see selectors.photos_json)
-            return PhotoSerializer(obj.photos.all(), many=True, context=self.context).data
+            return cast(
+                list[dict[str, Any]],
+                PhotoSerializer(obj.photos.all(), many=True, context=self.context).data,
+            )
         request = self.context.get("request")
         out = []
         for photo in data:

@@ -1,14 +1,9 @@
 from django.urls import path
 
 from sharing import apis
+from sharing import apis_community as community
 
 urlpatterns = [
-    path("neighbourhoods", apis.NeighbourhoodListApi.as_view(), name="neighbourhoods"),
-    path(
-        "neighbourhoods/<int:pk>/join",
-        apis.NeighbourhoodJoinApi.as_view(),
-        name="neighbourhood-join",
-    ),
     path("items/categories", apis.CategoryListApi.as_view(), name="item-categories"),
     path("items/nearby", apis.ItemsNearbyApi.as_view(), name="items-nearby"),
     path("items/", apis.ItemListApi.as_view(), name="items"),
@@ -18,12 +13,7 @@ urlpatterns = [
     path("loans/", apis.LoanListApi.as_view(), name="loans"),
     path("loans/<int:pk>", apis.LoanDetailApi.as_view(), name="loan-detail"),
     path("loans/<int:pk>/<str:action>", apis.LoanActionApi.as_view(), name="loan-action"),
-]
-
-# --- community: wanted requests and offers, conversations, trust, moderation ---------------------
-from sharing import apis_community as community  # noqa: E402
-
-urlpatterns += [
+    # community: wanted requests and offers, conversations, trust, moderation
     path("wanted/", community.WantedListApi.as_view(), name="wanted"),
     path("wanted/inbox", community.WantedInboxApi.as_view(), name="wanted-inbox"),
     path("wanted/<int:pk>", community.WantedDetailApi.as_view(), name="wanted-detail"),

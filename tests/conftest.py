@@ -61,7 +61,7 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def user(db):
-    from backend.accounts.models import User
+    from accounts.models import User
 
     return User.objects.create_user("resident@example.org", "a-long-passphrase-42")
 

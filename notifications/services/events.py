@@ -17,7 +17,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from kombu.pools import producers
 
-from backend.accounts.models import User
+from accounts.models import User
 from notifications.catalogue import Push, event_type_get
 from notifications.fanout import Delivery, fanout_control, fanout_deliver
 from notifications.models import Event, EventStream, PushOutbox, TopicSubscription

@@ -28,8 +28,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from backend.accounts.models import User
-from backend.accounts.preferences import QuietHours, notification_preferences_effective
+from accounts.models import User
+from accounts.preferences import QuietHours, notification_preferences_effective
 from notifications import fcm
 from notifications.catalogue import CATALOGUE, Push
 from notifications.models import Device, Event, PushOutbox

@@ -36,11 +36,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import DomainError
 from geo.graph import get_network
 from geo.network import IslandError, NoRouteError, OffGraphError
 from geo.selectors import RouteTooLongError, route_between, travel_matrix
+from neighbourhoods.models import Neighbourhood
 from notifications.services.events import notify
 from pooling import clock
 from pooling.errors import NoHubError, NotStaffError
@@ -71,7 +72,6 @@ from pooling.services.assignment import (
 )
 from pooling.services.impact import BaselineParcel, Impact, impact_compute
 from pooling.vrp import Plan, RoutingProblem, StopDemand, Trip, VehicleSpec, solve_problem
-from sharing.models import Neighbourhood
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import DomainError, NotFoundError
 from geo.graph import get_network
 from geo.network import IslandError, OffGraphError

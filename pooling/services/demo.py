@@ -18,18 +18,18 @@ from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
-from backend.accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
-from backend.accounts.models import User
-from backend.accounts.services import demo_users_seed, user_create
-from backend.panel.staff import demo_volunteer_seed
+from accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
+from accounts.models import User
+from accounts.services import demo_users_seed, user_create
 from geo.graph import get_network
 from geo.profiles import get_profile
 from geo.selectors import travel_matrix
+from neighbourhoods.models import Association, Neighbourhood
+from neighbourhoods.services import demo_volunteer_seed
 from pooling.models import Batch, Courier, Hub, Merchant, ReceiveMode, RelayPoint, WalkProfile
 from pooling.services.batching import batch_plan
 from pooling.services.orders import Receiving, order_receive_from_merchant, receiving_preference_set
 from pooling.services.places import courier_create, hub_create, merchant_create, relay_point_create
-from sharing.models import Association, Neighbourhood
 
 DEFAULT_SEED = 2026
 # The same association and neighbourhood as the sharing demo (found or created).

@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from backend.accounts.models import User
+from accounts.models import User
+from neighbourhoods.models import Neighbourhood
 from pooling.errors import (
     IdempotencyConflictError,
     OrderClosedError,
@@ -38,7 +39,6 @@ from pooling.models import (
     WalkProfile,
 )
 from pooling.services.batching import batch_replan_request, batches_touch_for_order
-from sharing.models import Neighbourhood
 
 
 @dataclass(frozen=True)

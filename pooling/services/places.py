@@ -9,10 +9,10 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import transaction
 
-from backend.accounts.models import User
+from accounts.models import User
+from neighbourhoods.models import Neighbourhood
 from pooling.models import Courier, Hub, Merchant, RelayPoint
 from pooling.webhooks import MerchantCredentials, api_key_hash, credentials_new
-from sharing.models import Neighbourhood
 
 
 def merchant_create(*, name: str, default_carrier: str = "") -> MerchantCredentials:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import DomainError, ForbiddenError, NotFoundError
 from notifications.services.events import notify
 from sharing.locks import lock

@@ -27,19 +27,17 @@ from django.db import transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
-from backend.accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
-from backend.accounts.models import User
-from backend.accounts.services import demo_users_seed, user_create
-from backend.panel.staff import demo_volunteer_seed
+from accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
+from accounts.models import User
+from accounts.services import demo_users_seed, user_create
 from geo.graph import get_network
 from geo.profiles import get_profile
+from neighbourhoods.models import Association, Membership, Neighbourhood
+from neighbourhoods.services import demo_volunteer_seed
 from sharing.models import (
-    Association,
     Conversation,
     Item,
     Loan,
-    Membership,
-    Neighbourhood,
     Offer,
     Rating,
     Report,

@@ -240,7 +240,7 @@ CATALOGUE: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-# The residents added to the ten of ``backend.accounts.demo`` (French first names; homes are
+# The residents added to the ten of ``accounts.demo`` (French first names; homes are
 # drawn on the street graph by the seed).
 EXTRA_RESIDENTS: list[tuple[str, str]] = [
     ("adam", "Adam Lefèvre"),

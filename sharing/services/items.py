@@ -15,12 +15,12 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 from psycopg.types.range import Range
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import ConflictError, DomainError, ForbiddenError
+from neighbourhoods.selectors import require_active_member
 from sharing.locks import lock
 from sharing.models import BlockedPeriod, Item, ItemPhoto
 from sharing.privacy import blurred_point
-from sharing.services.membership import require_active_member
 
 EDITABLE = ("title", "description", "category", "condition", "deposit_cents", "max_loan_days")
 
@@ -166,7 +166,7 @@ def _clean_image(data: bytes) -> tuple[bytes, bytes, int, int]:
         if probe.format not in ALLOWED_FORMATS:
             raise PhotoError()
         probe.verify()
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise PhotoError() from None

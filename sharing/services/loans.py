@@ -21,16 +21,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from psycopg.types.range import Range
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
+from neighbourhoods.errors import NotStaffError
+from neighbourhoods.models import Membership
+from neighbourhoods.selectors import (
+    require_active_member,
+    share_a_neighbourhood,
+    staff_neighbourhood_ids,
+)
 from notifications.services.events import notify
 from sharing.locks import lock
 from sharing.models import BlockedPeriod, Conversation, Item, Loan
-from sharing.services.membership import (
-    NotStaffError,
-    require_active_member,
-    share_a_neighbourhood,
-)
 
 
 class NotYourTurnError(ForbiddenError):
@@ -267,7 +269,7 @@ def loan_cancel(*, actor: User, loan_id: int) -> Loan:
 
 
 def loan_cancel_for_suspension(*, loan_id: int, suspended: User) -> None:
-    """Inside membership_suspend's transaction: a suspended member's open loans end."""
+    """Inside ``member_suspend``'s transaction: a suspended member's open loans end."""
     loan = _locked(loan_id)
     if loan.status not in (Loan.Status.REQUESTED, Loan.Status.ACCEPTED):
         return
@@ -413,13 +415,10 @@ def loan_dispute_settle(*, staff: User, loan_id: int, resolution: str) -> Loan:
     """The association settles a dispute: the loan is closed with what was decided, which both
     parties are told. Only the staff of an association running a neighbourhood the lender
     belongs to may do it."""
-    from sharing.models import Membership
-
     loan = _locked(loan_id)
-    lender_neighbourhoods = Membership.objects.filter(user_id=loan.lender_id).values(
-        "neighbourhood__association_id"
-    )
-    if not staff.staff_of.filter(pk__in=lender_neighbourhoods).exists():
+    scope = staff_neighbourhood_ids(staff)
+    lender_memberships = Membership.objects.filter(user_id=loan.lender_id)
+    if scope is not None and not lender_memberships.filter(neighbourhood_id__in=scope).exists():
         raise NotStaffError()
     text = resolution.strip()
     if not text:
@@ -504,10 +503,6 @@ def loans_expire(*, now: datetime | None = None) -> int:
             notify(event_type="loan.expired", recipients=[loan.borrower], data=_loan_data(loan))
             count += 1
     return count
-
-
-def visible_to(loan: Loan, user: User) -> bool:
-    return user.pk in (loan.borrower_id, loan.lender_id)
 
 
 __all__ = [

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backend.accounts.models import User
+from accounts.models import User
 from notifications.services.events import notify
 from sharing.locks import lock
 from sharing.models import Loan, LoanReminder

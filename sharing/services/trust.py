@@ -5,8 +5,8 @@
 - A report names an item, a message or a member the reporter can see, and lands in the queue of
   a neighbourhood the reporter and the reported person share.
 - Staff of that neighbourhood's association hide the item or the message, dismiss the report, or
-  suspend the member; they approve, refuse and suspend memberships. The member hears of every
-  decision about their membership (``membership.decided``), in the decision's transaction.
+  suspend the member (``sharing.services.suspension``). Approving and refusing memberships is
+  ``neighbourhoods.services``'s.
 """
 
 from __future__ import annotations
@@ -16,19 +16,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
-from notifications.services.events import notify
+from neighbourhoods.models import Membership
+from neighbourhoods.selectors import staff_require
 from sharing.locks import lock
-from sharing.models import Item, Loan, Membership, Message, Neighbourhood, Rating, Report
+from sharing.models import Item, Loan, Message, Rating, Report
 from sharing.selectors import items_visible_to
-from sharing.services.membership import (
-    NotStaffError,
-    is_staff_of,
-    membership_approve,
-    membership_refuse,
-    membership_suspend,
-)
+from sharing.services.suspension import member_suspend
 
 
 class NotAPartyError(ForbiddenError):
@@ -146,8 +141,7 @@ def report_create(
 
 def _locked_report(staff: User, report_id: int) -> Report:
     report = lock(Report, report_id)
-    if not is_staff_of(staff, report.neighbourhood):
-        raise NotStaffError()
+    staff_require(staff, report.neighbourhood_id)
     if report.status != Report.Status.OPEN:
         raise ReportClosedError()
     return report
@@ -226,47 +220,3 @@ def report_suspend(*, staff: User, report_id: int, reason: str) -> Report:
     member_suspend(staff=staff, membership_id=membership_id, reason=reason)
     _close(report, staff, Report.Status.ACTIONED)
     return report
-
-
-# --- memberships, decided by the association's staff --------------------------------------------
-
-
-def _decided(membership: Membership, reason: str | None = None) -> None:
-    neighbourhood: Neighbourhood = membership.neighbourhood
-    data: dict[str, object] = {
-        "neighbourhood_id": neighbourhood.pk,
-        "neighbourhood_name": neighbourhood.name,
-        "status": membership.status,
-    }
-    if reason:
-        data["reason"] = reason
-    notify(event_type="membership.decided", recipients=[membership.user_id], data=data)
-
-
-@transaction.atomic
-def member_approve(*, staff: User, membership_id: int) -> Membership:
-    membership = membership_approve(staff=staff, membership_id=membership_id)
-    _decided(membership)
-    return membership
-
-
-@transaction.atomic
-def member_refuse(*, staff: User, membership_id: int) -> Membership:
-    membership = membership_refuse(staff=staff, membership_id=membership_id)
-    _decided(membership)
-    return membership
-
-
-@transaction.atomic
-def member_suspend(*, staff: User, membership_id: int, reason: str) -> Membership:
-    """Suspends the membership (``membership_suspend`` hides their items and ends their loans
-    that have not started when no active membership is left); their open wanted requests and
-    pending offers end too, then they hear of it with the reason."""
-    from sharing.services.wanted import wanted_withdraw_for_suspension
-
-    membership = membership_suspend(staff=staff, membership_id=membership_id, reason=reason)
-    user = membership.user
-    if not Membership.objects.filter(user=user, status=Membership.Status.ACTIVE).exists():
-        wanted_withdraw_for_suspension(user=user)
-    _decided(membership, membership.suspended_reason)
-    return membership

@@ -25,9 +25,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from psycopg.types.range import Range
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from geo.network import IslandError, OffGraphError
+from neighbourhoods.selectors import (
+    active_neighbourhood_ids,
+    require_active_member,
+    share_a_neighbourhood,
+)
 from notifications.services.events import notify
 from sharing.locks import lock
 from sharing.models import (
@@ -48,7 +53,6 @@ from sharing.selectors_community import (
 )
 from sharing.services.items import NoHomeError, NotOwnerError
 from sharing.services.loans import validate_period
-from sharing.services.membership import require_active_member, share_a_neighbourhood
 
 logger = logging.getLogger(__name__)
 
@@ -289,8 +293,6 @@ def wanted_widen(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _active_ids_or_none(user: User) -> list[int] | None:
-    from sharing.services.membership import active_neighbourhood_ids
-
     return active_neighbourhood_ids(user) or None
 
 

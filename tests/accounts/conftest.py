@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from backend.accounts.models import User
+from accounts.models import User
 from tests.accounts.geocoder_server import FakeGeocoders
 
 PROXY_VARIABLES = (

@@ -4,7 +4,7 @@ import factory
 from django.conf import settings
 from django.contrib.gis.geos import Point
 
-from backend.accounts.models import User
+from accounts.models import User
 
 PASSWORD = "correct horse battery staple"
 

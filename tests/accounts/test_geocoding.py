@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.accounts.geocoding import (
+from accounts.geocoding import (
     AddressNotFoundError,
     GeocoderUnavailableError,
     geocode_address,

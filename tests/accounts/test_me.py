@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.gis.geos import Point
 
-from backend.accounts.preferences import NOTIFICATION_TYPES
+from accounts.preferences import NOTIFICATION_TYPES
 from tests.accounts.factories import UserFactory
 
 URL = "/api/v1/me"

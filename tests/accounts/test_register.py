@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connection
 
-from backend.accounts.models import User
-from backend.accounts.preferences import NOTIFICATION_TYPES
-from backend.accounts.services import EmailTakenError, user_create
+from accounts.models import User
+from accounts.preferences import NOTIFICATION_TYPES
+from accounts.services import EmailTakenError, user_create
 from tests.accounts.factories import UserFactory
 
 URL = "/api/v1/auth/register"

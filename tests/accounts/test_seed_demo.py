@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from backend.accounts.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, DEMO_RESIDENTS
-from backend.accounts.models import User
+from accounts.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, DEMO_RESIDENTS
+from accounts.models import User
 
 
 def run(name: str) -> str:

@@ -10,10 +10,11 @@ import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.test import Client
 
-from backend.accounts.models import User
-from backend.panel.staff import staff_grant
+from accounts.models import User
+from neighbourhoods.models import Association, Membership, Neighbourhood
+from neighbourhoods.services import staff_grant
 from pooling.models import Hub
-from sharing.models import Association, Item, Membership, Neighbourhood, Report
+from sharing.models import Item, Report
 from sharing.services.items import item_create
 from sharing.services.trust import report_create
 

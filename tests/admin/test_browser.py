@@ -17,9 +17,10 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import translation
 
-from backend.panel import stats
+from neighbourhoods.models import Membership
+from panel import stats
 from pooling.models import Batch, BatchImpact, Route
-from sharing.models import Item, Membership, Report
+from sharing.models import Item, Report
 from sharing.services.items import item_create
 from tests.admin.conftest import PASSWORD, make_side
 from tests.pooling.factories import DAY, SPOTS, CourierFactory, OrderFactory, ResidentFactory, point
@@ -171,7 +172,7 @@ def _journey(live_server, browser, settings):
     me.shot("01-home")
 
     # 1. Approve the member who waits.
-    me.goto("/admin/sharing/membership/?status__exact=pending")
+    me.goto("/admin/neighbourhoods/membership/?status__exact=pending")
     me.shot("02a-members-waiting")
     me.page.check(f"input[name=_selected_action][value='{ours.pending.pk}']")
     me.page.select_option("select[name=action]", "approve")
@@ -194,7 +195,7 @@ def _journey(live_server, browser, settings):
     me.shot("03-item-hidden")
 
     # 3. The neighbourhood on the map widget: served by the project, saved without tiles.
-    me.goto(f"/admin/sharing/neighbourhood/{ours.neighbourhood.pk}/change/")
+    me.goto(f"/admin/neighbourhoods/neighbourhood/{ours.neighbourhood.pk}/change/")
     me.page.wait_for_selector(".ol-viewport canvas, .ol-viewport .ol-layer")
     me.page.fill("#id_name", "Nord renommé")
     me.shot("04-neighbourhood-map")
@@ -279,9 +280,9 @@ def _journey(live_server, browser, settings):
     other = Session(browser, live_server.url, "other-association")
     other.login(theirs.staff.email)
     for path in (
-        f"/admin/sharing/membership/{ours.pending.pk}/change/",
+        f"/admin/neighbourhoods/membership/{ours.pending.pk}/change/",
         f"/admin/sharing/report/{ours.report.pk}/change/",
-        f"/admin/sharing/neighbourhood/{ours.neighbourhood.pk}/change/",
+        f"/admin/neighbourhoods/neighbourhood/{ours.neighbourhood.pk}/change/",
         f"/admin/rounds/{batch.pk}/",
         f"/admin/rounds/{batch.pk}/progress.json",
         f"/admin/dashboard/?neighbourhood={ours.neighbourhood.pk}",

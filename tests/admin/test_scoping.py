@@ -9,16 +9,17 @@ import io
 import pytest
 from django.utils import translation
 
-from backend.panel import stats
-from backend.panel.staff import GROUP_NAME
-from sharing.models import Item, Membership, Report
+from neighbourhoods.models import Membership
+from neighbourhoods.services import STAFF_GROUP_NAME
+from panel import stats
+from sharing.models import Item, Report
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_staff_group_holds_the_volunteers_permissions_and_no_delete(ours):
     group = ours.staff.groups.get()
-    assert group.name == GROUP_NAME
+    assert group.name == STAFF_GROUP_NAME
     codenames = set(group.permissions.values_list("codename", flat=True))
     assert {"change_membership", "change_report", "add_batch", "change_relaypoint"} <= codenames
     assert not any(c.startswith("delete_") for c in codenames)
@@ -28,10 +29,10 @@ def test_the_staff_group_holds_the_volunteers_permissions_and_no_delete(ours):
 @pytest.mark.parametrize(
     "url",
     [
-        "/admin/sharing/membership/",
+        "/admin/neighbourhoods/membership/",
         "/admin/sharing/report/",
         "/admin/sharing/item/",
-        "/admin/sharing/neighbourhood/",
+        "/admin/neighbourhoods/neighbourhood/",
         "/admin/pooling/hub/",
     ],
 )
@@ -52,16 +53,18 @@ def test_lists_show_only_our_rows(ours, theirs, admin_client, url):
 def test_their_change_forms_do_not_exist_for_us(ours, theirs, admin_client):
     client = admin_client(ours.staff)
     for url in (
-        f"/admin/sharing/membership/{theirs.pending.pk}/change/",
+        f"/admin/neighbourhoods/membership/{theirs.pending.pk}/change/",
         f"/admin/sharing/report/{theirs.report.pk}/change/",
         f"/admin/sharing/item/{theirs.item.pk}/change/",
-        f"/admin/sharing/neighbourhood/{theirs.neighbourhood.pk}/change/",
+        f"/admin/neighbourhoods/neighbourhood/{theirs.neighbourhood.pk}/change/",
         f"/admin/pooling/hub/{theirs.hub.pk}/change/",
-        f"/admin/sharing/neighbourhood/{theirs.neighbourhood.pk}/history/",
+        f"/admin/neighbourhoods/neighbourhood/{theirs.neighbourhood.pk}/history/",
     ):
         assert client.get(url).status_code == 404, url
     # Ours open.
-    assert client.get(f"/admin/sharing/membership/{ours.pending.pk}/change/").status_code == 200
+    assert (
+        client.get(f"/admin/neighbourhoods/membership/{ours.pending.pk}/change/").status_code == 200
+    )
     assert client.get(f"/admin/sharing/report/{ours.report.pk}/change/").status_code == 200
 
 
@@ -69,7 +72,7 @@ def test_posting_to_their_neighbourhood_changes_nothing(ours, theirs, admin_clie
     client = admin_client(ours.staff)
     before = theirs.neighbourhood.name
     response = client.post(
-        f"/admin/sharing/neighbourhood/{theirs.neighbourhood.pk}/change/",
+        f"/admin/neighbourhoods/neighbourhood/{theirs.neighbourhood.pk}/change/",
         {"association": theirs.association.pk, "name": "Pris", "join_policy": "open"},
     )
     assert response.status_code == 404
@@ -106,7 +109,7 @@ def test_forms_offer_only_our_neighbourhoods_and_refuse_theirs(ours, theirs, adm
 def test_actions_on_their_rows_change_nothing(ours, theirs, admin_client):
     client = admin_client(ours.staff)
     client.post(
-        "/admin/sharing/membership/",
+        "/admin/neighbourhoods/membership/",
         {"action": "approve", "_selected_action": [theirs.pending.pk], "index": 0},
     )
     client.post(
@@ -114,7 +117,7 @@ def test_actions_on_their_rows_change_nothing(ours, theirs, admin_client):
         {"action": "hide", "_selected_action": [theirs.report.pk], "index": 0},
     )
     client.post(
-        "/admin/sharing/membership/",
+        "/admin/neighbourhoods/membership/",
         {
             "action": "suspend",
             "_selected_action": [theirs.members[0].memberships.get().pk],
@@ -132,7 +135,7 @@ def test_actions_on_their_rows_change_nothing(ours, theirs, admin_client):
 def test_our_actions_go_through_the_services(ours, admin_client):
     client = admin_client(ours.staff)
     client.post(
-        "/admin/sharing/membership/",
+        "/admin/neighbourhoods/membership/",
         {"action": "approve", "_selected_action": [ours.pending.pk], "index": 0},
     )
     ours.pending.refresh_from_db()
@@ -147,12 +150,12 @@ def test_our_actions_go_through_the_services(ours, admin_client):
     assert (report.status, report.handled_by) == (Report.Status.ACTIONED, ours.staff)
     target = ours.members[2].memberships.get()
     page = client.post(
-        "/admin/sharing/membership/",
+        "/admin/neighbourhoods/membership/",
         {"action": "suspend", "_selected_action": [target.pk], "index": 0},
     )
     assert "Motif" in page.content.decode()  # asks for the reason first
     client.post(
-        "/admin/sharing/membership/",
+        "/admin/neighbourhoods/membership/",
         {"action": "suspend", "_selected_action": [target.pk], "apply": "1", "reason": "Insultes"},
     )
     target.refresh_from_db()
@@ -162,7 +165,7 @@ def test_our_actions_go_through_the_services(ours, admin_client):
 def test_csv_exports_hold_only_our_rows(ours, theirs, admin_client):
     client = admin_client(ours.staff)
     response = client.post(
-        "/admin/sharing/membership/",
+        "/admin/neighbourhoods/membership/",
         {
             "action": "export_csv",
             "_selected_action": [m.pk for m in Membership.objects.all()],
@@ -203,13 +206,13 @@ def test_dashboard_numbers_are_ours_and_theirs_are_refused(ours, theirs, admin_c
 
 
 def test_a_staff_user_of_no_association_sees_nothing(db, admin_client, ours):
-    from backend.accounts.models import User
-    from backend.panel.staff import staff_grant
+    from accounts.models import User
+    from neighbourhoods.services import staff_grant
 
     loner = staff_grant(user=User.objects.create_user("loner@example.org", "a-long-passphrase-42"))
     client = admin_client(loner)
     assert client.get("/admin/dashboard/").status_code == 403
-    page = client.get("/admin/sharing/membership/").content.decode()
+    page = client.get("/admin/neighbourhoods/membership/").content.decode()
     assert ours.pending.user.email not in page
 
 

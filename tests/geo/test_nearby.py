@@ -6,7 +6,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backend.accounts.models import User
+from accounts.models import User
 from geo.network import IslandError, NoRouteError, OffGraphError
 from geo.selectors import crowfly_nearby, nearby_by_travel_time, nearby_ids, route_between, rows_for
 

@@ -36,7 +36,8 @@ from psycopg.types.range import Range
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from backend.accounts.models import User
+from accounts.models import User
+from neighbourhoods.models import Association, Membership, Neighbourhood
 from notifications.models import Device
 from pooling.models import Assignment, Batch, Route
 from pooling.services.batching import batch_plan
@@ -44,7 +45,7 @@ from pooling.services.places import merchant_create
 from pooling.webhooks import signature_of
 from sharing.apis import LOAN_ACTIONS
 from sharing.apis_community import MEMBERSHIP_ACTIONS, OFFER_ACTIONS, REPORT_ACTIONS
-from sharing.models import Association, Conversation, Loan, Membership, Neighbourhood
+from sharing.models import Conversation, Loan
 from sharing.services import loans as loan_services
 from sharing.services.items import item_create
 from sharing.services.trust import report_create

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.redaction import MASK, RedactSecretsFilter, redact
 from pooling.services.places import merchant_create
 from pooling.webhooks import signature_of

@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from backend.accounts.models import User
+from accounts.models import User
 from backend.throttling import parse_rate, throttle_reset
 from pooling.models import Order
 from pooling.services.places import merchant_create

@@ -40,21 +40,13 @@ def _ids(queryset: Any, limit: int = 12) -> list[int]:
 
 
 def _seed() -> World:
-    from backend.accounts.demo import DEMO_VOLUNTEER_EMAIL
-    from backend.accounts.models import User
+    from accounts.demo import DEMO_VOLUNTEER_EMAIL
+    from accounts.models import User
+    from neighbourhoods.models import Membership, Neighbourhood
     from notifications.models import Device
     from pooling.models import Batch, Courier, Order, RelayPoint, Route, Stop
     from pooling.services.demo import pooling_demo_seed
-    from sharing.models import (
-        Conversation,
-        Item,
-        Loan,
-        Membership,
-        Neighbourhood,
-        Offer,
-        Report,
-        WantedRequest,
-    )
+    from sharing.models import Conversation, Item, Loan, Offer, Report, WantedRequest
     from sharing.services.demo import sharing_demo_seed
 
     # Fast password hashes (as every test), and a plan that does not wait for the solver's time

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from backend.accounts.preferences import NOTIFICATION_TYPES
+from accounts.preferences import NOTIFICATION_TYPES
 from notifications.catalogue import (
     CATALOGUE,
     PLACEHOLDER,

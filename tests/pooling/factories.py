@@ -10,9 +10,9 @@ import factory
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
-from backend.accounts.models import User
+from accounts.models import User
+from neighbourhoods.models import Association, Neighbourhood
 from pooling.models import Courier, Hub, Order, Parcel, RelayPoint
-from sharing.models import Association, Neighbourhood
 from tests.accounts.factories import UserFactory
 
 # Points on the street graph of the test extract (central Helsinki): every one snaps within 30 m.

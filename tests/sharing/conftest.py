@@ -8,8 +8,8 @@ from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from backend.accounts.models import User
-from sharing.models import Association, Membership, Neighbourhood
+from accounts.models import User
+from neighbourhoods.models import Association, Membership, Neighbourhood
 from sharing.services.items import item_create
 
 _seq = itertools.count(1)

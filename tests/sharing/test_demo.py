@@ -4,19 +4,17 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from backend.accounts.demo import DEMO_RESIDENTS
-from backend.accounts.models import User
+from accounts.demo import DEMO_RESIDENTS
+from accounts.models import User
 from geo.graph import get_network
 from geo.profiles import get_profile
+from neighbourhoods.models import Association, Membership, Neighbourhood
 from notifications.models import Event
 from sharing.models import (
-    Association,
     Conversation,
     Item,
     Loan,
-    Membership,
     Message,
-    Neighbourhood,
     Offer,
     Rating,
     Report,

@@ -288,7 +288,7 @@ def test_neighbours_of_other_neighbourhoods_are_not_seen(
 ):
     from django.contrib.gis.geos import MultiPolygon, Polygon
 
-    from sharing.models import Neighbourhood
+    from neighbourhoods.models import Neighbourhood
 
     other = Neighbourhood.objects.create(
         association=association,
@@ -444,7 +444,8 @@ def test_item_candidates_follow_the_orm_rules(
 ):
     from django.contrib.gis.geos import Point
 
-    from sharing.models import BlockedPeriod, Membership
+    from neighbourhoods.models import Membership
+    from sharing.models import BlockedPeriod
     from sharing.selectors import item_candidates
 
     me = make_resident((24.9384, 60.1699))

@@ -3,9 +3,11 @@ from __future__ import annotations
 import pytest
 
 from backend.errors import DomainError, ForbiddenError
-from sharing.models import Item, Loan, Membership, Neighbourhood
+from neighbourhoods.models import Membership, Neighbourhood
+from neighbourhoods.services import membership_approve
+from sharing.models import Item, Loan
 from sharing.services.loans import loan_request
-from sharing.services.membership import membership_approve, membership_suspend
+from sharing.services.suspension import member_suspend
 
 pytestmark = pytest.mark.usefixtures("street_graph")
 
@@ -61,8 +63,8 @@ def test_suspension_hides_items_and_cancels_open_loans(
     association.staff.add(staff)
     membership = member.memberships.get()
     with pytest.raises(DomainError):  # a reason is required
-        membership_suspend(staff=staff, membership_id=membership.pk, reason="  ")
-    membership_suspend(staff=staff, membership_id=membership.pk, reason="Annonces frauduleuses")
+        member_suspend(staff=staff, membership_id=membership.pk, reason="  ")
+    member_suspend(staff=staff, membership_id=membership.pk, reason="Annonces frauduleuses")
     assert Item.objects.get(pk=item.pk).status == "hidden"
     assert Loan.objects.get(pk=loan.pk).status == "cancelled"
     with pytest.raises(ForbiddenError):

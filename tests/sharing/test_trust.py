@@ -7,20 +7,9 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 from psycopg.types.range import Range
 
+from neighbourhoods.models import Association, Membership, Neighbourhood
 from notifications.models import Event
-from sharing.models import (
-    Association,
-    Conversation,
-    Item,
-    Loan,
-    Membership,
-    Message,
-    Neighbourhood,
-    Offer,
-    Rating,
-    Report,
-    WantedRequest,
-)
+from sharing.models import Conversation, Item, Loan, Message, Offer, Rating, Report, WantedRequest
 from sharing.services import loans as loan_services
 from sharing.services.conversations import message_send
 from sharing.services.trust import rating_create, report_create

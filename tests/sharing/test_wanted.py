@@ -7,8 +7,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from neighbourhoods.models import Membership
 from notifications.models import Event
-from sharing.models import Conversation, Item, Loan, Membership, Offer, WantedNotice, WantedRequest
+from sharing.models import Conversation, Item, Loan, Offer, WantedNotice, WantedRequest
 from sharing.privacy import blurred_point, coarse_minutes
 from sharing.selectors_community import WEIGHT_NEARNESS, WEIGHT_RELEVANCE, WEIGHT_TRUST
 from sharing.services.wanted import offer_create, wanted_create, wanted_widen
@@ -54,7 +55,7 @@ def scene(make_resident, make_item, neighbourhood, association):
     and a drill owner in another association's neighbourhood."""
     from django.contrib.gis.geos import MultiPolygon, Polygon
 
-    from sharing.models import Neighbourhood
+    from neighbourhoods.models import Neighbourhood
 
     requester = make_resident(REQUESTER_HOME, name="Camille")
     lenders = [make_resident(home, name=f"Lender {i}") for i, home in enumerate(NEAR_HOMES)]
@@ -263,7 +264,7 @@ def test_widening_reaches_more_lenders_then_ask_me_too_neighbours(
 ):
     from django.contrib.gis.geos import MultiPolygon, Polygon
 
-    from sharing.models import Neighbourhood
+    from neighbourhoods.models import Neighbourhood
 
     settings.SHARING_WANTED_FIRST_ROUND = 2
     settings.SHARING_WANTED_MAX_ROUNDS = 3
