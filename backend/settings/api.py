@@ -13,7 +13,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "backend.errors.exception_handler",
+    "EXCEPTION_HANDLER": "backend.error_handlers.exception_handler",
     # Every list is paginated (?limit=&offset=), up to API_MAX_PAGE_SIZE (backend/pagination.py).
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
