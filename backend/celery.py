@@ -9,6 +9,8 @@ from backend import redaction
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
 app = Celery("voisinage")
+# Every CELERY_* setting (backend/settings/celery.py), the one beat schedule included
+# (CELERY_BEAT_SCHEDULE becomes beat_schedule).
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

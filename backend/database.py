@@ -34,6 +34,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from backend.errors import UnavailableError, error_body
+
 logger = logging.getLogger(__name__)
 
 # SQLSTATE classes and codes that mean "no usable connection" rather than "this statement failed".
@@ -193,8 +195,6 @@ circuit = DatabaseCircuit()
 
 def unavailable_response() -> JsonResponse:
     """The API's error format, in the request's language, with ``Retry-After``."""
-    from backend.errors import UnavailableError, error_body
-
     response = JsonResponse(
         error_body("database_unavailable", UnavailableError.default_message), status=503
     )
@@ -210,7 +210,7 @@ _EXEMPT = ("/healthz", "/readyz")
 class DatabaseUnavailableMiddleware:
     """Answers 503 at once while the circuit is open; turns a connection-level database error
     raised by a view outside DRF into the same 503 (DRF views go through
-    ``backend.errors.exception_handler``, which reports to the circuit too)."""
+    ``backend.error_handlers.exception_handler``, which reports to the circuit too)."""
 
     sync_capable = True
     async_capable = True

@@ -1,7 +1,7 @@
 """HTTP hardening that Django's own settings do not cover: request body size limits before any
 parsing, and a Content-Security-Policy on every response.
 
-Both are plain middleware configured from settings (see the "Security" block of settings.py and
+Both are plain middleware configured from settings (see backend/settings/security.py and
 docs/security.md).
 """
 

@@ -4,8 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from backend import health
 
-handler404 = "backend.errors.json_404"
-handler500 = "backend.errors.json_500"
+handler404 = "backend.error_handlers.json_404"
+handler500 = "backend.error_handlers.json_500"
 
 api_v1 = [
     path("", include("accounts.urls")),

@@ -1,4 +1,4 @@
-"""Background jobs of the sharing app (Celery beat runs them; see the end of settings.py): thin,
+"""Background jobs of the sharing app (Celery beat runs them; see backend/settings/celery.py): thin,
 they call services."""
 
 from __future__ import annotations
