@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.errors import DomainError
 from geo.graph import get_network
-from geo.network import NoRouteError, OffGraphError, Snaps
+from geo.network import NoRouteError, OffGraphError
 from geo.profiles import get_profile
+from geo.snaps import Snaps
 
 M = TypeVar("M", bound=Model)
 
