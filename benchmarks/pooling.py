@@ -202,10 +202,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     from backend.accounts.models import User
     from geo.graph import get_network
     from pooling.models import Assignment, Batch, RelayPoint, Route, Stop
+    from pooling.planning.vrp import solve_problem
     from pooling.services import batching
     from pooling.services.orders import ParcelIn, Receiving, WindowIn, order_declare
     from pooling.services.places import courier_create, hub_create, relay_point_create
-    from pooling.vrp import solve_problem
     from sharing.models import Association, Neighbourhood
 
     rng = random.Random(args.seed)

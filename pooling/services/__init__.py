@@ -2,8 +2,8 @@
 
 - ``orders``: orders in (merchant webhook, residents' declarations), receiving choices, cancel;
 - ``batching``: asking for a batch, planning it (claim, compute, save), the cut-off sweep;
-- ``assignment``: each parcel's drop within its resident's choice, and the stops;
-- ``impact``: km and CO2 against the two baselines;
 - ``couriers``: rounds started, stops delivered or failed, live positions and ETAs;
 - ``places``: merchants, hubs, couriers, relay points.
+
+Drops, stops, rounds and impact are computed in ``pooling.planning``.
 """

@@ -42,7 +42,6 @@ from geo.graph import get_network
 from geo.network import IslandError, NoRouteError, OffGraphError
 from geo.selectors import RouteTooLongError, route_between, travel_matrix
 from notifications.services.events import notify
-from pooling import clock
 from pooling.errors import NoHubError, NotStaffError
 from pooling.models import (
     SIZE_UNITS,
@@ -59,7 +58,8 @@ from pooling.models import (
     Route,
     Stop,
 )
-from pooling.services.assignment import (
+from pooling.planning import clock
+from pooling.planning.assignment import (
     DropChoice,
     DropOption,
     OrderDemand,
@@ -69,8 +69,8 @@ from pooling.services.assignment import (
     merge_stops,
     relay_options,
 )
-from pooling.services.impact import BaselineParcel, Impact, impact_compute
-from pooling.vrp import Plan, RoutingProblem, StopDemand, Trip, VehicleSpec, solve_problem
+from pooling.planning.impact import BaselineParcel, Impact, impact_compute
+from pooling.planning.vrp import Plan, RoutingProblem, StopDemand, Trip, VehicleSpec, solve_problem
 from sharing.models import Neighbourhood
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from pooling.vrp import RoutingProblem, StopDemand, VehicleSpec, check_plan, solve_problem
+from pooling.planning.vrp import RoutingProblem, StopDemand, VehicleSpec, check_plan, solve_problem
 
 H = 3600
 

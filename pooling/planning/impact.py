@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
-from pooling.vrp import Plan, RoutingProblem, StopDemand, VehicleSpec, solve_problem
+from pooling.planning.vrp import Plan, RoutingProblem, StopDemand, VehicleSpec, solve_problem
 
 
 @dataclass(frozen=True)
