@@ -32,7 +32,7 @@ from pooling.models import (
     Route,
     Stop,
 )
-from pooling.services.batching import is_neighbourhood_staff
+from pooling.services.batches import is_neighbourhood_staff
 from sharing.models import Neighbourhood
 
 # --- residents ------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from geo.graph import get_network
 from geo.profiles import get_profile
 from geo.selectors import travel_matrix
 from pooling.models import Batch, Courier, Hub, Merchant, ReceiveMode, RelayPoint, WalkProfile
-from pooling.services.batching import batch_plan
+from pooling.planning.pipeline import batch_plan
 from pooling.services.orders import Receiving, order_receive_from_merchant, receiving_preference_set
 from pooling.services.places import courier_create, hub_create, merchant_create, relay_point_create
 from sharing.models import Association, Neighbourhood

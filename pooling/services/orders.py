@@ -37,7 +37,7 @@ from pooling.models import (
     RelayPoint,
     WalkProfile,
 )
-from pooling.services.batching import batch_replan_request, batches_touch_for_order
+from pooling.services.batches import batch_replan_request, batches_touch_for_order
 from sharing.models import Neighbourhood
 
 

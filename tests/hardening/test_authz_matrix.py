@@ -39,7 +39,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from backend.accounts.models import User
 from notifications.models import Device
 from pooling.models import Assignment, Batch, Route
-from pooling.services.batching import batch_plan
+from pooling.planning.pipeline import batch_plan
 from pooling.services.places import merchant_create
 from pooling.webhooks import signature_of
 from sharing.apis import LOAN_ACTIONS
