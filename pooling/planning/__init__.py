@@ -13,7 +13,8 @@ One module per step, in the order a run takes them:
 And what those steps use:
 
 - ``assignment``: each parcel's drop within its resident's choice, and the stops;
-- ``vrp``: the rounds, solved by PyVRP;
+- ``vrp``: the rounds, solved by PyVRP (``vrp_problem``: the problem and plan types and the rules
+  a plan keeps; ``vrp_build``: PyVRP's data; ``vrp_rounds``: its solutions read back as rounds);
 - ``impact``: km and CO2 against the two baselines;
 - ``clock``: the batch day's seconds, and time windows as intervals.
 """

@@ -28,7 +28,8 @@ from pooling.planning.assignment import (
 )
 from pooling.planning.impact import BaselineParcel, Impact, impact_compute
 from pooling.planning.inputs import BatchInputs
-from pooling.planning.vrp import Plan, RoutingProblem, StopDemand, VehicleSpec, solve_problem
+from pooling.planning.vrp import solve_problem
+from pooling.planning.vrp_problem import Plan, RoutingProblem, StopDemand, VehicleSpec
 
 logger = logging.getLogger(__name__)
 

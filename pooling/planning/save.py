@@ -28,7 +28,7 @@ from pooling.planning.assignment import StopDraft
 from pooling.planning.compute import BatchComputation
 from pooling.planning.impact import impact_as_dict
 from pooling.planning.inputs import CourierInput
-from pooling.planning.vrp import Trip
+from pooling.planning.vrp_problem import Trip
 from pooling.services.batches import batch_plan_enqueue
 
 logger = logging.getLogger(__name__)
