@@ -122,7 +122,7 @@ def _seed(args: argparse.Namespace) -> None:
     from geo.services import graph_import
     from neighbourhoods.models import Association, Membership, Neighbourhood
     from pooling.models import Batch, Courier, Hub, Order
-    from pooling.services.batching import batch_plan
+    from pooling.planning.pipeline import batch_plan
     from pooling.services.couriers import route_start
     from pooling.services.orders import ParcelIn, Receiving, order_declare
     from pooling.services.places import courier_create, hub_create

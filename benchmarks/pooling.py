@@ -203,10 +203,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     from geo.graph import get_network
     from neighbourhoods.models import Association, Neighbourhood
     from pooling.models import Assignment, Batch, RelayPoint, Route, Stop
-    from pooling.services import batching
+    from pooling.planning.compute import batch_compute, legs_compute
+    from pooling.planning.inputs import batch_inputs_load
+    from pooling.planning.pipeline import batch_claim
+    from pooling.planning.save import batch_plan_save
+    from pooling.planning.vrp import solve_problem
     from pooling.services.orders import ParcelIn, Receiving, WindowIn, order_declare
     from pooling.services.places import courier_create, hub_create, relay_point_create
-    from pooling.vrp import solve_problem
 
     rng = random.Random(args.seed)
     _clean()
@@ -315,17 +318,15 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
     batch = Batch.objects.create(neighbourhood=neighbourhood, hub=hub, day=DAY)
     t0 = time.perf_counter()
-    version = batching.batch_claim(batch_id=batch.pk)
+    version = batch_claim(batch_id=batch.pk)
     assert version is not None
-    inputs = batching.batch_inputs_load(batch_id=batch.pk, version=version)
+    inputs = batch_inputs_load(batch_id=batch.pk, version=version)
     t1 = time.perf_counter()
-    computation = batching.batch_compute(
-        inputs, seconds=args.budget_s, max_iterations=None, seed=args.seed
-    )
+    computation = batch_compute(inputs, seconds=args.budget_s, max_iterations=None, seed=args.seed)
     t2 = time.perf_counter()
-    computation.legs = batching.legs_compute(computation)
+    computation.legs = legs_compute(computation)
     t3 = time.perf_counter()
-    batching.batch_plan_save(computation)
+    batch_plan_save(computation)
     t4 = time.perf_counter()
     plan, impact = computation.plan, computation.impact
     if args.dump_problem:

@@ -236,7 +236,7 @@ def batch_plan_now(request: HttpRequest) -> HttpResponse:
     scope = staff_neighbourhood_ids(request.user)
     if scope is not None and not scope:
         raise PermissionDenied
-    from pooling.services.batching import batch_request
+    from pooling.services.batches import batch_request
 
     form = PlanForm(
         request.POST or None, scope=scope, initial={"day": timezone.localdate().isoformat()}

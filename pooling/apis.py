@@ -46,7 +46,7 @@ from pooling.serializers import (
     StopResultSerializer,
     weekly_as_json,
 )
-from pooling.services.batching import batch_request
+from pooling.services.batches import batch_request
 from pooling.services.couriers import (
     courier_position_update,
     route_start,

@@ -40,11 +40,6 @@ class UnknownResidentError(DomainError):
     default_message = _("No resident has this email address.")
 
 
-class NotStaffError(ForbiddenError):
-    code = "not_association_staff"
-    default_message = _("Only the association's staff of this neighbourhood may do this.")
-
-
 class NotYourRouteError(ForbiddenError):
     code = "not_your_route"
     default_message = _("This round belongs to another courier.")

@@ -14,11 +14,12 @@ from django.db.models.functions import TruncMonth
 from accounts.models import User
 from backend.errors import NotFoundError
 from geo.selectors import nearby_by_travel_time
+from neighbourhoods.errors import NotStaffError
 from neighbourhoods.models import Neighbourhood
+from neighbourhoods.selectors import staff_require
 from pooling.errors import (
     NotACourierError,
     NotRelayOperatorError,
-    NotStaffError,
     NotYourRouteError,
     OrderNotFoundError,
 )
@@ -33,7 +34,6 @@ from pooling.models import (
     Route,
     Stop,
 )
-from pooling.services.batching import is_neighbourhood_staff
 
 # --- residents ------------------------------------------------------------------------------------
 
@@ -102,8 +102,7 @@ def relay_deliveries(*, actor: User, relay_point_id: int) -> tuple[RelayPoint, l
 
 
 def _staff_check(actor: User, neighbourhood: Neighbourhood) -> None:
-    if not is_neighbourhood_staff(actor, neighbourhood):
-        raise NotStaffError()
+    staff_require(actor, neighbourhood.pk)
 
 
 def batch_for_staff(*, actor: User, batch_id: int) -> Batch:

@@ -9,7 +9,8 @@ from django.db import InterfaceError, OperationalError
 
 from backend.errors import DomainError
 from pooling.models import Batch
-from pooling.services.batching import batch_plan, cutoff_sweep
+from pooling.planning.pipeline import batch_plan
+from pooling.services.batches import cutoff_sweep
 
 
 @shared_task(

@@ -2,7 +2,7 @@
 orders, and the delivery days (batches) with their rounds on a map and their impact.
 
 Rows are scoped to the user's neighbourhoods (``panel.scoping``); planning goes through
-``pooling.services.batching.batch_request``, the same service as ``POST /api/v1/pooling/batches``.
+``pooling.services.batches.batch_request``, the same service as ``POST /api/v1/pooling/batches``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from panel.admin.mixins import ReadOnlyMixin, ScopedGISAdmin, badge
 from panel.exports import export_csv_action
 from panel.scoping import ScopedModelAdmin
 from pooling.models import Batch, Courier, Hub, Merchant, Order, RelayPoint
-from pooling.services.batching import batch_replan_request
+from pooling.services.batches import batch_replan_request
 from pooling.services.places import relay_point_create
 
 

@@ -1,9 +1,9 @@
 """Every write of the pooling app, one module per concept:
 
 - ``orders``: orders in (merchant webhook, residents' declarations), receiving choices, cancel;
-- ``batching``: asking for a batch, planning it (claim, compute, save), the cut-off sweep;
-- ``assignment``: each parcel's drop within its resident's choice, and the stops;
-- ``impact``: km and CO2 against the two baselines;
+- ``batches``: asking for a batch or a re-plan, the cut-off sweep;
 - ``couriers``: rounds started, stops delivered or failed, live positions and ETAs;
 - ``places``: merchants, hubs, couriers, relay points.
+
+Planning a batch (claim, drops, stops, rounds, impact, save) is ``pooling.planning``.
 """

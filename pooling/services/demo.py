@@ -27,7 +27,7 @@ from geo.selectors import travel_matrix
 from neighbourhoods.models import Association, Neighbourhood
 from neighbourhoods.services import demo_volunteer_seed
 from pooling.models import Batch, Courier, Hub, Merchant, ReceiveMode, RelayPoint, WalkProfile
-from pooling.services.batching import batch_plan
+from pooling.planning.pipeline import batch_plan
 from pooling.services.orders import Receiving, order_receive_from_merchant, receiving_preference_set
 from pooling.services.places import courier_create, hub_create, merchant_create, relay_point_create
 

@@ -38,7 +38,7 @@ from pooling.models import (
     RelayPoint,
     WalkProfile,
 )
-from pooling.services.batching import batch_replan_request, batches_touch_for_order
+from pooling.services.batches import batch_replan_request, batches_touch_for_order
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from accounts.models import User
 from neighbourhoods.models import Association, Membership, Neighbourhood
 from notifications.models import Device
 from pooling.models import Assignment, Batch, Route
-from pooling.services.batching import batch_plan
+from pooling.planning.pipeline import batch_plan
 from pooling.services.places import merchant_create
 from pooling.webhooks import signature_of
 from sharing.apis import LOAN_ACTIONS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pooling.models import Batch, BatchImpact, Route
-from pooling.services.batching import cutoff_sweep
+from pooling.services.batches import cutoff_sweep
 from tests.pooling.factories import (
     DAY,
     SPOTS,
@@ -129,7 +129,7 @@ def test_a_planning_run_lost_with_its_worker_is_queued_again(
     from django.utils import timezone
 
     from pooling.models import Assignment
-    from pooling.services.batching import batch_claim
+    from pooling.planning.pipeline import batch_claim
 
     batch = Batch.objects.create(neighbourhood=neighbourhood, hub=hub, day=DAY)
     version = batch_claim(batch_id=batch.pk)  # a run starts, then its worker and message vanish
@@ -146,7 +146,7 @@ def test_a_planning_run_lost_with_its_worker_is_queued_again(
 
 
 def test_impact_is_summed_per_month_for_staff(client_for, neighbourhood, day_of_orders):
-    from pooling.services.batching import batch_plan
+    from pooling.planning.pipeline import batch_plan
 
     staff = make_staff(neighbourhood)
     batch = Batch.objects.create(

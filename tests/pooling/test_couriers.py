@@ -13,7 +13,7 @@ from PIL import Image
 
 from notifications.models import Event
 from pooling.models import Assignment, Batch, Order, RelayPoint, Route, Stop
-from pooling.services.batching import batch_plan
+from pooling.planning.pipeline import batch_plan
 from tests.pooling.factories import (
     DAY,
     SPOTS,

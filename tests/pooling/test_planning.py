@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from geo.selectors import route_between, travel_matrix
 from notifications.models import Event
 from pooling.models import SIZE_UNITS, WEIGHT_KG, Assignment, Batch, Order, RelayPoint, Route, Stop
-from pooling.services.batching import batch_plan, batch_request
+from pooling.planning.pipeline import batch_plan
+from pooling.services.batches import batch_request
 from pooling.services.orders import order_cancel
 from tests.pooling.factories import (
     DAY,

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from pooling.vrp import RoutingProblem, StopDemand, VehicleSpec, check_plan, solve_problem
+from pooling.planning.vrp import solve_problem
+from pooling.planning.vrp_problem import RoutingProblem, StopDemand, VehicleSpec, check_plan
 
 H = 3600
 

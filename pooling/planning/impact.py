@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
-from pooling.vrp import Plan, RoutingProblem, StopDemand, VehicleSpec, solve_problem
+from pooling.planning.vrp import solve_problem
+from pooling.planning.vrp_problem import Plan, RoutingProblem, StopDemand, VehicleSpec
 
 
 @dataclass(frozen=True)

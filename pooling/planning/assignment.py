@@ -22,8 +22,8 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 
 from geo.selectors import nearby_ids
-from pooling.clock import Window, intersect, service_starts
 from pooling.models import DropKind, ReceiveMode, RelayPoint
+from pooling.planning.clock import Window, intersect, service_starts
 
 
 @dataclass(frozen=True)

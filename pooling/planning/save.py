@@ -1,0 +1,371 @@
+"""The last step of planning: the plan saved, and people told.
+
+One transaction, and only if the batch is still at the version the run started from (and so no
+round has started): routes, stops and assignments replace the previous plan, orders that did not
+make it go back to the pool with their reason (kept on the batch), and the impact is stored.
+Residents get ``order.planned`` (or ``order.unplanned``), relay operators
+``relay.parcels_to_receive``, couriers ``route.updated`` or ``route.cancelled`` on a re-plan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.services.events import notify
+from pooling.models import Assignment, Batch, BatchImpact, Courier, Order, RelayPoint, Route, Stop
+from pooling.planning import clock
+from pooling.planning.assignment import StopDraft
+from pooling.planning.compute import BatchComputation
+from pooling.planning.impact import impact_as_dict
+from pooling.planning.inputs import CourierInput
+from pooling.planning.vrp_problem import Trip
+from pooling.services.batches import batch_plan_enqueue
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Told:
+    """Who hears of the new plan, gathered while its rows are written."""
+
+    # Assignments whose drop or window changed, with the kind of their drop.
+    orders: list[tuple[Assignment, str]] = field(default_factory=list)
+    relay_windows: dict[int, list[tuple[datetime, datetime]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    relay_counts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def batch_plan_save(computation: BatchComputation) -> Batch | None:
+    inputs = computation.inputs
+    plan = computation.plan
+    now = timezone.now()
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=inputs.batch_id)
+        if batch.version != inputs.version or batch.status != Batch.Status.PLANNING:
+            logger.info(
+                "batch #%s: plan v%s dropped (now v%s, %s)",
+                batch.pk,
+                inputs.version,
+                batch.version,
+                batch.status,
+            )
+            return None
+        replan = batch.planned_at is not None
+        previous_routes = {(r.courier_id, r.number): (r.pk, r.version) for r in batch.routes.all()}
+        batch.routes.all().delete()
+        assignments = {
+            a.order_id: a
+            for a in Assignment.objects.select_for_update()
+            .filter(batch=batch, released_at__isnull=True)
+            .select_related("order")
+        }
+        told = _Told()
+        routes_made = _routes_create(batch, computation, assignments, previous_routes, told)
+        planned_ids = {
+            order_id
+            for trip in plan.trips
+            for v in trip.visits
+            for order_id in computation.stops[v.stop].order_ids
+        }
+        _planned_save(assignments, planned_ids)
+        # Orders that did not make it go back to the pool, with the reason kept on the batch.
+        out = {oid: a for oid, a in assignments.items() if oid not in planned_ids}
+        # Told once: on the first plan, or when a re-plan takes a planned order off the rounds.
+        told_unplanned = [
+            a for a in out.values() if not replan or a.planned_window_start is not None
+        ]
+        _unplanned_release(out, computation.left_out, now)
+        BatchImpact.objects.update_or_create(
+            batch=batch,
+            defaults={
+                "day": inputs.day,
+                **impact_as_dict(computation.impact),
+                "solve_seconds": round(plan.solve_seconds, 3),
+            },
+        )
+        batch.status = Batch.Status.PLANNED
+        batch.progress_percent = 100
+        batch.progress_stage = "planned"
+        batch.planned_at = now
+        batch.left_out = [
+            {"order_id": oid, "reason": computation.left_out.get(oid, "not_planned")}
+            for oid in sorted(out)
+        ]
+        batch.save(
+            update_fields=["status", "progress_percent", "progress_stage", "planned_at", "left_out"]
+        )
+        _tell_planned(
+            batch, told.orders, told.relay_windows, told.relay_counts, routes_made, replan
+        )
+        _tell_unplanned(batch, told_unplanned, previous_routes, routes_made)
+        if Batch.objects.filter(pk=batch.pk, replan_requested=True).exists():
+            transaction.on_commit(partial(batch_plan_enqueue, batch.pk))
+    return batch
+
+
+def _routes_create(
+    batch: Batch,
+    computation: BatchComputation,
+    assignments: dict[int, Assignment],
+    previous_routes: dict[tuple[int, int], tuple[int, int]],
+    told: _Told,
+) -> list[Route]:
+    """Every round of the plan with its stops; the assignments of their orders are updated in
+    memory (saved by :func:`_planned_save`)."""
+    inputs = computation.inputs
+    couriers = {
+        c.pk: c for c in Courier.objects.filter(pk__in=[c.courier_id for c in inputs.couriers])
+    }
+    residents = {
+        u.pk: u
+        for u in User.objects.filter(
+            pk__in=[s.place.resident_id for s in computation.stops if s.place.resident_id]
+        )
+    }
+    routes_made: list[Route] = []
+    for t, trip in enumerate(computation.plan.trips):
+        courier_input = inputs.couriers[trip.vehicle]
+        courier = couriers[courier_input.courier_id]
+        mets = computation.problem.meters[courier_input.profile]
+        route = Route.objects.create(
+            batch=batch,
+            courier=courier,
+            number=trip.number + 1,
+            vehicle=courier.vehicle,
+            profile=courier_input.profile,
+            planned_start=clock.at_seconds(inputs.day, trip.depart),
+            planned_end=clock.at_seconds(inputs.day, trip.back),
+            meters=trip.meters,
+            seconds=trip.back - trip.depart,
+            load_units=trip.units,
+            load_kg=trip.kg,
+            return_meters=round(float(mets[trip.visits[-1].stop + 1, 0])),
+            return_path=computation.legs.get((t, len(trip.visits))),
+            version=previous_routes.get((courier.pk, trip.number + 1), (0, 0))[1] + 1,
+        )
+        routes_made.append(route)
+        _stops_create(route, computation, t, trip, courier_input, residents, assignments, told)
+    return routes_made
+
+
+def _stops_create(
+    route: Route,
+    computation: BatchComputation,
+    t: int,
+    trip: Trip,
+    courier_input: CourierInput,
+    residents: dict[int, User],
+    assignments: dict[int, Assignment],
+    told: _Told,
+) -> None:
+    """The stops of a round, in order, each with the legs from the previous one."""
+    day = computation.inputs.day
+    secs = computation.problem.seconds[courier_input.profile]
+    mets = computation.problem.meters[courier_input.profile]
+    here = 0
+    for position, visit in enumerate(trip.visits, start=1):
+        draft = computation.stops[visit.stop]
+        place = draft.place
+        window = _visit_window(draft, visit.start, trip)
+        window_dt = (clock.at_seconds(day, window[0]), clock.at_seconds(day, window[1]))
+        stop = Stop.objects.create(
+            route=route,
+            position=position,
+            kind=place.kind,
+            relay_point_id=place.relay_point_id,
+            resident=residents.get(place.resident_id) if place.resident_id else None,
+            location=Point(place.lon, place.lat, srid=settings.GEO_SRID),
+            label=place.label,
+            window_start=window_dt[0],
+            window_end=window_dt[1],
+            service_seconds=draft.service_seconds(),
+            eta=clock.at_seconds(day, visit.start),
+            planned_arrival=clock.at_seconds(day, visit.arrival),
+            meters_from_previous=round(float(mets[here, visit.stop + 1])),
+            seconds_from_previous=round(float(secs[here, visit.stop + 1])),
+            path=computation.legs.get((t, position - 1)),
+            load_units=draft.units,
+            load_kg=draft.kg,
+        )
+        here = visit.stop + 1
+        _stop_assign(stop, window_dt, draft, computation, assignments, told)
+
+
+def _stop_assign(
+    stop: Stop,
+    window_dt: tuple[datetime, datetime],
+    draft: StopDraft,
+    computation: BatchComputation,
+    assignments: dict[int, Assignment],
+    told: _Told,
+) -> None:
+    """The orders dropped at a stop: their assignment points to it, with the window promised."""
+    place = draft.place
+    promise = _promise(stop.eta, window_dt)
+    for order_id in draft.order_ids:
+        a = assignments.get(order_id)
+        if a is None:  # cancelled while we computed: not on the plan any more
+            continue
+        drop = computation.choice.drops[order_id]
+        changed = (
+            a.planned_window_start != promise[0]
+            or a.planned_window_end != promise[1]
+            or a.drop_kind != drop.kind
+            or a.relay_point_id != drop.relay_point_id
+        )
+        a.stop = stop
+        a.drop_kind = drop.kind
+        a.relay_point_id = drop.relay_point_id
+        a.walk_seconds = round(drop.walk_seconds) if drop.walk_seconds is not None else None
+        a.outcome = Assignment.Outcome.PLANNED
+        a.planned_window_start, a.planned_window_end = promise
+        if changed:
+            told.orders.append((a, drop.kind))
+        if place.relay_point_id:
+            told.relay_counts[place.relay_point_id] += computation.inputs.info[order_id].parcels
+            told.relay_windows[place.relay_point_id].append(window_dt)
+
+
+def _planned_save(assignments: dict[int, Assignment], planned_ids: set[int]) -> None:
+    Assignment.objects.bulk_update(
+        [a for oid, a in assignments.items() if oid in planned_ids],
+        [
+            "stop",
+            "drop_kind",
+            "relay_point",
+            "walk_seconds",
+            "outcome",
+            "planned_window_start",
+            "planned_window_end",
+        ],
+    )
+    Order.objects.filter(pk__in=planned_ids, status=Order.Status.PENDING).update(
+        status=Order.Status.PLANNED
+    )
+
+
+def _unplanned_release(out: dict[int, Assignment], left_out: dict[int, str], now: datetime) -> None:
+    """The orders off the plan leave the batch, with the reason, and go back to the pool."""
+    for a in out.values():
+        a.released_at = now
+        a.outcome = Assignment.Outcome.RELEASED
+        a.release_reason = left_out.get(a.order_id, "not_planned")[:32]
+        a.stop = None
+    Assignment.objects.bulk_update(
+        list(out.values()), ["released_at", "outcome", "release_reason", "stop"]
+    )
+    Order.objects.filter(pk__in=list(out), status=Order.Status.PLANNED).update(
+        status=Order.Status.PENDING
+    )
+
+
+def _promise(eta: datetime, window: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
+    """The window told to residents: an hour around the ETA, inside the stop's window."""
+    half = timedelta(minutes=30)
+    start = max(eta - half, window[0])
+    end = min(eta + half, window[1])
+    if end <= start:
+        end = start + timedelta(minutes=1)
+    return start, end
+
+
+def _visit_window(draft: StopDraft, start: int, trip: Trip) -> tuple[int, int]:
+    """The stop's window holding the visit (service-start windows widened back by the service),
+    or the round's span when the stop has none."""
+    service = draft.service_seconds()
+    for early, late in draft.windows:
+        if early <= start <= late:
+            return early, late + service
+    return min(trip.depart, start), max(trip.back, start + service)
+
+
+# --- telling people --------------------------------------------------------------------------------
+
+
+def _tell_planned(
+    batch: Batch,
+    told: list[tuple[Assignment, str]],
+    relay_windows: dict[int, list[tuple[datetime, datetime]]],
+    relay_counts: dict[int, int],
+    routes: list[Route],
+    replan: bool,
+) -> None:
+    for a, kind in told:
+        notify(
+            event_type="order.planned",
+            data={
+                "order_id": a.order_id,
+                "merchant_name": a.order.merchant_name,
+                "window_start": timezone.localtime(a.planned_window_start).isoformat(),
+                "window_end": timezone.localtime(a.planned_window_end).isoformat(),
+                "delivery_mode": kind,
+            },
+            recipients=[a.order.resident_id],
+        )
+    relays = RelayPoint.objects.in_bulk(list(relay_counts))
+    for relay_id, count in sorted(relay_counts.items()):
+        relay = relays[relay_id]
+        if relay.operator_id is None:
+            continue
+        windows = relay_windows[relay_id]
+        notify(
+            event_type="relay.parcels_to_receive",
+            data={
+                "relay_point_id": relay.pk,
+                "relay_name": relay.name,
+                "batch_id": batch.pk,
+                "parcels": count,
+                "window_start": timezone.localtime(min(w[0] for w in windows)).isoformat(),
+                "window_end": timezone.localtime(max(w[1] for w in windows)).isoformat(),
+            },
+            recipients=[relay.operator_id],
+        )
+    if replan:
+        for route in routes:
+            notify(
+                event_type="route.updated",
+                data={"route_id": route.pk, "version": route.version, "stops": route.stops.count()},
+                recipients=[route.courier.user_id],
+            )
+
+
+def _tell_unplanned(
+    batch: Batch,
+    released: list[Assignment],
+    previous_routes: dict[tuple[int, int], tuple[int, int]],
+    routes: list[Route],
+) -> None:
+    """Residents whose order is off the rounds, with the reason; couriers whose route a re-plan
+    removed."""
+    for a in released:
+        notify(
+            event_type="order.unplanned",
+            data={
+                "order_id": a.order_id,
+                "merchant_name": a.order.merchant_name,
+                "reason": a.release_reason,
+            },
+            recipients=[a.order.resident_id],
+        )
+    kept = {(r.courier_id, r.number) for r in routes}
+    gone = sorted(key for key in previous_routes if key not in kept)
+    if not gone:
+        return
+    users = dict(Courier.objects.filter(pk__in=[c for c, _ in gone]).values_list("pk", "user_id"))
+    for courier_id, number in gone:
+        notify(
+            event_type="route.cancelled",
+            data={"route_id": previous_routes[(courier_id, number)][0], "batch_id": batch.pk},
+            recipients=[users[courier_id]],
+        )

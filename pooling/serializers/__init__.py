@@ -1,0 +1,110 @@
+"""Input and output shapes of the pooling API. Explicit fields everywhere; meters and seconds
+inside, kilometres, kilograms and minutes only here, at the edge.
+
+One module per concept, everything re-exported here (``from pooling.serializers import
+OrderSerializer``): ``units`` (km, kg, minutes), ``orders`` (merchants' and residents' orders,
+receiving choices), ``relays`` (relay points nearby, their deliveries), ``batches`` (staff's
+batches and impact), ``couriers`` (rounds, stops, positions).
+"""
+
+from pooling.serializers.batches import (
+    IMPACT_SCHEMA,
+    BatchCreateInputSerializer,
+    BatchRouteSerializer,
+    BatchSerializer,
+    BatchStopSerializer,
+    ImpactQuerySerializer,
+    ImpactSerializer,
+    MonthImpactSerializer,
+)
+from pooling.serializers.couriers import (
+    CODE,
+    CourierRouteSerializer,
+    CourierRouteSummarySerializer,
+    CourierStopSerializer,
+    LineGeoJSONField,
+    PositionInputSerializer,
+    PositionResultSerializer,
+    StopDeliveredInputSerializer,
+    StopFailedInputSerializer,
+    StopParcelGroupSerializer,
+    StopResultSerializer,
+)
+from pooling.serializers.orders import (
+    MAX_PARCELS,
+    MAX_WINDOWS,
+    DeliverySerializer,
+    MerchantOrderInputSerializer,
+    MerchantOrderOutputSerializer,
+    OrderDeclareInputSerializer,
+    OrderSerializer,
+    OrderUpdateInputSerializer,
+    ParcelInputSerializer,
+    ParcelSerializer,
+    PreferenceInputSerializer,
+    PreferenceSerializer,
+    ReceivingInputSerializer,
+    WeeklyWindowSerializer,
+    WindowOutSerializer,
+    WindowSerializer,
+    weekly_as_json,
+)
+from pooling.serializers.relays import (
+    RelayDeliveriesSerializer,
+    RelayDeliverySerializer,
+    RelayNearbySerializer,
+    RelayPointSerializer,
+    RelayQuerySerializer,
+)
+from pooling.serializers.units import (
+    kg,
+    km,
+    minutes_up,
+)
+
+__all__ = [
+    "CODE",
+    "IMPACT_SCHEMA",
+    "MAX_PARCELS",
+    "MAX_WINDOWS",
+    "BatchCreateInputSerializer",
+    "BatchRouteSerializer",
+    "BatchSerializer",
+    "BatchStopSerializer",
+    "CourierRouteSerializer",
+    "CourierRouteSummarySerializer",
+    "CourierStopSerializer",
+    "DeliverySerializer",
+    "ImpactQuerySerializer",
+    "ImpactSerializer",
+    "LineGeoJSONField",
+    "MerchantOrderInputSerializer",
+    "MerchantOrderOutputSerializer",
+    "MonthImpactSerializer",
+    "OrderDeclareInputSerializer",
+    "OrderSerializer",
+    "OrderUpdateInputSerializer",
+    "ParcelInputSerializer",
+    "ParcelSerializer",
+    "PositionInputSerializer",
+    "PositionResultSerializer",
+    "PreferenceInputSerializer",
+    "PreferenceSerializer",
+    "ReceivingInputSerializer",
+    "RelayDeliveriesSerializer",
+    "RelayDeliverySerializer",
+    "RelayNearbySerializer",
+    "RelayPointSerializer",
+    "RelayQuerySerializer",
+    "StopDeliveredInputSerializer",
+    "StopFailedInputSerializer",
+    "StopParcelGroupSerializer",
+    "StopResultSerializer",
+    "WeeklyWindowSerializer",
+    "WindowOutSerializer",
+    "WindowSerializer",
+    "kg",
+    "km",
+    "minutes_up",
+    "weekly_as_json",
+]

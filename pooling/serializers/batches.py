@@ -1,0 +1,189 @@
+"""Batches for the association's staff: asked for, followed (progress, rounds, stops; homes are
+never located), and their impact against the baselines, per batch and per month."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.serializers import StrictFieldsMixin
+from pooling.models import DropKind, VehicleKind
+from pooling.serializers.units import kg, km
+
+
+class BatchCreateInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    neighbourhood = serializers.IntegerField()
+    day = serializers.DateField(required=False, help_text="Defaults to today (local time).")
+
+
+class ImpactQuerySerializer(serializers.Serializer):
+    neighbourhood = serializers.IntegerField()
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+
+class ImpactSerializer(serializers.Serializer):
+    """Figures of a plan, and of the two baselines on the same street graph."""
+
+    def to_representation(self, impact: Any) -> dict[str, Any]:
+        factors = settings.POOLING_EMISSION_FACTORS
+        return {
+            "orders": impact.orders,
+            "parcels": impact.parcels,
+            "stops": impact.stops,
+            "rounds": impact.rounds,
+            "vehicle_km": km(impact.vehicle_meters),
+            "co2_kg": kg(impact.co2_grams),
+            "by_vehicle": {
+                vehicle: {
+                    "km": km(row["meters"]),
+                    "rounds": row["rounds"],
+                    "stops": row["stops"],
+                    "co2_kg": kg(row["co2_grams"]),
+                }
+                for vehicle, row in sorted(impact.by_vehicle.items())
+            },
+            "per_parcel": {
+                "km": km(impact.per_parcel_meters),
+                "trips": impact.per_parcel_trips,
+                "co2_kg": kg(impact.per_parcel_co2_grams),
+            },
+            "per_carrier": {
+                "km": km(impact.per_carrier_meters),
+                "rounds": impact.per_carrier_rounds,
+                "stops": impact.per_carrier_stops,
+                "co2_kg": kg(impact.per_carrier_co2_grams),
+            },
+            "saved_vs_per_carrier": {
+                "km": km(impact.per_carrier_meters - impact.vehicle_meters),
+                "co2_kg": kg(impact.per_carrier_co2_grams - impact.co2_grams),
+            },
+            "saved_vs_per_parcel": {
+                "km": km(impact.per_parcel_meters - impact.vehicle_meters),
+                "co2_kg": kg(impact.per_parcel_co2_grams - impact.co2_grams),
+            },
+            "baseline_vehicle": impact.baseline_vehicle,
+            "emission_factors": {
+                name: {"kg_co2e_per_km": f["kg_co2e_per_km"], "source": f["source"]}
+                for name, f in sorted(factors.items())
+            },
+        }
+
+
+IMPACT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "orders": {"type": "integer"},
+        "parcels": {"type": "integer"},
+        "stops": {"type": "integer"},
+        "rounds": {"type": "integer"},
+        "vehicle_km": {"type": "number"},
+        "co2_kg": {"type": "number"},
+        "by_vehicle": {"type": "object", "additionalProperties": {"type": "object"}},
+        "per_parcel": {"type": "object", "description": "Baseline (a): one trip per parcel."},
+        "per_carrier": {
+            "type": "object",
+            "description": "Baseline (b): each carrier in its own optimised round.",
+        },
+        "saved_vs_per_carrier": {"type": "object"},
+        "saved_vs_per_parcel": {"type": "object"},
+        "baseline_vehicle": {"type": "string"},
+        "emission_factors": {"type": "object"},
+    },
+}
+
+
+class BatchStopSerializer(serializers.Serializer):
+    """A stop as staff see it: a home is never located for them."""
+
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    kind = serializers.CharField()
+    relay_point = serializers.IntegerField(source="relay_point_id", allow_null=True)
+    location = serializers.SerializerMethodField()
+    eta = serializers.DateTimeField()
+    parcels = serializers.IntegerField()
+    status = serializers.CharField()
+
+    @extend_schema_field({"type": "object", "nullable": True, "description": "Relays only."})
+    def get_location(self, obj: Any) -> dict[str, Any] | None:
+        if obj.kind == DropKind.HOME:
+            return None
+        return {"type": "Point", "coordinates": [obj.location.x, obj.location.y]}
+
+
+class BatchRouteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    courier = serializers.IntegerField(source="courier_id")
+    courier_name = serializers.SerializerMethodField()
+    number = serializers.IntegerField()
+    vehicle = serializers.ChoiceField(choices=VehicleKind.choices)
+    status = serializers.CharField()
+    planned_start = serializers.DateTimeField()
+    planned_end = serializers.DateTimeField()
+    km = serializers.SerializerMethodField()
+    load_units = serializers.IntegerField()
+    load_kg = serializers.IntegerField()
+    stops = BatchStopSerializer(many=True, source="stops.all")
+
+    def get_courier_name(self, obj: Any) -> str:
+        return str(obj.courier.user)
+
+    def get_km(self, obj: Any) -> float:
+        return km(obj.meters)
+
+
+class BatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    neighbourhood = serializers.IntegerField(source="neighbourhood_id")
+    hub = serializers.IntegerField(source="hub_id")
+    day = serializers.DateField()
+    status = serializers.CharField()
+    progress = serializers.SerializerMethodField()
+    version = serializers.IntegerField()
+    error_code = serializers.CharField()
+    left_out = serializers.JSONField()
+    planned_at = serializers.DateTimeField(allow_null=True)
+    routes = serializers.SerializerMethodField()
+    impact = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"percent": {"type": "integer"}, "stage": {"type": "string"}},
+        }
+    )
+    def get_progress(self, obj: Any) -> dict[str, Any]:
+        return {"percent": obj.progress_percent, "stage": obj.progress_stage}
+
+    @extend_schema_field(BatchRouteSerializer(many=True))
+    def get_routes(self, obj: Any) -> list[dict[str, Any]]:
+        routes = obj.routes.all() if getattr(obj, "pk", None) else []
+        return BatchRouteSerializer(routes, many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field({**IMPACT_SCHEMA, "nullable": True})
+    def get_impact(self, obj: Any) -> dict[str, Any] | None:
+        row = getattr(obj, "impact_row", None)
+        return ImpactSerializer(row).data if row is not None else None
+
+
+class MonthImpactSerializer(serializers.Serializer):
+    def to_representation(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "month": row["month"].strftime("%Y-%m"),
+            "batches": row["batches"],
+            "orders": row["orders"],
+            "parcels": row["parcels"],
+            "stops": row["stops"],
+            "rounds": row["rounds"],
+            "vehicle_km": km(row["vehicle_meters"]),
+            "co2_kg": kg(row["co2_grams"]),
+            "per_parcel_km": km(row["per_parcel_meters"]),
+            "per_parcel_co2_kg": kg(row["per_parcel_co2_grams"]),
+            "per_carrier_km": km(row["per_carrier_meters"]),
+            "per_carrier_co2_kg": kg(row["per_carrier_co2_grams"]),
+            "co2_saved_kg": kg(row["per_carrier_co2_grams"] - row["co2_grams"]),
+        }
