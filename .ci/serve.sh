@@ -9,7 +9,7 @@ $VENV/bin/celery -A backend worker --beat -l info --concurrency 2 \
   --schedule var/celerybeat-schedule >var/log/celery.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
-$VENV/bin/python manage.py demo_login || true
+$VENV/bin/python manage.py demo_login --host "$HOST" --port "$PORT" || true
 echo "Celery worker (with beat) running, log in var/log/celery.log"
 echo "Serving on http://$HOST:$PORT  (API docs: http://$HOST:$PORT/api/docs/)"
 $VENV/bin/daphne -b "$HOST" -p "$PORT" backend.asgi:application

@@ -90,6 +90,8 @@ ldconfig -p | grep -q 'libgeos_c\.so' || missing+=(libgeos-c1v5)
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+# .ci/run-twice.sh asks the served /healthz.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 # The realtime tests run a private redis-server of their own (to stop and restart it).
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 # The admin's browser tests (Playwright) drive Debian's Chromium at /usr/bin/chromium. On Ubuntu

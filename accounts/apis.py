@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from accounts.homes import profile_update
 from accounts.models import User
 from accounts.selectors import request_user
 from accounts.serializers import (
@@ -25,7 +26,7 @@ from accounts.serializers import (
     TokenRefreshInputSerializer,
     TokenRefreshOutputSerializer,
 )
-from accounts.services import user_create, user_update_profile
+from accounts.services import user_create
 from backend.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -147,5 +148,5 @@ class MeApi(APIView):
     def patch(self, request: Request) -> Response:
         serializer = ProfileUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = user_update_profile(user=request_user(request), **serializer.validated_data)
+        user = profile_update(user=request_user(request), **serializer.validated_data)
         return Response(ProfileSerializer(user).data)

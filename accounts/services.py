@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -102,6 +103,7 @@ def user_update_profile(
     home: Point | _Unset | None = UNSET,
     home_address: str | _Unset = UNSET,
     notification_preferences: dict[str, Any] | _Unset = UNSET,
+    home_moved: Callable[[User], object] | None = None,
 ) -> User:
     """Change what is given of a resident's own profile; returns the updated user.
 
@@ -109,7 +111,8 @@ def user_update_profile(
     geocode (``home_address``), never both. Geocoding happens before the transaction, so no row
     lock is held while a remote service answers; when it fails, nothing changes.
     ``notification_preferences`` merges into the stored ones (see
-    :func:`accounts.preferences.notification_preferences_merge`).
+    :func:`accounts.preferences.notification_preferences_merge`). When the home changes,
+    ``home_moved`` runs in the same transaction (``accounts.homes`` passes what follows a home).
     """
     if not isinstance(home, _Unset) and not isinstance(home_address, _Unset):
         raise HomeConflictError(
@@ -146,6 +149,8 @@ def user_update_profile(
             changed.append("notification_preferences")
         if changed:
             locked.save(update_fields=changed)
+        if "home" in changed and home_moved is not None:
+            home_moved(locked)
     return locked
 
 

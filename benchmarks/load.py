@@ -118,6 +118,7 @@ def _seed(args: argparse.Namespace) -> None:
 
     from accounts.models import User
     from geo.graph import get_network
+    from geo.privacy import blurred_point
     from geo.profiles import get_profile
     from geo.services import graph_import
     from neighbourhoods.models import Association, Membership, Neighbourhood
@@ -127,7 +128,6 @@ def _seed(args: argparse.Namespace) -> None:
     from pooling.services.orders import ParcelIn, Receiving, order_declare
     from pooling.services.places import courier_create, hub_create
     from sharing.models import Item
-    from sharing.privacy import blurred_point
     from sharing.services.demo_catalogue import CATALOGUE
     from sharing.services.items import normalize
 

@@ -73,11 +73,11 @@ def _populate(args: argparse.Namespace) -> None:
 
     from accounts.models import User
     from geo.graph import get_network
+    from geo.privacy import blurred_point
     from geo.profiles import get_profile
     from geo.services import graph_import
     from neighbourhoods.models import Association, Membership, Neighbourhood
     from sharing.models import Item
-    from sharing.privacy import blurred_point
     from sharing.services.demo_catalogue import CATALOGUE
     from sharing.services.items import normalize
 
@@ -247,10 +247,10 @@ def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, f
 
     from accounts.models import User
     from geo.graph import get_network
+    from geo.privacy import blurred_point
     from geo.profiles import get_profile
     from geo.selectors import Reachable
     from sharing import selectors
-    from sharing.privacy import blurred_point
     from sharing.serializers import NearbyItemSerializer
 
     names = ("candidates", "snap_and_search", "page_rows", "serialize", "total")

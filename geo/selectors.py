@@ -123,10 +123,10 @@ def nearby_by_travel_time(
     origin: Point,
     seconds: float,
     profile: str,
-    queryset: QuerySet,
+    queryset: QuerySet[M],
     field: str = "location",
     limit: int | None = None,
-) -> list[Model]:
+) -> list[M]:
     """The rows reachable in time, annotated with ``travel_seconds`` and sorted by it."""
     reachable = nearby_ids(
         origin=origin, seconds=seconds, profile=profile, queryset=queryset, field=field

@@ -22,12 +22,12 @@ from django.utils.translation import gettext_lazy
 
 from accounts.selectors import request_user
 from backend.errors import DomainError
+from geo.privacy import blurred_point
 from neighbourhoods.models import Neighbourhood
 from neighbourhoods.selectors import Scope, staff_neighbourhood_ids
 from panel import charts, stats
 from panel.charts import Series
 from pooling.models import Batch, DropKind, Route
-from sharing.privacy import blurred_point
 
 ROUND_COLOURS = ("#d7263d", "#1b998b", "#3b6ea8", "#f49d37", "#7d4e9f", "#2e4052", "#c2185b")
 
@@ -289,14 +289,18 @@ def batch_progress(request: HttpRequest, batch_id: int) -> JsonResponse:
 
 
 def _stop_place(stop: Any) -> tuple[list[float], str]:
-    """Where a stop is drawn: a relay point where it is, a home at the centre of its blur cell
-    (staff never see where residents live)."""
+    """Where a stop is drawn: a relay point where it is, a home (a neighbour host's too) at the
+    centre of its blur cell (staff never see where residents live)."""
     if stop.kind == DropKind.HOME:
         cell = blurred_point(stop.location)
         return [cell.x, cell.y], _("Home delivery (area of %(m)d m)") % {
             "m": int(settings.SHARING_BLUR_CELL_M)
         }
-    return [stop.location.x, stop.location.y], stop.relay_point.name if stop.relay_point else ""
+    name = stop.relay_point.name if stop.relay_point else ""
+    if stop.kind == DropKind.HOST:  # a neighbour host's home: its blur cell, as for any home
+        cell = blurred_point(stop.location)
+        return [cell.x, cell.y], name
+    return [stop.location.x, stop.location.y], name
 
 
 def batch_map(request: HttpRequest, batch_id: int) -> TemplateResponse:

@@ -283,7 +283,11 @@ class RelayPointsNearApi(APIView):
         data = query.validated_data
         lon, lat = data["near"]
         relays = selectors.relay_points_near(
-            lon=lon, lat=lat, seconds=data["minutes"] * 60, profile=data["profile"]
+            viewer=request_user(request),
+            lon=lon,
+            lat=lat,
+            seconds=data["minutes"] * 60,
+            profile=data["profile"],
         )
         return Response(RelayNearbySerializer(relays, many=True).data)
 

@@ -16,7 +16,7 @@ from backend.errors import NotFoundError
 from geo.selectors import nearby_by_travel_time
 from neighbourhoods.errors import NotStaffError
 from neighbourhoods.models import Neighbourhood
-from neighbourhoods.selectors import staff_require
+from neighbourhoods.selectors import active_neighbourhood_ids, staff_require
 from pooling.errors import (
     NotACourierError,
     NotRelayOperatorError,
@@ -69,15 +69,22 @@ def receiving_preference_of(*, resident: User) -> ReceivingPreference:
 
 
 def relay_points_near(
-    *, lon: float, lat: float, seconds: float, profile: str, limit: int = 50
+    *, viewer: User, lon: float, lat: float, seconds: float, profile: str, limit: int = 50
 ) -> list[RelayPoint]:
-    """Active relay points and hosts reachable within ``seconds`` with ``profile``, nearest first,
-    each with ``travel_seconds``."""
-    return nearby_by_travel_time(  # type: ignore[return-value]
+    """Active relay points reachable within ``seconds`` with ``profile``, nearest first, each with
+    ``travel_seconds``. Shops, lockers and post offices are shown to anyone; a neighbour host (a
+    home) only to the active members of its neighbourhood, and the search reaches the centre of
+    its blur cell (``public_location``), never the home."""
+    members_of = active_neighbourhood_ids(viewer)
+    visible = RelayPoint.objects.filter(is_active=True).filter(
+        ~Q(kind=RelayPoint.Kind.NEIGHBOUR_HOST) | Q(neighbourhood_id__in=members_of)
+    )
+    return nearby_by_travel_time(
         origin=Point(lon, lat, srid=settings.GEO_SRID),
         seconds=seconds,
         profile=profile,
-        queryset=RelayPoint.objects.filter(is_active=True),
+        queryset=visible.select_related("operator"),
+        field="public_location",
         limit=limit,
     )
 

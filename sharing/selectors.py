@@ -19,11 +19,11 @@ from django.db.models import (
 from psycopg.types.range import Range
 
 from accounts.models import User
+from geo.privacy import blurred_point
 from geo.selectors import Reachable, reach_radius_m, reachable_rows, rows_for
 from neighbourhoods.models import Membership
 from neighbourhoods.selectors import require_active_member
 from sharing.models import BlockedPeriod, Item, Loan
-from sharing.privacy import blurred_point
 from sharing.services.items import normalize
 
 # Close spellings kept per search word, the closest first.

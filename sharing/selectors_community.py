@@ -42,6 +42,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import User
 from backend.errors import NotFoundError
 from geo.graph import get_network
+from geo.privacy import blurred_point
 from geo.profiles import get_profile
 from geo.selectors import Reachable, reach_radius_m, reachable_rows
 from neighbourhoods.models import Membership
@@ -56,7 +57,6 @@ from sharing.models import (
     Report,
     WantedRequest,
 )
-from sharing.privacy import blurred_point
 from sharing.selectors import Reliability, item_candidates, reliability
 from sharing.services.items import normalize
 

@@ -10,10 +10,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.validation import plausible_datetime
+from geo.privacy import coarse_minutes
 from geo.profiles import WALKING_PROFILES
 from geo.serializers import LatLonField
 from sharing.models import Item, ItemPhoto, Loan
-from sharing.privacy import coarse_minutes
 from sharing.taxonomy import CATEGORIES, CATEGORY_CHOICES
 
 

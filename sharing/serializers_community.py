@@ -9,9 +9,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from geo.privacy import coarse_minutes
 from neighbourhoods.models import Membership
 from sharing.models import Conversation, Message, Offer, Rating, Report, WantedRequest
-from sharing.privacy import coarse_minutes
 from sharing.serializers import NearbyItemSerializer, PartySerializer
 from sharing.taxonomy import CATEGORIES, CATEGORY_CHOICES
 

@@ -24,7 +24,7 @@ from panel.exports import export_csv_action
 from panel.scoping import ScopedModelAdmin
 from pooling.models import Batch, Courier, Hub, Merchant, Order, RelayPoint
 from pooling.services.batches import batch_replan_request
-from pooling.services.places import relay_point_create
+from pooling.services.places import relay_point_create, relay_point_update
 
 
 @admin.register(Hub)
@@ -62,10 +62,23 @@ class RelayPointForm(forms.ModelForm):
             "is_active",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "location" in self.fields:  # a neighbour host's place is their home, not drawn here
+            self.fields["location"].required = False
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("kind") == RelayPoint.Kind.NEIGHBOUR_HOST and not data.get("operator"):
-            self.add_error("operator", _("A neighbour host is a resident: choose who."))
+        operator = data.get("operator")
+        if data.get("kind") == RelayPoint.Kind.NEIGHBOUR_HOST:
+            if not operator:
+                self.add_error("operator", _("A neighbour host is a resident: choose who."))
+            elif operator.home is None:
+                self.add_error("operator", _("This resident has not set their home."))
+            else:
+                data["location"] = operator.home
+        elif not data.get("location"):
+            self.add_error("location", _("This field is required."))
         opens, closes = data.get("opens_at"), data.get("closes_at")
         if opens and closes and closes <= opens:
             self.add_error("closes_at", _("Closing time must be after opening time."))
@@ -104,9 +117,16 @@ class RelayPointAdmin(ScopedGISAdmin):
         )
     ]
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.kind == RelayPoint.Kind.NEIGHBOUR_HOST:
+            # A host's place is their home: staff never see it, it follows the home.
+            fields.remove("location")
+        return fields
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            relay_point_update(relay=obj)
             return
         data = form.cleaned_data
         created = relay_point_create(

@@ -131,6 +131,12 @@ class RelayPoint(models.Model):
     name = models.CharField(_("name"), max_length=120)
     address_label = models.CharField(max_length=200, blank=True, verbose_name=_("address"))
     location = models.PointField(srid=settings.GEO_SRID, geography=True, verbose_name=_("location"))
+    # What others see: the location itself for a shop, a locker or a post office; for a neighbour
+    # host, whose location is their home, the centre of its blur cell (``geo.privacy``). Set by
+    # the services (``relay_point_create``, ``relay_point_update``, ``relays_follow_home``).
+    public_location = models.PointField(
+        srid=settings.GEO_SRID, geography=True, verbose_name=_("location shown to others")
+    )
     neighbourhood = models.ForeignKey(
         "neighbourhoods.Neighbourhood",
         on_delete=models.SET_NULL,
@@ -161,7 +167,10 @@ class RelayPoint(models.Model):
     class Meta:
         verbose_name = _("relay point")
         verbose_name_plural = _("relay points")
-        indexes = [GistIndex(fields=["location"], name="pooling_relay_location_gist")]
+        indexes = [
+            GistIndex(fields=["location"], name="pooling_relay_location_gist"),
+            GistIndex(fields=["public_location"], name="pooling_relay_public_loc_gist"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(kind="neighbour_host") | Q(operator__isnull=False),

@@ -54,6 +54,7 @@ from pooling.serializers.relays import (
     RelayDeliverySerializer,
     RelayNearbySerializer,
     RelayPointSerializer,
+    RelayPublicSerializer,
     RelayQuerySerializer,
 )
 from pooling.serializers.units import (
@@ -95,6 +96,7 @@ __all__ = [
     "RelayDeliverySerializer",
     "RelayNearbySerializer",
     "RelayPointSerializer",
+    "RelayPublicSerializer",
     "RelayQuerySerializer",
     "StopDeliveredInputSerializer",
     "StopFailedInputSerializer",

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import StrictFieldsMixin
+from geo.privacy import blurred_point
 from pooling.models import DropKind, VehicleKind
 from pooling.serializers.units import kg, km
 
@@ -97,7 +98,8 @@ IMPACT_SCHEMA = {
 
 
 class BatchStopSerializer(serializers.Serializer):
-    """A stop as staff see it: a home is never located for them."""
+    """A stop as staff see it: a home is never located for them, and a neighbour host's (a home
+    too) only at the centre of its blur cell."""
 
     id = serializers.IntegerField()
     position = serializers.IntegerField()
@@ -108,11 +110,14 @@ class BatchStopSerializer(serializers.Serializer):
     parcels = serializers.IntegerField()
     status = serializers.CharField()
 
-    @extend_schema_field({"type": "object", "nullable": True, "description": "Relays only."})
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "description": "Relays; hosts blurred; homes never."}
+    )
     def get_location(self, obj: Any) -> dict[str, Any] | None:
         if obj.kind == DropKind.HOME:
             return None
-        return {"type": "Point", "coordinates": [obj.location.x, obj.location.y]}
+        place = blurred_point(obj.location) if obj.kind == DropKind.HOST else obj.location
+        return {"type": "Point", "coordinates": [place.x, place.y]}
 
 
 class BatchRouteSerializer(serializers.Serializer):

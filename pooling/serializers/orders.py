@@ -13,8 +13,8 @@ from rest_framework import serializers
 
 from accounts.serializers import StrictFieldsMixin
 from pooling.models import DropKind, ParcelSize, ParcelWeight, ReceiveMode, WalkProfile
-from pooling.serializers.relays import RelayPointSerializer
-from pooling.serializers.units import minutes_up
+from pooling.serializers.relays import RelayPointSerializer, RelayPublicSerializer
+from pooling.serializers.units import HourMinuteField, minutes_up
 
 MAX_PARCELS = 20
 MAX_WINDOWS = 7
@@ -84,8 +84,8 @@ class OrderUpdateInputSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class WeeklyWindowSerializer(StrictFieldsMixin, serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday.")
-    start = serializers.TimeField(format="%H:%M")
-    end = serializers.TimeField(format="%H:%M")
+    start = HourMinuteField()
+    end = HourMinuteField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end"] <= attrs["start"]:
@@ -150,7 +150,9 @@ class OrderSerializer(serializers.Serializer):
     expected_on = serializers.DateField()
     status = serializers.CharField()
     receive_mode = serializers.ChoiceField(choices=ReceiveMode.choices)
-    relay_point = RelayPointSerializer(allow_null=True)
+    # The relay point the resident chose; the exact place comes with the delivery, once the
+    # parcel is planned to wait there.
+    relay_point = RelayPublicSerializer(allow_null=True)
     max_walk_minutes = serializers.SerializerMethodField()
     walk_profile = serializers.CharField()
     windows = WindowOutSerializer(many=True, source="windows.all")

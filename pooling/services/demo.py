@@ -2,8 +2,10 @@
 hosts, a day of orders for the demo residents (and a few more neighbours), planned.
 
 Orders arrive through the same service as the signed webhook, with idempotency keys made of the
-day and a number, so running the demo again replays them instead of adding more. Everything else
-is found by its name or email before being created. Deterministic: one ``random.Random(seed)``.
+day, the resident and a number, so running the demo again replays them instead of adding more,
+whatever else the database holds. Everything else is found by its name or email before being
+created. Deterministic: the shared draws come from ``random.Random(seed)``, each resident's from a
+generator of their own.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
-from accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD
+from accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, DEMO_RESIDENTS
 from accounts.models import User
 from accounts.services import demo_users_seed, user_create
 from geo.graph import get_network
@@ -196,11 +198,12 @@ def pooling_demo_seed(*, seed: int = DEFAULT_SEED, day: date | None = None) -> D
             courier_create(user=user, hub=hub, vehicle=vehicle, shift_start=start, shift_end=end)
 
     # Residents: the demo ones whose home the rounds can reach, and neighbours added here.
+    # seed_demo's residents only (not whoever else shares the demo's domain, such as the sharing
+    # demo's): a second run finds the same people whatever ran in between.
     demo = list(
-        User.objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}", home__isnull=False)
-        .exclude(email=DEMO_ADMIN_EMAIL)
-        .exclude(email__startswith="voisin")
-        .order_by("email")
+        User.objects.filter(
+            email__in=[r.email for r in DEMO_RESIDENTS], home__isnull=False
+        ).order_by("email")
     )
     places = [(u.home.x, u.home.y) for u in demo if u.home is not None]
     reach = _reachable(places, hub_lonlat) if places else []
@@ -217,31 +220,34 @@ def pooling_demo_seed(*, seed: int = DEFAULT_SEED, day: date | None = None) -> D
         ReceiveMode.RELAY,
         ReceiveMode.HOST,
     ]
-    for i, resident in enumerate(residents):
-        mode = modes[i % len(modes)]
+    merchants = list(Merchant.objects.filter(name__in=[m[0] for m in MERCHANTS]).order_by("name"))
+    for resident in residents:
+        # Each resident's draws come from their own generator: the same whoever else the
+        # database holds (the sharing demo's residents, or not yet), so a second run replays the
+        # same orders under the same idempotency keys.
+        own = random.Random(f"{seed}:{resident.email}")
         weekday = day.weekday()
-        windows = [{"weekday": weekday, "start": "17:00", "end": "20:00"}] if i % 3 == 0 else []
+        windows = (
+            [{"weekday": weekday, "start": "17:00", "end": "20:00"}] if own.random() < 1 / 3 else []
+        )
         receiving_preference_set(
             resident=resident,
             receiving=Receiving(
-                mode=mode,
-                max_walk_seconds=rng.choice([480, 600, 900]),
-                walk_profile=WalkProfile.WHEELCHAIR if i % 11 == 5 else WalkProfile.WALK,
+                mode=own.choice(modes),
+                max_walk_seconds=own.choice([480, 600, 900]),
+                walk_profile=WalkProfile.WHEELCHAIR if own.random() < 1 / 11 else WalkProfile.WALK,
             ),
             home_windows=windows,
         )
-    merchants = list(Merchant.objects.filter(name__in=[m[0] for m in MERCHANTS]).order_by("pk"))
-    number = 0
-    for resident in residents:
-        for _ in range(rng.randint(*ORDERS_PER_RESIDENT)):
-            number += 1
-            merchant = merchants[rng.randrange(len(merchants))]
-            size = rng.choice(["s", "s", "m", "m", "l"])
-            weight = rng.choice(["light", "light", "medium", "heavy"])
+        for number in range(1, own.randint(*ORDERS_PER_RESIDENT) + 1):
+            merchant = merchants[own.randrange(len(merchants))]
+            size = own.choice(["s", "s", "m", "m", "l"])
+            weight = own.choice(["light", "light", "medium", "heavy"])
+            tag = f"{day:%Y%m%d}-{resident.pk}-{number}"
             payload = {
-                "reference": f"DEMO-{day:%Y%m%d}-{number:03d}",
+                "reference": f"DEMO-{tag}",
                 "resident_email": resident.email,
-                "tracking_number": f"DEMO{day:%Y%m%d}{number:04d}",
+                "tracking_number": f"DEMO{day:%Y%m%d}{resident.pk:05d}{number}",
                 "expected_on": day.isoformat(),
                 "parcels": [{"size": size, "weight": weight}],
             }
@@ -249,7 +255,7 @@ def pooling_demo_seed(*, seed: int = DEFAULT_SEED, day: date | None = None) -> D
             validated = {**payload, "expected_on": day, "carrier": ""}
             _order, created = order_receive_from_merchant(
                 merchant=merchant,
-                idempotency_key=f"demo-{day:%Y%m%d}-{number:03d}",
+                idempotency_key=f"demo-{tag}",
                 raw_body=raw,
                 payload=validated,
             )

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from neighbourhoods.models import Neighbourhood
+from neighbourhoods.selectors import active_neighbourhood_ids
 from pooling.errors import (
     IdempotencyConflictError,
     OrderClosedError,
@@ -91,13 +92,15 @@ def receiving_default(resident: User) -> Receiving:
     )
 
 
-def _relay_check(receiving: Receiving) -> None:
+def _relay_check(receiving: Receiving, resident: User) -> None:
     if receiving.relay_point_id is None:
         return
     relay = RelayPoint.objects.filter(pk=receiving.relay_point_id, is_active=True).first()
     host = relay is not None and relay.kind == RelayPoint.Kind.NEIGHBOUR_HOST
     allowed = (
         relay is not None
+        # A neighbour host is chosen only by the members of its neighbourhood (it is a home).
+        and (not host or relay.neighbourhood_id in active_neighbourhood_ids(resident))
         and receiving.mode != ReceiveMode.HOME
         and (receiving.mode != ReceiveMode.RELAY or not host)
         and (receiving.mode != ReceiveMode.HOST or host)
@@ -231,7 +234,7 @@ def order_declare(
 ) -> Order:
     """A resident declares a parcel they expect (carrier, tracking number, expected day)."""
     receiving = receiving or receiving_default(resident)
-    _relay_check(receiving)
+    _relay_check(receiving, resident)
     with transaction.atomic():
         order = _create(
             resident=resident,
@@ -275,7 +278,7 @@ def order_receiving_update(
         if order.status not in (Order.Status.PENDING, Order.Status.PLANNED):
             raise OrderClosedError()
         if receiving is not None:
-            _relay_check(receiving)
+            _relay_check(receiving, actor)
             order.receive_mode = receiving.mode
             order.relay_point_id = receiving.relay_point_id
             order.max_walk_seconds = receiving.max_walk_seconds
@@ -339,7 +342,7 @@ def order_cancel(*, actor: User, order_id: int) -> Order:
 def receiving_preference_set(
     *, resident: User, receiving: Receiving, home_windows: list[dict[str, Any]]
 ) -> ReceivingPreference:
-    _relay_check(receiving)
+    _relay_check(receiving, resident)
     with transaction.atomic():
         pref, _ = ReceivingPreference.objects.update_or_create(
             resident=resident,

@@ -10,6 +10,7 @@ from django.contrib.gis.geos import Point
 from django.db import transaction
 
 from accounts.models import User
+from geo.privacy import blurred_point
 from neighbourhoods.models import Neighbourhood
 from pooling.models import Courier, Hub, Merchant, RelayPoint
 from pooling.webhooks import MerchantCredentials, api_key_hash, credentials_new
@@ -74,6 +75,14 @@ def courier_create(
         )
 
 
+def public_location_for(*, kind: str, location: Point) -> Point:
+    """What others see of a relay point's place: the place itself, or for a neighbour host (a
+    home) the centre of its blur cell."""
+    if kind == RelayPoint.Kind.NEIGHBOUR_HOST:
+        return blurred_point(location)
+    return location
+
+
 def relay_point_create(
     *,
     kind: str,
@@ -87,11 +96,13 @@ def relay_point_create(
     closes_at: time = time(19, 0),
     address_label: str = "",
 ) -> RelayPoint:
+    location = Point(lon, lat, srid=settings.GEO_SRID)
     with transaction.atomic():
         return RelayPoint.objects.create(
             kind=kind,
             name=name,
-            location=Point(lon, lat, srid=settings.GEO_SRID),
+            location=location,
+            public_location=public_location_for(kind=kind, location=location),
             neighbourhood=neighbourhood,
             operator=operator,
             capacity_per_day=capacity_per_day,
@@ -100,3 +111,29 @@ def relay_point_create(
             address_label=address_label,
             handover_code=f"{secrets.randbelow(1_000_000):06d}",
         )
+
+
+@transaction.atomic
+def relay_point_update(*, relay: RelayPoint) -> RelayPoint:
+    """Saves a relay point changed by the association (the panel's form), keeping what others see
+    of its place in step: a host's place is always its operator's home."""
+    operator = relay.operator
+    if relay.kind == RelayPoint.Kind.NEIGHBOUR_HOST and operator is not None and operator.home:
+        relay.location = operator.home
+    relay.public_location = public_location_for(kind=relay.kind, location=relay.location)
+    relay.save()
+    return relay
+
+
+def relays_follow_home(*, operator: User) -> int:
+    """Inside the transaction that moves a resident's home: the relay points they host move with
+    it (a host without a home any more stops hosting). Returns how many changed."""
+    hosted = RelayPoint.objects.filter(kind=RelayPoint.Kind.NEIGHBOUR_HOST, operator=operator)
+    if operator.home is None:
+        return hosted.update(is_active=False)
+    return hosted.update(
+        location=operator.home,
+        public_location=public_location_for(
+            kind=RelayPoint.Kind.NEIGHBOUR_HOST, location=operator.home
+        ),
+    )

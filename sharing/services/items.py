@@ -12,15 +12,16 @@ from django.contrib.postgres.search import SearchVector
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from psycopg.types.range import Range
 
 from accounts.models import User
 from backend.errors import ConflictError, DomainError, ForbiddenError
+from geo.privacy import blurred_point
 from neighbourhoods.selectors import require_active_member
 from sharing.locks import lock
 from sharing.models import BlockedPeriod, Item, ItemPhoto
-from sharing.privacy import blurred_point
 
 EDITABLE = ("title", "description", "category", "condition", "deposit_cents", "max_loan_days")
 
@@ -100,12 +101,24 @@ def item_update(*, actor: User, item_id: int, **changes: Any) -> Item:
             )
         setattr(item, field, value.strip() if isinstance(value, str) else value)
     item.title_norm = normalize(item.title)
-    if actor.home is not None:  # follow the owner's home if it moved
-        item.location = blurred_point(actor.home)
     item.save()
     _refresh_search(item.pk)
     item.refresh_from_db()
     return item
+
+
+def items_follow_home(*, owner: User) -> int:
+    """Inside the transaction that moves a resident's home: their items (always placed at home)
+    move to the new home's blur cell. A home removed leaves them where they were: they cannot be
+    listed again until a home is set. Returns how many moved."""
+    if owner.home is None:
+        return 0
+    cell = blurred_point(owner.home)
+    return (
+        Item.objects.filter(owner=owner)
+        .exclude(location=cell)
+        .update(location=cell, updated_at=timezone.now())
+    )
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ from psycopg.types.range import Range
 from accounts.models import User
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from geo.network import IslandError, OffGraphError
+from geo.privacy import blurred_point, coarse_minutes
 from neighbourhoods.selectors import (
     active_neighbourhood_ids,
     require_active_member,
@@ -44,7 +45,6 @@ from sharing.models import (
     WantedNotice,
     WantedRequest,
 )
-from sharing.privacy import blurred_point, coarse_minutes
 from sharing.selectors import items_available
 from sharing.selectors_community import (
     ask_me_too_candidates,

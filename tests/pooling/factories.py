@@ -13,6 +13,7 @@ from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from accounts.models import User
 from neighbourhoods.models import Association, Neighbourhood
 from pooling.models import Courier, Hub, Order, Parcel, RelayPoint
+from pooling.services.places import public_location_for
 from tests.accounts.factories import UserFactory
 
 # Points on the street graph of the test extract (central Helsinki): every one snaps within 30 m.
@@ -112,6 +113,9 @@ class RelayPointFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Kiosk {n}")
     address_label = factory.Sequence(lambda n: f"Aleksanterinkatu {n}")
     location = factory.LazyFunction(lambda: point(*SPOTS[0]))
+    public_location = factory.LazyAttribute(
+        lambda relay: public_location_for(kind=relay.kind, location=relay.location)
+    )
     capacity_per_day = 30
     opens_at = time(8, 0)
     closes_at = time(20, 0)

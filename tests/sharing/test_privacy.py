@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.contrib.gis.geos import Point
 
-from sharing.privacy import METERS_PER_DEGREE_LAT, blur_cell, blurred_point
+from geo.privacy import METERS_PER_DEGREE_LAT, blur_cell, blurred_point
 
 pytestmark = pytest.mark.usefixtures("street_graph")
 

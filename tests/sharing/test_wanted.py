@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from geo.privacy import blurred_point, coarse_minutes
 from neighbourhoods.models import Membership
 from notifications.models import Event
 from sharing.models import Conversation, Item, Loan, Offer, WantedNotice, WantedRequest
-from sharing.privacy import blurred_point, coarse_minutes
 from sharing.selectors_community import WEIGHT_NEARNESS, WEIGHT_RELEVANCE, WEIGHT_TRUST
 from sharing.services.wanted import offer_create, wanted_create, wanted_widen
 

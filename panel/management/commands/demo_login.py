@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.demo import (
     DEMO_ADMIN_EMAIL,
@@ -17,9 +17,14 @@ from neighbourhoods.models import Neighbourhood
 
 
 class Command(BaseCommand):
-    help = "Print the demo accounts and how to log in with them."
+    help = "Print the demo accounts and how to log in with them, on the address served."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="the address `make run` serves on")
+        parser.add_argument("--port", type=int, default=8000, help="the port `make run` serves on")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        base = f"http://{options['host']}:{options['port']}"
         emails = [resident.email for resident in DEMO_RESIDENTS]
         seeded = set(
             User.objects.filter(email__in=[*emails, DEMO_ADMIN_EMAIL]).values_list(
@@ -56,13 +61,13 @@ class Command(BaseCommand):
         out.write(
             f"Platform operator (superuser, sees everything), for /admin/: {DEMO_ADMIN_EMAIL}{mark}"
         )
-        out.write("Admin: http://127.0.0.1:8000/admin/  (dashboard: /admin/dashboard/)")
+        out.write(f"Admin: {base}/admin/  (dashboard: /admin/dashboard/)")
         out.write("")
         first = DEMO_RESIDENTS[0].email
         out.write("API: get a token, then send it as 'Authorization: Bearer <access>':")
         out.write(
-            "  curl -s -X POST http://127.0.0.1:8000/api/v1/auth/token "
+            f"  curl -s -X POST {base}/api/v1/auth/token "
             "-H 'Content-Type: application/json' "
             f"""-d '{{"email": "{first}", "password": "{DEMO_PASSWORD}"}}'"""
         )
-        out.write("  curl -s http://127.0.0.1:8000/api/v1/me -H 'Authorization: Bearer <access>'")
+        out.write(f"  curl -s {base}/api/v1/me -H 'Authorization: Bearer <access>'")
