@@ -91,3 +91,61 @@ def van_town(path: Path) -> Path:
         (106, [12, 11], {"highway": "residential", "oneway": "yes"}),
     ]
     return write_osm(path, nodes, ways)
+
+
+def loop_town(path: Path) -> Path:
+    """Service loops on a small ladder of streets (main street 1..4, north street 5..8, links
+    1-5, 4-8):
+
+    - way 110, a closed way starting and ending at the main street's node 2 (one edge whose two
+      ends are node 2), going south;
+    - way 111, a P-shaped gravel way (slow for wheelchairs): a stem from node 3 to node 20, then
+      round a loop back to 20 (one edge 3-20, one edge 20..20);
+    - way 112, a closed way through node 4 whose first node (30) meets nothing: two parallel
+      edges between 4 and 30;
+    - way 113, a one-way loop (for bikes and vans) closed at node 40, reached from node 7 by a
+      two-way way 114.
+
+    No two loops are alike, so going round one way or the other never ties."""
+    nodes = {
+        1: (24.930, 60.170),
+        2: (24.934, 60.170),
+        3: (24.938, 60.170),
+        4: (24.942, 60.170),
+        5: (24.930, 60.172),
+        6: (24.934, 60.172),
+        7: (24.938, 60.172),
+        8: (24.942, 60.172),
+        # loop 110, south of node 2
+        10: (24.9333, 60.1693),
+        11: (24.9331, 60.1682),
+        12: (24.9352, 60.1679),
+        13: (24.9356, 60.1690),
+        # P-shape 111, south of node 3
+        20: (24.9381, 60.1692),
+        21: (24.9370, 60.1684),
+        22: (24.9374, 60.1672),
+        23: (24.9392, 60.1676),
+        24: (24.9395, 60.1687),
+        # closed way 112 through node 4
+        30: (24.9445, 60.1685),
+        31: (24.9452, 60.1695),
+        32: (24.9428, 60.1690),
+        # one-way loop 113 north of node 7, and its access 114
+        40: (24.9381, 60.1730),
+        41: (24.9395, 60.1741),
+        42: (24.9379, 60.1752),
+        43: (24.9366, 60.1740),
+    }
+    ways = [
+        (100, [1, 2, 3, 4], {"highway": "residential"}),
+        (101, [5, 6, 7, 8], {"highway": "residential"}),
+        (102, [1, 5], {"highway": "residential"}),
+        (103, [4, 8], {"highway": "residential"}),
+        (110, [2, 10, 11, 12, 13, 2], {"highway": "service"}),
+        (111, [3, 20, 21, 22, 23, 24, 20], {"highway": "service", "surface": "gravel"}),
+        (112, [30, 31, 4, 32, 30], {"highway": "service"}),
+        (113, [40, 41, 42, 43, 40], {"highway": "service", "oneway": "yes"}),
+        (114, [7, 40], {"highway": "service"}),
+    ]
+    return write_osm(path, nodes, ways)

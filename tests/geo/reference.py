@@ -8,9 +8,12 @@ great-circle lengths from geopy.
 from __future__ import annotations
 
 import itertools
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import osmium
 from geopy.distance import great_circle
 
@@ -82,3 +85,93 @@ def walking_graph(
             if not graph.has_edge(r1, r2) or graph[r1][r2]["length"] > d:
                 graph.add_edge(r1, r2, length=d)
     return graph, where
+
+
+# --- points in the middle of ways ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point put on the nearest way segment of the reference graph (its own projection)."""
+
+    a: int  # the segment's first node
+    b: int  # its second node
+    along_m: float  # great-circle meters from ``a`` along the segment
+    approach_m: float  # straight meters from the point to its place
+    lonlat: tuple[float, float]  # the place on the segment
+
+
+@dataclass(frozen=True)
+class RefRoute:
+    meters: float
+    line: list[tuple[float, float]]  # lon, lat: the point, its place, the nodes, the other place...
+
+
+class Reference:
+    """Door-to-door walks between any two points, on the largest connected part of the reference
+    graph: each point goes straight to the nearest segment (in a local projection of its own),
+    then along the ways, the route being networkx's shortest path between two nodes added for
+    the walk's ends and removed afterwards."""
+
+    def __init__(self, path: Path, wheelchair: bool = False) -> None:
+        graph, where = walking_graph(path, wheelchair=wheelchair)
+        main = max(nx.connected_components(graph), key=len)
+        self.graph = graph.subgraph(main).copy()
+        self.where = where
+        self.lat0 = float(np.mean([where[n][1] for n in main]))
+        self.kx = math.radians(1.0) * 6_371_009.0 * math.cos(math.radians(self.lat0))
+        self.ky = math.radians(1.0) * 6_371_009.0
+        self.segments = [(u, v) for u, v in self.graph.edges() if u != v]
+        p = np.array([self._xy(where[u]) for u, _ in self.segments])
+        q = np.array([self._xy(where[v]) for _, v in self.segments])
+        self._p, self._d = p, q - p
+
+    def _xy(self, lonlat: tuple[float, float]) -> tuple[float, float]:
+        return lonlat[0] * self.kx, lonlat[1] * self.ky
+
+    def place(self, lonlat: tuple[float, float]) -> Place:
+        x, y = self._xy(lonlat)
+        d2 = np.einsum("ij,ij->i", self._d, self._d)
+        rel = np.array([x, y]) - self._p
+        dot = np.einsum("ij,ij->i", rel, self._d)
+        t = np.clip(np.divide(dot, d2, out=np.zeros_like(dot), where=d2 > 0), 0.0, 1.0)
+        gap = rel - self._d * t[:, None]
+        dist = np.hypot(gap[:, 0], gap[:, 1])
+        i = int(np.argmin(dist))
+        u, v = self.segments[i]
+        (ulon, ulat), (vlon, vlat) = self.where[u], self.where[v]
+        ti = float(t[i])
+        return Place(
+            a=u,
+            b=v,
+            along_m=ti * self.graph[u][v]["length"],
+            approach_m=float(dist[i]),
+            lonlat=(ulon + ti * (vlon - ulon), ulat + ti * (vlat - ulat)),
+        )
+
+    def route(self, start: tuple[float, float], end: tuple[float, float]) -> RefRoute:
+        pa, pb = self.place(start), self.place(end)
+        g = self.graph
+        s, t = ("start",), ("end",)
+        la, lb = g[pa.a][pa.b]["length"], g[pb.a][pb.b]["length"]
+        g.add_edge(s, pa.a, length=pa.along_m)
+        g.add_edge(s, pa.b, length=la - pa.along_m)
+        g.add_edge(t, pb.a, length=pb.along_m)
+        g.add_edge(t, pb.b, length=lb - pb.along_m)
+        if {pa.a, pa.b} == {pb.a, pb.b}:
+            other = pb.along_m if pa.a == pb.a else lb - pb.along_m
+            g.add_edge(s, t, length=abs(pa.along_m - other))
+        try:
+            length, nodes = nx.bidirectional_dijkstra(g, s, t, weight="length")
+        finally:
+            g.remove_nodes_from([s, t])
+        line = [start, pa.lonlat, *(self.where[n] for n in nodes[1:-1]), pb.lonlat, end]
+        return RefRoute(meters=pa.approach_m + length + pb.approach_m, line=line)
+
+
+def line_meters(line: list[tuple[float, float]] | tuple) -> float:
+    """Great-circle length of a line of (lon, lat)."""
+    return sum(
+        great_circle((lat1, lon1), (lat2, lon2)).meters
+        for (lon1, lat1), (lon2, lat2) in itertools.pairwise(line)
+    )
