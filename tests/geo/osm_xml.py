@@ -149,3 +149,86 @@ def loop_town(path: Path) -> Path:
         (114, [7, 40], {"highway": "service"}),
     ]
     return write_osm(path, nodes, ways)
+
+
+def square_town(path: Path) -> Path:
+    """Pedestrian areas, near lon 24.94, lat 60.17 (x, y in meters east and north, see ``at``):
+
+    - way 200, a 100 m x 100 m square (x 0..100, y 0..100), ``highway=pedestrian area=yes`` open
+      to deliveries, entered from a street from the west at (0, 50) (way 201 from (-100, 50)), one
+      from the east at (100, 50) (way 202 to (200, 50)) and one from the south at (50, 0) (way 203
+      from (50, -100)); a road round it by the south joins the western and eastern streets (way
+      204: (-100, 50), (-100, -200), (200, -200), (200, 50));
+    - way 210, a U-shaped footway area ``wheelchair=no`` (x 300..400, y 0..100, its notch x
+      330..370 down to y 40), entered at the top of each arm, (315, 100) and (385, 100), by
+      streets going north to a street at y 200 (ways 211, 212, 213), and from its south-west
+      corner by a street from the square's eastern street (way 205, (200, 50) to (300, 0)); the
+      street at y 200 also joins it (way 206, (385, 200) to (200, 50));
+    - way 220, a square (x 500..540, y 0..40) joined to nothing.
+    """
+    pts = {
+        # square 200
+        1: (0, 0),
+        2: (50, 0),
+        3: (100, 0),
+        4: (100, 50),
+        5: (100, 100),
+        6: (0, 100),
+        7: (0, 50),
+        8: (-100, 50),
+        9: (200, 50),
+        10: (50, -100),
+        11: (-100, -200),
+        12: (200, -200),
+        # U 210
+        20: (300, 0),
+        21: (400, 0),
+        22: (400, 100),
+        23: (385, 100),
+        24: (370, 100),
+        25: (370, 40),
+        26: (330, 40),
+        27: (330, 100),
+        28: (315, 100),
+        29: (300, 100),
+        30: (315, 200),
+        31: (385, 200),
+        # lonely square 220
+        40: (500, 0),
+        41: (540, 0),
+        42: (540, 40),
+        43: (500, 40),
+    }
+    nodes = {nid: at(x, y) for nid, (x, y) in pts.items()}
+    square = {"highway": "pedestrian", "area": "yes", "motor_vehicle": "delivery"}
+    ways = [
+        (200, [1, 2, 3, 4, 5, 6, 7, 1], square),
+        (201, [8, 7], {"highway": "residential"}),
+        (202, [4, 9], {"highway": "residential"}),
+        (203, [10, 2], {"highway": "footway"}),
+        (204, [8, 11, 12, 9], {"highway": "residential"}),
+        (205, [9, 20], {"highway": "residential"}),
+        (206, [31, 9], {"highway": "residential"}),
+        (
+            210,
+            [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 20],
+            {"highway": "footway", "area": "yes", "wheelchair": "no"},
+        ),
+        (211, [28, 30], {"highway": "residential"}),
+        (212, [23, 31], {"highway": "residential"}),
+        (213, [30, 31], {"highway": "residential"}),
+        (220, [40, 41, 42, 43, 40], {"highway": "pedestrian", "area": "yes"}),
+    ]
+    return write_osm(path, nodes, ways)
+
+
+SQUARE_ORIGIN = (24.94, 60.17)
+
+
+def at(x: float, y: float) -> tuple[float, float]:
+    """(lon, lat) of a point x meters east and y meters north of SQUARE_ORIGIN (locally flat)."""
+    import math
+
+    lon0, lat0 = SQUARE_ORIGIN
+    ky = math.radians(1.0) * 6_371_008.8
+    return lon0 + x / (ky * math.cos(math.radians(lat0))), lat0 + y / ky

@@ -2,19 +2,23 @@
 
 It shares no code with geo/: its own osmium reader, its own foot rules written out plainly, a
 networkx graph with one edge per pair of consecutive way nodes (no cutting at junctions), and
-great-circle lengths from geopy.
+great-circle lengths from geopy. A walkable area (a closed ``area=yes`` way, a square) is walked
+across too: one straight edge between every two of its entrances (nodes another way uses) and
+reflex corners that see each other inside it, which is where shortest walks across bend.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import osmium
+import shapely
 from geopy.distance import great_circle
 
 EXCLUDED = {
@@ -67,6 +71,8 @@ def walking_graph(
 ) -> tuple[nx.Graph, dict[int, tuple[float, float]]]:
     graph = nx.Graph()
     where: dict[int, tuple[float, float]] = {}
+    ways_at: Counter[int] = Counter()
+    areas = []
     for way in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations():
         if not way.is_way():
             continue
@@ -76,6 +82,9 @@ def walking_graph(
         if wheelchair and (tags.get("highway") == "steps" or tags.get("wheelchair") == "no"):
             continue
         nodes = [(n.ref, n.location) for n in way.nodes]
+        ways_at.update({r for r, _ in nodes})
+        if tags.get("area") == "yes" and len(nodes) >= 4 and nodes[0][0] == nodes[-1][0]:
+            areas.append(nodes[:-1])
         for (r1, l1), (r2, l2) in itertools.pairwise(nodes):
             if not (l1.valid() and l2.valid()) or r1 == r2:
                 continue
@@ -84,7 +93,41 @@ def walking_graph(
             d = great_circle((l1.lat, l1.lon), (l2.lat, l2.lon)).meters
             if not graph.has_edge(r1, r2) or graph[r1][r2]["length"] > d:
                 graph.add_edge(r1, r2, length=d)
+    for ring in areas:
+        _add_crossings(graph, ring, {r for r, _ in ring if ways_at[r] > 1})
     return graph, where
+
+
+def _add_crossings(graph: nx.Graph, ring: list, entrances: set[int]) -> None:
+    """Edges across an area between every two of its entrances and reflex corners whose straight
+    segment stays inside (shapely's ``covers``, in a local projection of the area's own) and
+    meets no other node."""
+    if not entrances or not all(loc.valid() for _, loc in ring):
+        return
+    lat0 = math.radians(sum(loc.lat for _, loc in ring) / len(ring))
+    xy = [(loc.lon * math.cos(lat0) * 111_195.0, loc.lat * 111_195.0) for _, loc in ring]
+    polygon = shapely.Polygon(xy)
+    if not polygon.is_valid:
+        polygon = shapely.make_valid(polygon)
+    ccw = shapely.LinearRing(xy).is_ccw
+    key = []
+    for k, (ref, _) in enumerate(ring):
+        (x0, y0), (x1, y1), (x2, y2) = xy[k - 1], xy[k], xy[(k + 1) % len(ring)]
+        turn = (x1 - x0) * (y2 - y1) - (y1 - y0) * (x2 - x1)  # > 0: a left turn
+        if ref in entrances or (turn < 0 if ccw else turn > 0):  # against the ring: reflex
+            key.append(k)
+    points = [shapely.Point(p) for p in xy]
+    for i, j in itertools.combinations(key, 2):
+        (r1, l1), (r2, l2) = ring[i], ring[j]
+        segment = shapely.LineString([xy[i], xy[j]])
+        if r1 == r2 or not polygon.covers(segment):
+            continue
+        # Through another node (along a straight side): the two edges either side are enough.
+        if any(segment.distance(p) < 0.01 for k, p in enumerate(points) if k not in (i, j)):
+            continue
+        d = great_circle((l1.lat, l1.lon), (l2.lat, l2.lon)).meters
+        if not graph.has_edge(r1, r2) or graph[r1][r2]["length"] > d:
+            graph.add_edge(r1, r2, length=d)
 
 
 # --- points in the middle of ways ------------------------------------------------------------------
