@@ -8,12 +8,19 @@ size of the file:
 3. the same ways again, cut at every node shared by two ways (or used twice by one) and at their
    ends, giving edges with their geometry, length in meters and the tags the profiles need.
 
+Walkable areas (closed ways tagged ``area=yes``, e.g. a ``highway=pedestrian`` square) are also
+walked across: between passes 2 and 3, each area joined to the network gets straight edges
+between its entrances and reflex corners that see each other inside it (see
+:func:`area_crossings`); their ends become graph nodes, so pass 3 cuts the outline there too.
+
 Nothing here touches the database: :mod:`geo.services` writes what this yields.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import math
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 
 ProgressFn = Callable[[str], None]
 
@@ -75,6 +83,17 @@ UNPAVED = frozenset(
 EARTH_RADIUS_M = 6_371_008.8
 
 TAG_LENGTH = 32
+# Areas people walk across (keep_way drops other area=yes ways).
+WALKABLE_AREAS = frozenset({"pedestrian", "footway", "living_street"})
+# Squares are crossed between their entrances (nodes shared with another way) and their reflex
+# corners: a shortest walk inside a polygon between two entrances bends only at reflex corners, so
+# that is exact between entrances with far fewer edges than every pair of nodes. At most this many
+# such nodes an area, else its entrances alone, else (more entrances still) its outline only:
+# at most 100 x 99 / 2 = 4,950 segments to test against the polygon (milliseconds) and as many
+# edges. The largest count in the Helsinki and Paris extracts is 43.
+AREA_MAX_CROSSING_NODES = 100
+# A crossing that passes this close to another node of its area goes through it: left out.
+THROUGH_NODE_M = 0.01
 
 
 def _tag(tags: Any, key: str) -> str:
@@ -146,6 +165,63 @@ def oneway_for_bikes(tags: Any) -> int:
     if oneway == "-1":
         return 0 if contraflow else -1
     return 0
+
+
+def is_walkable_area(tags: Any, node_refs: list[int]) -> bool:
+    """A closed way tagged as an area that people walk across (a square, a pedestrian zone)."""
+    return (
+        _tag(tags, "area") == "yes"
+        and _tag(tags, "highway") in WALKABLE_AREAS
+        and len(node_refs) >= 4
+        and node_refs[0] == node_refs[-1]
+    )
+
+
+def area_crossings(
+    lons: np.ndarray, lats: np.ndarray, entrance: np.ndarray, refs: np.ndarray
+) -> list[tuple[int, int]]:
+    """Pairs (i, j) of an area's ring nodes (the closing node not repeated) joined by a straight
+    segment inside the area (``covers``: the outline itself counts as inside), that are not
+    already neighbours on the outline and whose segment passes through no other of its nodes.
+    The nodes taking part are its entrances and reflex corners (see AREA_MAX_CROSSING_NODES);
+    an area whose ring is not a valid polygon is made valid first."""
+    n = lons.size
+    lat0 = math.radians(float(np.mean(lats)))
+    ky = math.radians(1.0) * EARTH_RADIUS_M
+    x, y = (lons - lons.mean()) * ky * math.cos(lat0), (lats - lats.mean()) * ky
+    polygon = shapely.Polygon(np.column_stack([x, y]))
+    if not polygon.is_valid:
+        polygon = shapely.make_valid(polygon)
+    # Reflex corners: the turn at the node goes against the ring's orientation.
+    dx1, dy1 = x - np.roll(x, 1), y - np.roll(y, 1)
+    dx2, dy2 = np.roll(x, -1) - x, np.roll(y, -1) - y
+    turn = dx1 * dy2 - dy1 * dx2
+    ccw = float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)) > 0
+    reflex = turn < 0 if ccw else turn > 0
+    chosen = np.flatnonzero(entrance | reflex)
+    if chosen.size > AREA_MAX_CROSSING_NODES:
+        chosen = np.flatnonzero(entrance)
+    if chosen.size > AREA_MAX_CROSSING_NODES:
+        return []
+    i, j = np.triu_indices(chosen.size, k=1)
+    i, j = chosen[i], chosen[j]
+    keep = (j - i != 1) & (j - i != n - 1) & (refs[i] != refs[j])
+    i, j = i[keep], j[keep]
+    if i.size == 0:
+        return []
+    segments = shapely.linestrings(
+        np.stack([np.column_stack([x[i], y[i]]), np.column_stack([x[j], y[j]])], axis=1)
+    )
+    shapely.prepare(polygon)
+    inside = shapely.covers(polygon, segments)
+    # A segment through another node of the area (along a straight side, say) is the two
+    # segments on either side of it, and would hide that node from points placed on it.
+    seg, node = shapely.STRtree(shapely.points(x, y)).query(
+        segments, predicate="dwithin", distance=THROUGH_NODE_M
+    )
+    through = (node != i[seg]) & (node != j[seg])
+    inside[seg[through]] = False
+    return list(zip(i[inside].tolist(), j[inside].tolist(), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +335,11 @@ class ExtractReader:
         self._needed_ids: np.ndarray = np.empty(0, dtype=np.int64)
         self._lons: np.ndarray = np.empty(0)
         self._lats: np.ndarray = np.empty(0)
+        self._shared_ids: np.ndarray = np.empty(0, dtype=np.int64)
+        # Walkable areas met in pass 1 (way id, node refs without the closing one, tags), and the
+        # edges across them planned after pass 2.
+        self._areas: list[tuple[int, np.ndarray, WayTags]] = []
+        self._crossings: list[Edge] = []
 
     def _ways(self) -> Iterator[Any]:
         import osmium
@@ -282,7 +363,14 @@ class ExtractReader:
             node_refs = [n.ref for n in way.nodes]
             if len(node_refs) < 2:
                 continue
-            refs.extend(node_refs)
+            if is_walkable_area(way.tags, node_refs):
+                # Its closing node counts once, so that a node counted twice is an entrance.
+                refs.extend(node_refs[:-1])
+                self._areas.append(
+                    (way.id, np.array(node_refs[:-1], dtype=np.int64), WayTags.from_tags(way.tags))
+                )
+            else:
+                refs.extend(node_refs)
             ends.append(node_refs[0])
             ends.append(node_refs[-1])
             ways += 1
@@ -293,6 +381,7 @@ class ExtractReader:
         all_refs = np.frombuffer(refs, dtype=np.int64)
         ids, counts = np.unique(all_refs, return_counts=True)
         shared = ids[counts >= 2]
+        self._shared_ids = shared
         self.graph_node_ids = np.union1d(shared, np.frombuffer(ends, dtype=np.int64))
         self._needed_ids = ids
         self.counts.ways = ways
@@ -356,6 +445,7 @@ class ExtractReader:
         """Yields every edge; runs the three passes."""
         self._pass_refs()
         self._pass_locations()
+        self._plan_crossings()
         self.progress("pass 3/3: cutting ways into edges")
         needed = self._needed_ids
         graph_mask = np.isin(needed, self.graph_node_ids, assume_unique=True)
@@ -393,8 +483,54 @@ class ExtractReader:
             done += 1
             if done % self.PROGRESS_EVERY == 0:
                 self.progress(f"pass 3/3: {done:,} of {self.counts.ways:,} ways")
+        for edge in self._crossings:  # not counted in total_length_m, the length of the ways
+            self.used[edge.source] = True
+            self.used[edge.target] = True
+            self.counts.edges += 1
+            yield edge
+        self._crossings = []
         self.counts.graph_nodes = int(self.used.sum())
         self.progress(f"pass 3/3: {self.counts.edges:,} edges")
+
+    def _plan_crossings(self) -> None:
+        """Edges across the walkable areas joined to the network; their ends join the graph's
+        nodes before pass 3 cuts the ways."""
+        needed = self._needed_ids
+        joined: list[int] = []
+        crossed = outline_only = 0
+        for way_id, refs, tags in self._areas:
+            pos = np.searchsorted(needed, refs)
+            lons, lats = self._lons[pos], self._lats[pos]
+            entrance = np.isin(refs, self._shared_ids, assume_unique=False)
+            if np.isnan(lons).any() or not entrance.any():
+                continue  # clipped at the extract's edge, or joined to nothing: an island
+            pairs = area_crossings(lons, lats, entrance, refs)
+            if not pairs:
+                outline_only += 1
+                continue
+            crossed += 1
+            across = dataclasses.replace(tags, oneway_bike=0, oneway_car=0, motor="no")
+            for i, j in pairs:
+                seg_lons, seg_lats = lons[[i, j]], lats[[i, j]]
+                self._crossings.append(
+                    Edge(
+                        source=int(pos[i]),
+                        target=int(pos[j]),
+                        way_id=way_id,
+                        lons=seg_lons,
+                        lats=seg_lats,
+                        length_m=float(haversine_lengths(seg_lons, seg_lats)[0]),
+                        tags=across,
+                    )
+                )
+                joined.extend((refs[i], refs[j]))
+        self._areas = []
+        if joined:
+            self.graph_node_ids = np.union1d(self.graph_node_ids, np.array(joined, dtype=np.int64))
+        self.counts.extra.update(
+            areas_crossed=crossed, areas_outline_only=outline_only, area_edges=len(self._crossings)
+        )
+        self.progress(f"areas: {crossed:,} crossed by {len(self._crossings):,} edges")
 
     def _cut(
         self,

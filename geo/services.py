@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 COPY_BATCH = 5_000
 KEEP_PREVIOUS_GRAPHS = 1
 # 2: motor vehicle access and one-way columns for the car profile.
-IMPORT_FORMAT = 2
+# 3: edges across walkable areas (squares).
+IMPORT_FORMAT = 3
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,20 @@ class Search:
     predecessors: np.ndarray | None  # (2, n) or None
     limit: float
 
+    def path_to(self, node: int) -> tuple[int, list[int]]:
+        """The cheapest path to ``node`` (needs predecessors): which start it left by (0: the
+        origin edge's source, 1: its target; the row that gave the node its cost) and its nodes,
+        from that start to ``node``. On a loop edge both starts are one node: only this row says
+        which way round the origin left."""
+        assert self.predecessors is not None
+        side = int(self.row[node])
+        pred = self.predecessors[side]
+        path = [int(node)]
+        while pred[path[-1]] >= 0:
+            path.append(int(pred[path[-1]]))
+        path.reverse()
+        return side, path
+
 
 @dataclass(frozen=True)
 class Route:
