@@ -52,6 +52,8 @@ MIDDLEWARE = [
     # carries the CORS headers a browser needs to read it). See security.py.
     "corsheaders.middleware.CorsMiddleware",
     "backend.security.RequestSizeLimitMiddleware",
+    # Paths and query strings with NUL, control characters... refused (backend/inputs.py).
+    "backend.security.InputCharactersMiddleware",
     "backend.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
