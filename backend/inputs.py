@@ -12,9 +12,10 @@ PostgreSQL stores; they are allowed (showing them safely is the apps' business).
 **JSON.** :func:`json_parse` is the one JSON reader of request bodies (the API's parser, the
 merchant webhook, the websocket's inbound messages): it refuses, before parsing, a body nested
 more than ``API_JSON_MAX_DEPTH`` levels (Python's parser recurses once per level and fails with
-``RecursionError`` near a thousand), without recursion itself; it refuses ``NaN``, ``Infinity``,
-numbers that overflow to infinity and integers outside 64 bits, which no column stores; then the
-characters above, in every key and string.
+``RecursionError`` near a thousand), without recursion itself; it refuses ``NaN`` and ``Infinity``
+(not JSON) and integers outside 64 bits (no column stores them); then the characters above, in
+every key and string. A float that overflows (``1e999``) is read as infinity and left to the
+field that reads it (coordinates refuse it with their own message).
 
 Where each check runs: backend/security.py (path and query string of every request),
 backend/parsers.py (every body the API parses). See docs/security.md, "Input rejection".
@@ -23,7 +24,6 @@ backend/parsers.py (every body the API parses). See docs/security.md, "Input rej
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -45,10 +45,10 @@ _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 
 INT64 = 2**63
-# Digits as "9" and exponents as "e": a number that may not fit then shows as 19 nines (as many
-# digits as 2**63 has) or a 3-digit positive exponent, found by plain substring searches.
-_NUMBER_SHAPES = bytes.maketrans(b"0123456789E", b"9999999999e")
-_LONG_NUMBERS = (b"9" * 19, b"e999", b"e+999")
+# Digits as "9": an integer that may not fit in 64 bits then shows as 19 nines in a row (as many
+# digits as 2**63 has), found by a plain substring search.
+_DIGITS = bytes.maketrans(b"0123456789", b"9999999999")
+_LONG_NUMBER = b"9" * 19
 
 
 class InvalidCharacterError(DomainError):
@@ -167,13 +167,6 @@ def _constant(name: str) -> Any:
     raise _NumberError(name)
 
 
-def _float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _NumberError(text)
-    return value
-
-
 def _int(text: str) -> int:
     # Python refuses integers of more than 4,300 digits itself; 64 bits need at most 20.
     if len(text) > 20:  # a sign and 19 digits at most
@@ -188,7 +181,8 @@ def json_parse(raw: bytes | str, *, encoding: str = "utf-8", limit: int | None =
     """Parses a JSON body under the rules of this module (see its docstring).
 
     Raises :class:`TooDeepError`, :class:`MalformedJsonError` (not JSON, not text in
-    ``encoding``, a number out of range) or :class:`InvalidCharacterError`, all 400s in the
+    ``encoding``, NaN, Infinity, an integer beyond 64 bits) or :class:`InvalidCharacterError`,
+    all 400s in the
     API's error format.
     """
     utf8: bytes | None = None
@@ -206,15 +200,14 @@ def json_parse(raw: bytes | str, *, encoding: str = "utf-8", limit: int | None =
     depth_check(text, limit)
     if utf8 is None:
         utf8 = text.encode("utf-8", "surrogatepass")
-    shapes = utf8.translate(_NUMBER_SHAPES)
     try:
-        if any(shape in shapes for shape in _LONG_NUMBERS):  # a number may not fit: check each
-            parsed = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        if _LONG_NUMBER in utf8.translate(_DIGITS):  # an integer may not fit: check each one
+            parsed = json.loads(text, parse_constant=_constant, parse_int=_int)
         else:  # Python's own number parsing, at full speed
             parsed = json.loads(text, parse_constant=_constant)
     except _NumberError:
         raise MalformedJsonError(
-            _("The JSON body holds a number out of range (NaN, Infinity or beyond 64 bits).")
+            _("The JSON body holds NaN, Infinity or an integer beyond 64 bits.")
         ) from None
     except json.JSONDecodeError as error:
         raise MalformedJsonError(

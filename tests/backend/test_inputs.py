@@ -177,8 +177,7 @@ def test_bytes_that_are_not_utf8():
 
 
 @pytest.mark.parametrize(
-    "number",
-    ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", str(2**63), str(-(2**63) - 1), "9" * 5000],
+    "number", ["NaN", "Infinity", "-Infinity", str(2**63), str(-(2**63) - 1), "9" * 5000]
 )
 def test_numbers_out_of_range(number):
     with pytest.raises(MalformedJsonError):
@@ -187,7 +186,15 @@ def test_numbers_out_of_range(number):
 
 @pytest.mark.parametrize(
     ("number", "value"),
-    [(str(2**63 - 1), 2**63 - 1), (str(-(2**63)), -(2**63)), ("1e-400", 0.0), ("1.5", 1.5)],
+    [
+        (str(2**63 - 1), 2**63 - 1),
+        (str(-(2**63)), -(2**63)),
+        ("1e-400", 0.0),
+        ("1.5", 1.5),
+        ("1234567890123456789.5", 1234567890123456789.5),
+        # An overflowing float is infinity, for the field that reads it to refuse.
+        ("1e999", float("inf")),
+    ],
 )
 def test_numbers_in_range(number, value):
     assert json_parse(f"[{number}]") == [value]

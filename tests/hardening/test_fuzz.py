@@ -14,8 +14,8 @@ status code, and the documented content type, headers and body.
 
 Then each operation gets hostile input that no schema describes (``test_hostile_input``): the
 strings of ``HOSTILE`` (NUL, control characters, unpaired surrogates, U+FFFE/U+FFFF, a
-right-to-left override, a 1 MB string) in a query parameter and in a body field, a body nested
-a thousand levels deep, and its body under the wrong ``Content-Type``. Besides the checks above,
+right-to-left override, a 1 MB string) in a query parameter and in a body field, numbers that
+overflow, a body nested a thousand levels deep, and its body under the wrong ``Content-Type``. Besides the checks above,
 a refused character must be a 400 ``invalid_character``, a deep body a 400 ``too_deep`` and the
 wrong type a 415, unless the request is refused before its body is read (401, 403, 404, 409).
 """
@@ -158,6 +158,9 @@ HOSTILE = [
     ("x" * 1_000_000, False, True),
 ]
 DEEP = ["[" * 1000 + "]" * 1000, '{"a":' * 1000 + "1" + "}" * 1000]
+# Numbers as written in JSON: floats that overflow to infinity (each field must refuse them, or
+# keep them without a 5xx) and an integer beyond 64 bits (refused while parsing).
+HUGE_NUMBERS = [("1e999", False), ("-1e999", False), (str(10**30), True)]
 WRONG_TYPES = ["text/plain", "application/xml"]
 BEFORE_THE_BODY = {401, 403, 404, 409, 429}
 
@@ -170,6 +173,16 @@ def _with_string(body: Any, value: str) -> Any:
         if isinstance(current, str):
             return {**body, key: value}
     return {**body, "note": value}
+
+
+def _with_number(body: Any, literal: str) -> str | None:
+    """``body`` as JSON with its first number written as ``literal`` (None: it has none)."""
+    if not isinstance(body, dict):
+        return None
+    for key, current in body.items():
+        if isinstance(current, int | float) and not isinstance(current, bool):
+            return json.dumps({**body, key: "__number__"}).replace('"__number__"', literal)
+    return None
 
 
 def _send(case, headers, merchant, *, data=None, content_type=None, params=None):
@@ -226,6 +239,12 @@ def test_hostile_input(case, actor_headers, fuzz_world):
             response = _send(case, headers, merchant, data=deep)
             if problem := _problem(response, 400, "too_deep"):
                 wrong.append(f"deep body: {problem}")
+        for literal, refused in HUGE_NUMBERS:
+            raw = _with_number(body, literal)
+            if raw is not None:
+                response = _send(case, headers, merchant, data=raw)
+                if refused and (problem := _problem(response, 400, "parse_error")):
+                    wrong.append(f"number {literal}: {problem}")
     if case.media_type is not None and case.operation.path != WEBHOOK:
         raw = json.dumps(body) if takes_json else "x"
         for content_type in WRONG_TYPES:
