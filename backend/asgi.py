@@ -9,7 +9,11 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from backend import server  # noqa: E402
 from notifications.routing import websocket_application  # noqa: E402
+
+# Daphne's own answers in the API's error format, and no form parsing by Twisted (server.py).
+server.install()
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
 

@@ -3,29 +3,40 @@ error format (:mod:`backend.errors`), in the language the request asked for.
 
 :func:`exception_handler` is DRF's ``EXCEPTION_HANDLER``; :func:`json_404` and :func:`json_500`
 are Django's ``handler404`` and ``handler500`` (backend/urls.py). A 500 never echoes exception
-text. A database that cannot be reached is a 503 with ``Retry-After``, reported to the circuit
-breaker (:mod:`backend.database`).
+text. A database that cannot be reached is a 503
+with ``Retry-After``, reported to the circuit breaker (:mod:`backend.database`).
+
+Whatever else answers with an error under ``/api/`` or from the probes (Django's debug pages with
+``DEBUG`` on, its 400 and 403 pages, the 405 of a plain Django view) is rewritten into the same
+format by :class:`ErrorFormatMiddleware`; the ASGI handler (backend/handler.py) and Daphne
+itself (backend/server.py) answer their own errors with :func:`status_error_body` too, in the
+language of :func:`language_of` the request's ``Accept-Language``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import sys
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.utils.translation.trans_real import parse_accept_lang_header
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from backend.database import circuit, unavailable_response
-from backend.errors import DomainError, UnavailableError, error_body
+from backend.errors import DomainError, ForbiddenError, UnavailableError, error_body
 
 # The name these records had before the handlers moved here (log searches and alerts use it).
 logger = logging.getLogger("backend.errors")
@@ -136,3 +147,89 @@ def json_500(request: HttpRequest) -> JsonResponse:
     if isinstance(exc, OperationalError | InterfaceError) and circuit.report(exc):
         return unavailable_response()
     return JsonResponse(error_body("server_error", _("Internal server error.")), status=500)
+
+
+# --- answers that no handler above wrote ---------------------------------------------------------
+
+# Where every answer is JSON: the API (its schema and docs pages included) and the probes.
+JSON_PATHS = ("/api/", "/healthz", "/readyz")
+
+
+def status_error_body(status: int, method: str = "") -> dict[str, Any]:
+    """The error format for an answer of ``status`` that says nothing more (in the active
+    language)."""
+    if status == 400:
+        return error_body("invalid", DomainError.default_message)
+    if status == 401:
+        return error_body("not_authenticated", _("Authentication credentials were not provided."))
+    if status == 403:
+        return error_body("forbidden", ForbiddenError.default_message)
+    if status == 404:
+        return error_body("not_found", _("Not found."))
+    if status == 405:
+        return error_body(
+            "method_not_allowed", _('Method "%(method)s" not allowed.') % {"method": method}
+        )
+    if status == 413:
+        return error_body("too_large", _("The request body is too large."))
+    if status == 415:
+        return error_body("unsupported_media_type", _("This media type is not supported here."))
+    if status in (502, 503, 504):
+        return error_body("unavailable", UnavailableError.default_message)
+    if status >= 500:
+        return error_body("server_error", _("Internal server error."))
+    try:
+        phrase = HTTPStatus(status).phrase.lower().replace("'", "")
+        code = re.sub(r"[^a-z0-9]+", "_", phrase).strip("_")  # "Request-URI Too Long": ..._too_long
+    except ValueError:
+        code = "error"
+    return error_body(code, _("The request could not be served."))
+
+
+def language_of(accept_language: str) -> str:
+    """The language Django's LocaleMiddleware would pick from ``Accept-Language`` alone, for
+    answers written before a request exists (backend/handler.py, backend/server.py)."""
+    for code, _quality in parse_accept_lang_header(accept_language or ""):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def _is_json(response: HttpResponseBase) -> bool:
+    media_type = str(response.get("Content-Type", "")).split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+class ErrorFormatMiddleware:
+    """Every error answer (400 and up) under ``/api/`` and from the probes is in the error
+    format: one that is not JSON (Django's debug pages with ``DEBUG`` on, the 405 of a plain
+    Django view, Django's own 400 and 403 pages) is rewritten, in the request's language (the
+    locale middleware comes first), keeping its status and headers (``Allow``,
+    ``Retry-After``...). A JSON answer is left as it is (``/readyz`` reports its checks)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path_info.startswith(JSON_PATHS)
+            or _is_json(response)
+        ):
+            return response
+        rewritten = JsonResponse(
+            status_error_body(response.status_code, request.method or ""),
+            status=response.status_code,
+        )
+        for name, value in response.items():
+            if name.lower() not in ("content-type", "content-length"):
+                rewritten[name] = value
+        rewritten.cookies = response.cookies
+        # Not response.close(): that sends request_finished, which closes the database
+        # connection in the middle of the request. An error page holds no open resource.
+        return rewritten

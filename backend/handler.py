@@ -7,20 +7,43 @@ through ``sync_to_async``: about fifteen thread hops per request, 8 to 10 ms on 
 sync mode, as under WSGI, and the whole of it runs in one ``sync_to_async`` call: what stays
 async is what belongs to the server (reading the body, watching for a disconnect, sending the
 response), and websockets, which do not come here. Figures in docs/benchmarks.md.
+
+A request Django cannot even build (a query string that is not UTF-8) is answered in the API's
+error format and the language of its ``Accept-Language``, as every other error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import IO, Any
+
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.core.handlers.base import BaseHandler
-from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponseBase, JsonResponse
+from django.utils import translation
 
 
 class DjangoHandler(ASGIHandler):
     def __init__(self) -> None:
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
+
+    def create_request(
+        self, scope: Mapping[str, Any], body_file: IO[bytes]
+    ) -> tuple[ASGIRequest, None] | tuple[None, HttpResponseBase]:
+        built = super().create_request(scope, body_file)
+        error = built[1]
+        if error is None:
+            return built
+        from backend.error_handlers import language_of, status_error_body
+
+        headers = dict(scope.get("headers") or [])
+        language = language_of(headers.get(b"accept-language", b"").decode("latin-1"))
+        with translation.override(language):
+            response = JsonResponse(status_error_body(error.status_code), status=error.status_code)
+        response["Content-Language"] = language
+        return None, response
 
     async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
         response = await sync_to_async(self.get_response, thread_sensitive=True)(request)

@@ -1,12 +1,15 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes (JSON, no session: CSRF does not apply, so another method than
+GET is a 405 in the error format, backend/error_handlers.py)."""
 
 from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 
+@csrf_exempt
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
@@ -46,6 +49,7 @@ def _check_graph() -> dict[str, object]:
     return graph_status()
 
 
+@csrf_exempt
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     database = _check_database()

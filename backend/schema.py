@@ -4,7 +4,8 @@ A drf-spectacular post-processing hook (``SPECTACULAR_SETTINGS["POSTPROCESSING_H
 each operation the error responses that follow from what the operation is, in the API's one
 error format (backend/errors.py), unless the view documented that status itself:
 
-- 400 when the operation reads query parameters, headers or a body (validation);
+- 400 for every operation: validation of its query parameters, headers or body, and a path or
+  query string holding a character the API refuses (backend/inputs.py);
 - 401 and 403 when it requires authentication (no or bad token; not allowed);
 - 404 when its path has a parameter or it reads a body (an id, in the path or the body, that
   does not exist or is not yours);
@@ -20,7 +21,12 @@ from typing import Any
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 DESCRIPTIONS = {
-    "400": "invalid: the input is invalid; `fields` says what is wrong with each field.",
+    "400": (
+        "invalid: the input is invalid; `fields` says what is wrong with each field. "
+        "invalid_character: a path, parameter or string holds a refused character (NUL, "
+        "control characters, unpaired surrogates, U+FFFE, U+FFFF). too_deep, parse_error: "
+        "the JSON body is nested too deeply or is not valid JSON."
+    ),
     "401": "not_authenticated or token_not_valid: log in (a bearer token) first.",
     "403": "Not allowed for you (permission_denied, forbidden or a more precise code).",
     "404": "not_found: it does not exist, or it is not visible to you.",
@@ -71,11 +77,9 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
                 continue
             responses = operation.setdefault("responses", {})
             view = views.get((path, method))
-            statuses = []
+            # Any path or query string may hold a refused character (backend/security.py).
+            statuses = ["400"]
             has_body = "requestBody" in operation
-            reads_input = any(p.get("in") != "path" for p in operation.get("parameters", []))
-            if reads_input or has_body:
-                statuses.append("400")
             if operation.get("security") and operation["security"] != [{}]:
                 statuses += ["401", "403"]
             if "{" in path or has_body:

@@ -1,7 +1,8 @@
 """HTTP hardening that Django's own settings do not cover: request body size limits before any
-parsing, and a Content-Security-Policy on every response.
+parsing, the characters allowed in every path and query string, and a Content-Security-Policy on
+every response.
 
-Both are plain middleware configured from settings (see backend/settings/security.py and
+All are plain middleware configured from settings (see backend/settings/security.py and
 docs/security.md).
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from backend.errors import error_body
+from backend.inputs import InvalidCharacterError, fields_check, has_invalid_character
 
 UPLOAD_CONTENT_TYPES = ("multipart/form-data",)
 
@@ -44,6 +47,38 @@ class RequestSizeLimitMiddleware:
         if length > limit:
             return JsonResponse(
                 error_body("too_large", _("The request body is too large.")), status=413
+            )
+        return self.get_response(request)
+
+
+class InputCharactersMiddleware:
+    """Refuses, with 400 ``invalid_character`` before any view, a path or a query parameter (its
+    name or a value, once percent-decoded) that holds a character backend/inputs.py refuses:
+    NUL and the other C0 controls but tab and line breaks, unpaired surrogates, U+FFFE, U+FFFF.
+    Bodies are checked where they are parsed (backend/parsers.py). A query string with more
+    than ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` parameters is refused with 400 as well.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if has_invalid_character(request.path_info):
+            return JsonResponse(
+                error_body(
+                    "invalid_character", _("The path holds a character that is not allowed.")
+                ),
+                status=400,
+            )
+        try:
+            fields_check(request.GET.lists())
+        except TooManyFieldsSent:
+            return JsonResponse(
+                error_body("invalid", _("The request has too many fields.")), status=400
+            )
+        except InvalidCharacterError as error:
+            return JsonResponse(
+                error_body(error.code, error.message, error.fields), status=error.status_code
             )
         return self.get_response(request)
 

@@ -12,12 +12,13 @@ socket stays open; too many mistakes in a row close it (code 4429).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from backend.inputs import InvalidCharacterError, MalformedJsonError, TooDeepError, json_parse
 
 MAX_MESSAGE_CHARS = 1024
 # A position measured this long ago is refused as stale (not counted as a mistake).
@@ -55,8 +56,15 @@ def inbound_parse(text: str | None, binary: bytes | None) -> dict[str, Any]:
     if len(text) > MAX_MESSAGE_CHARS:
         raise ProtocolError("too_large", f"Messages are at most {MAX_MESSAGE_CHARS} characters.")
     try:
-        message = json.loads(text)
-    except ValueError:
+        # The API's JSON rules: bounded depth, allowed characters (backend/inputs.py).
+        message = json_parse(text)
+    except TooDeepError:
+        raise ProtocolError("too_deep", "The message is nested too deeply.") from None
+    except InvalidCharacterError:
+        raise ProtocolError(
+            "invalid_character", "The message holds a character that is not allowed."
+        ) from None
+    except MalformedJsonError:
         raise ProtocolError("invalid_json", "The message is not JSON.") from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise ProtocolError("invalid_message", 'Expected a JSON object with a "type".', "type")

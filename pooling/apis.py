@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +9,6 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +16,9 @@ from rest_framework.views import APIView
 
 from accounts.selectors import request_user
 from accounts.serializers import ErrorSerializer
+from backend.inputs import MalformedJsonError, json_parse
 from backend.pagination import LimitOffsetPagination
+from backend.parsers import FormParser, JSONParser, MultiPartParser
 from backend.throttling import NearbyThrottle, WebhookThrottle
 from pooling import selectors
 from pooling.errors import BodyTooLargeError, IdempotencyKeyMissingError, MalformedBodyError
@@ -137,8 +137,9 @@ class MerchantOrderApi(APIView):
         if not key or len(key) > 200 or not key.isprintable():
             raise IdempotencyKeyMissingError()
         try:
-            payload = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
+            # The API's JSON rules: bounded depth, allowed characters (backend/inputs.py).
+            payload = json_parse(raw)
+        except MalformedJsonError:
             raise MalformedBodyError() from None
         if not isinstance(payload, dict):
             raise MalformedBodyError()

@@ -14,7 +14,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 from accounts.selectors import request_user
 from backend.errors import DomainError, NotFoundError
 from backend.pagination import LimitOffsetPagination
+from backend.parsers import FormParser, JSONParser, MultiPartParser
 from backend.throttling import NearbyThrottle
 from sharing import selectors
 from sharing.models import Item, Loan

@@ -11,13 +11,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON with a bounded depth and allowed characters only (backend/parsers.py, inputs.py).
+    "DEFAULT_PARSER_CLASSES": ["backend.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.error_handlers.exception_handler",
     # Every list is paginated (?limit=&offset=), up to API_MAX_PAGE_SIZE (backend/pagination.py).
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
+# How deep a JSON body may nest (objects and arrays), checked before parsing: deeper is a 400.
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 # A larger ?limit= is served as this cap.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 

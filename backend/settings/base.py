@@ -48,17 +48,24 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # CORS, then body size limits and the Content-Security-Policy right after it (so that a 413
-    # carries the CORS headers a browser needs to read it). See security.py.
-    "corsheaders.middleware.CorsMiddleware",
-    "backend.security.RequestSizeLimitMiddleware",
     "backend.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # The request's language, before anything under it answers: every answer of the API and the
+    # probes (413, 400, 503, CORS preflights included) is in it and says it (Content-Language).
     "django.middleware.locale.LocaleMiddleware",
+    # CORS, then the error format and the input limits (so that their answers carry the CORS
+    # headers a browser needs to read them). See security.py and docs/security.md.
+    "corsheaders.middleware.CorsMiddleware",
+    # Every error answer under /api/ and from the probes in the JSON error format.
+    "backend.error_handlers.ErrorFormatMiddleware",
+    "backend.security.RequestSizeLimitMiddleware",
+    # Paths and query strings with NUL, control characters... refused (backend/inputs.py).
+    "backend.security.InputCharactersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     # PostgreSQL down: 503 at once (in the request's language) and back on its own.
     "backend.database.DatabaseUnavailableMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, but an API path answers with or without its trailing slash (backend/paths.py).
+    "backend.paths.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

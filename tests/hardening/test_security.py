@@ -164,20 +164,25 @@ def test_api_views_need_no_csrf_token_but_the_admin_does(user):
 # --- request sizes ---------------------------------------------------------------------------------
 
 
-def test_a_json_body_over_the_limit_is_refused_before_parsing(auth_client, settings):
+@pytest.mark.parametrize(
+    ("language", "detail"),
+    [
+        ("fr", "Le corps de la requête est trop volumineux."),
+        ("en", "The request body is too large."),
+    ],
+)
+def test_a_json_body_over_the_limit_is_refused_before_parsing(
+    auth_client, settings, language, detail
+):
     settings.REQUEST_MAX_BODY_BYTES = 1000
+    # The client's credentials hold its Accept-Language (they win over a request's own).
+    auth_client.credentials(HTTP_ACCEPT_LANGUAGE=language)
     response = auth_client.patch(
-        "/api/v1/me",
-        '{"display_name": "' + "x" * 2000 + '"}',
-        content_type="application/json",
-        HTTP_ACCEPT_LANGUAGE="fr",
+        "/api/v1/me", '{"display_name": "' + "x" * 2000 + '"}', content_type="application/json"
     )
     assert response.status_code == 413
-    assert response.json() == {
-        "code": "too_large",
-        "detail": "Le corps de la requête est trop volumineux.",
-        "fields": {},
-    }
+    assert response["Content-Language"] == language
+    assert response.json() == {"code": "too_large", "detail": detail, "fields": {}}
 
 
 def test_an_upload_over_the_limit_is_refused_with_413(auth_client, settings):
