@@ -18,7 +18,7 @@ import time
 import pytest
 from celery import Celery
 
-from tests.notifications.conftest import wait_until
+from tests.harness import wait_until
 
 VISIBILITY_TIMEOUT = 4
 WORKER = {

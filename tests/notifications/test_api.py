@@ -10,7 +10,8 @@ from notifications.models import Device
 from notifications.services import notify
 from notifications.tickets import ticket_exists
 from tests.accounts.factories import UserFactory
-from tests.notifications.conftest import free_port, use_redis
+from tests.harness import free_port
+from tests.notifications.realtime import use_redis
 
 pytestmark = pytest.mark.django_db
 

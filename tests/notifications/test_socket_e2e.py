@@ -18,7 +18,8 @@ from notifications.models import Event, EventStream, LastPosition
 from notifications.services import events_prune, notify, topic_subscribe
 from notifications.tickets import ticket_exists
 from tests.accounts.factories import UserFactory
-from tests.notifications.conftest import Socket, issue_ticket, open_socket, wait_until
+from tests.harness import wait_until
+from tests.notifications.realtime import Socket, issue_ticket, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
