@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.harness import RedisServer
 
 # Each app's factories are exposed as fixtures by its fixtures module, registered here once, so
 # that a test in any folder can use them (as saleor does).
@@ -32,6 +35,52 @@ def extract_paths() -> list[Path]:
     return paths
 
 
+@pytest.fixture(scope="session", autouse=True)
+def redis_server() -> Iterator[RedisServer]:
+    """This test process's own ``redis-server`` (each pytest-xdist worker has one): the cache and
+    its rate-limit counters, the channel layer, tickets, presence and the Celery broker of the
+    tests never meet those of another worker or of another person's test run. The processes the
+    tests start (Daphne, Celery) inherit it through ``REDIS_URL``."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from backend.celery import app
+
+    with RedisServer() as server:
+        old, url = settings.REDIS_URL, server.url
+        layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+        config = layers["default"]["CONFIG"]
+        config["hosts"] = [
+            {**host, "address": url} if isinstance(host, dict) else url for host in config["hosts"]
+        ]
+        caches = copy.deepcopy(settings.CACHES)
+        for cache in caches.values():
+            if cache.get("LOCATION") == old:
+                cache["LOCATION"] = url
+        celery = {
+            name: url
+            for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+            if getattr(settings, name) == old
+        }
+        saved_env = os.environ.get("REDIS_URL")
+        saved_conf = app.conf.broker_url, app.conf.result_backend
+        os.environ["REDIS_URL"] = url
+        with override_settings(REDIS_URL=url, CHANNEL_LAYERS=layers, CACHES=caches, **celery):
+            if "CELERY_BROKER_URL" in celery:
+                app.conf.broker_url = url
+            if "CELERY_RESULT_BACKEND" in celery:
+                app.conf.result_backend = url
+            try:
+                yield server
+            finally:
+                app.conf.broker_url, app.conf.result_backend = saved_conf
+                app.close()
+                if saved_env is None:
+                    os.environ.pop("REDIS_URL", None)
+                else:
+                    os.environ["REDIS_URL"] = saved_env
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database starts with the Helsinki street graph active."""
@@ -42,9 +91,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         graph_import(path=HELSINKI_PBF, name="helsinki")
 
 
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory) -> Path:
+    """Uploads of this test process (each pytest-xdist worker has its own), not var/media."""
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, media_root):
     settings.GEO_GRAPH_CHECK_SECONDS = 0
+    settings.MEDIA_ROOT = media_root
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Rate limits out of reach of any test (tests/hardening/test_throttling.py sets real ones).
     settings.THROTTLE_RATES = {scope: "1000000/min" for scope in settings.THROTTLE_RATES}

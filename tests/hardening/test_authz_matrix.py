@@ -68,7 +68,8 @@ from tests.pooling.factories import (
     point,
 )
 
-pytestmark = pytest.mark.django_db
+# On one pytest-xdist worker: the module's world is built once.
+pytestmark = [pytest.mark.xdist_group("authz"), pytest.mark.django_db]
 
 PASSWORD = "a-long-passphrase-42"
 ACTORS = ("anonymous", "other", "owner", "courier", "staff", "elsewhere")

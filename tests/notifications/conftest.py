@@ -1,10 +1,9 @@
-"""Fixtures of the notifications tests: a private Redis server, a real Daphne process on the
-test database, websocket clients (the ``websockets`` package), and FCM behind a fake transport.
+"""Fixtures of the notifications tests: a real Daphne process on the test database, websocket
+clients, and tasks run in process.
 
-Every test here uses its own ``redis-server`` (started once per session, on a free port) under
-its own key prefix, so that sockets, groups, tickets and queued tasks of other people's test runs
-on the shared Redis never meet ours. Helpers are in realtime.py, processes in tests/harness.py,
-the fake FCM in fixtures.py (every test may use it).
+These tests run on the test process's own ``redis-server`` (tests/conftest.py) under the channel
+layer prefix ``ntest``, which their Daphne uses too. Helpers are in realtime.py, processes in
+tests/harness.py, the fake FCM in fixtures.py (every test may use it).
 """
 
 from __future__ import annotations
@@ -15,18 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Daphne, RedisServer
+from tests.harness import Daphne
 from tests.notifications.realtime import Socket, daphne_on, issue_ticket, open_socket, use_redis
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
-
-
 @pytest.fixture(autouse=True)
-def _private_redis(settings, redis_server) -> None:
+def _redis_prefix(settings, redis_server) -> None:
     use_redis(settings, redis_server.url)
 
 

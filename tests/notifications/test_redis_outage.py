@@ -23,7 +23,7 @@ from tests.accounts.factories import UserFactory
 from tests.harness import Daphne, RedisServer
 from tests.notifications.realtime import Socket, daphne_on, open_socket, use_redis
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @contextlib.contextmanager

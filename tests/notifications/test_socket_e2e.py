@@ -21,7 +21,12 @@ from tests.accounts.factories import UserFactory
 from tests.harness import wait_until
 from tests.notifications.realtime import Socket, issue_ticket, open_socket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On one pytest-xdist worker: one Daphne serves the module.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.xdist_group("daphne"),
+    pytest.mark.django_db(transaction=True),
+]
 
 MESSAGE = {
     "conversation_id": 9,
