@@ -76,8 +76,11 @@ serve:
 
 run: demo serve
 
+# The whole suite in parallel (pytest-xdist): each worker has its own test database and its own
+# redis-server; tests marked xdist_group (a shared costly set-up) stay on one worker.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # mypy and makemigrations load Django with GeoDjango: the system libraries (GDAL, GEOS) first.
 lint: system venv

@@ -1,9 +1,9 @@
-"""What every benchmark needs: a database of its own, a free port, percentiles."""
+"""What every benchmark needs: a database of its own and percentiles (the processes it starts, and
+their free ports, come from tests/harness.py)."""
 
 from __future__ import annotations
 
 import os
-import socket
 
 DEFAULT_DATABASE_URL = "postgis://postgres@127.0.0.1:5432/voisinage"
 
@@ -28,12 +28,6 @@ def bench_database(name: str, url: str | None = None) -> str:
     bench_url = f"postgis://{auth}@{host}:{port}/{name}"
     os.environ["DATABASE_URL"] = bench_url
     return bench_url
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -34,20 +34,18 @@ import multiprocessing
 import os
 import random
 import resource
-import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import bench_database, free_port, percentile
+from benchmarks.common import bench_database, percentile
+from tests.harness import Daphne, Process, RedisServer, app_env, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "voisinage_bench_fanout"
@@ -82,49 +80,6 @@ def _cpu_seconds(pid: int) -> float:
 
 def _log(message: str) -> None:
     print(f"[fanout] {message}", flush=True)
-
-
-# --- the database and Redis of the benchmark ---------------------------------------------------------
-
-
-class _Redis:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--maxclients",
-                "20000",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        import redis
-
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
 
 
 # --- client processes ---------------------------------------------------------------------------------
@@ -493,46 +448,17 @@ def _prepare_residents(clients: int, neighbourhoods: int) -> tuple[list[int], di
     return user_ids, dict(members)
 
 
-def _start_daphne(redis_url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "backend.settings",
-        "VOISINAGE_ENV": "test",
-        "REDIS_URL": redis_url,
-        "CHANNEL_LAYER_PREFIX": PREFIX,
-        "DB_CONN_MAX_AGE": "600",
-        "LOG_LEVEL": "WARNING",
-        "PUSH_ENABLED": "false",
-    }
-    daphne = Path(sys.executable).with_name("daphne")
-    process = subprocess.Popen(
-        [
-            str(daphne),
-            "-v",
-            "0",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--websocket_connect_timeout",
-            "180",
-            "backend.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+def _daphne(redis_url: str, log: Path) -> Daphne:
+    env = app_env(
+        redis_url=redis_url,
+        VOISINAGE_ENV="test",
+        CHANNEL_LAYER_PREFIX=PREFIX,
+        DB_CONN_MAX_AGE="600",
+        LOG_LEVEL="WARNING",
+        PUSH_ENABLED="false",
     )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return process, port
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"daphne did not start:\n{log.read_text()}") from None
-            time.sleep(0.2)
+    options = ("-v", "0", "--websocket_connect_timeout", "180")
+    return Daphne(env, options=options, start_timeout=60, log=log)
 
 
 def _phase_voisinage(args: argparse.Namespace, redis_url: str, workdir: Path) -> dict[str, Any]:
@@ -542,7 +468,8 @@ def _phase_voisinage(args: argparse.Namespace, redis_url: str, workdir: Path) ->
 
     user_ids, members = _prepare_residents(args.clients, args.neighbourhoods)
     settings.REALTIME_TICKET_TTL_SECONDS = 900
-    process, port = _start_daphne(redis_url, workdir / "daphne.log")
+    server = _daphne(redis_url, workdir / "daphne.log").start()
+    port = server.port
     try:
         targets = [
             (
@@ -555,18 +482,17 @@ def _phase_voisinage(args: argparse.Namespace, redis_url: str, workdir: Path) ->
         fleet.start()
         connected, connect_seconds = fleet.wait_connected(timeout=args.connect_timeout)
         _log(f"voisinage: {connected}/{args.clients} sockets ready in {connect_seconds:.1f} s")
-        cpu_before = _cpu_seconds(process.pid)
+        cpu_before = _cpu_seconds(server.pid)
         events = _schedule(
             user_ids, args.rate, args.seconds, args.broadcasts, args.neighbourhoods, args.seed
         )
         committed, elapsed, late = _emit_in_processes(events, args.emitters, args.threads)
         time.sleep(args.drain)
-        rss, peak = _rss_mb(process.pid)
-        cpu = _cpu_seconds(process.pid) - cpu_before
+        rss, peak = _rss_mb(server.pid)
+        cpu = _cpu_seconds(server.pid) - cpu_before
         received = fleet.finish()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop(timeout=30)
     result = _measure(events, committed, received, members)
     result.update(
         {
@@ -625,29 +551,32 @@ async def _baseline_server(port: int) -> None:
         await asyncio.Future()
 
 
+class _BaselineServer(Process):
+    """This module with ``--baseline-server``: ready when its port accepts connections."""
+
+    name = "baseline"
+
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        argv = [sys.executable, "-m", "benchmarks.fanout", "--baseline-server", str(self.port)]
+        super().__init__(argv, log=log)
+
+    def ready(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+
 def _phase_baseline(
     args: argparse.Namespace, voisinage: dict[str, Any], workdir: Path
 ) -> dict[str, Any]:
     from websockets.sync.client import connect
 
-    port = free_port()
-    log = (workdir / "baseline.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.fanout", "--baseline-server", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = _BaselineServer(workdir / "baseline.log").start()
+    port = server.port
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
         members = voisinage["members"]
         targets = [
             (user_id, f"ws://127.0.0.1:{port}/ws?user={user_id}")
@@ -693,13 +622,11 @@ def _phase_baseline(
 
         elapsed, late = _run_schedule(voisinage["events"], emit, 1, time.time() + 0.2)
         time.sleep(args.drain)
-        rss, peak = _rss_mb(process.pid)
+        rss, peak = _rss_mb(server.pid)
         control.close()
         received = fleet.finish()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+        server.stop(timeout=30)
     result = _measure(voisinage["events"], sent, received, members)
     result.update(
         {
@@ -747,7 +674,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ["PUSH_ENABLED"] = "false"
-    redis_server = _Redis()
+    redis_server = RedisServer("--maxclients", "20000").start()
     os.environ["REDIS_URL"] = redis_server.url
     os.environ["CHANNEL_LAYER_PREFIX"] = PREFIX
     import django
@@ -761,7 +688,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         voisinage = _phase_voisinage(args, redis_server.url, workdir)
         baseline = _phase_baseline(args, voisinage, workdir)
     finally:
-        redis_server.stop()
+        redis_server.remove()
     for name in ("user_ids", "members", "events"):
         voisinage.pop(name)
     result = {

@@ -34,8 +34,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +43,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import bench_database, free_port, percentile
+from benchmarks.common import bench_database, percentile
+from tests.harness import CeleryWorker, Daphne, RedisServer, app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "voisinage_load"
@@ -300,104 +299,52 @@ class Servers:
 
     def __init__(self, database_url: str, redis_url: str | None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="voisinage-load-"))
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.redis_url = redis_url
-        if redis_url is None:
-            port = free_port()
-            binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-            self._spawn(
-                [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no"], "redis",
-            )  # fmt: skip
-            self.redis_url = f"redis://127.0.0.1:{port}/0"
-            _wait(lambda: _redis_answers(self.redis_url), 15, "redis-server")
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": self.redis_url,
-            "CELERY_BROKER_URL": self.redis_url,
-            "CELERY_RESULT_BACKEND": self.redis_url,
-            "DJANGO_SETTINGS_MODULE": "backend.settings",
-            "VOISINAGE_ENV": "development",
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-            "PUSH_ENABLED": "false",
-            "JWT_ACCESS_MINUTES": "600",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-
-    def _spawn(self, argv: list[str], name: str, env: dict[str, str] | None = None) -> Any:
-        log_file = (self.dir / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        self.processes.append(process)
-        return process
+        self.redis = None if redis_url else RedisServer(log=self.dir / "redis.log")
+        self.redis_url = redis_url or self.redis.url  # type: ignore[union-attr]
+        self.env = app_env(
+            database_url=database_url,
+            redis_url=self.redis_url,
+            VOISINAGE_ENV="development",
+            DEBUG="false",
+            LOG_LEVEL="WARNING",
+            PUSH_ENABLED="false",
+            JWT_ACCESS_MINUTES="600",
+        )
+        self.daphne = Daphne(
+            self.env, ready_path="/readyz", start_timeout=60, log=self.dir / "daphne.log"
+        )
+        self.worker = CeleryWorker(
+            self.env,
+            loglevel="WARNING",
+            beat=True,
+            options=("--without-gossip", "--without-mingle"),
+            ready_timeout=None,
+            log=self.dir / "celery.log",
+        )
 
     def start(self) -> Servers:
-        bindir = Path(sys.executable).parent
-        self.daphne = self._spawn(
-            [str(bindir / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-             "backend.asgi:application"], "daphne", self.env,
-        )  # fmt: skip
-        self.worker = self._spawn(
-            [str(bindir / "celery"), "-A", "backend", "worker", "-B", "-l", "WARNING",
-             "--concurrency", "1", "-s", str(self.dir / "beat-schedule"), "--without-gossip",
-             "--without-mingle"], "celery", self.env,
-        )  # fmt: skip
-        import httpx
-
-        def healthy() -> bool:
-            if self.daphne.poll() is not None:
-                raise RuntimeError(f"daphne exited:\n{self.output('daphne')}")
-            try:
-                return httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        _wait(healthy, 60, "daphne /readyz")
+        try:
+            if self.redis is not None:
+                self.redis.start()
+            self.worker.start()
+            self.daphne.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.daphne.http
 
     def output(self, name: str) -> str:
-        path = self.dir / f"{name}.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+        return {"daphne": self.daphne, "celery": self.worker}[name].output(tail=4000)
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in reversed(self.processes):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        for process in (self.worker, self.daphne, self.redis):
+            if process is not None:
+                process.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _redis_answers(url: str | None) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url or "", socket_connect_timeout=0.2).ping())
-    except redis.RedisError:
-        return False
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} not ready within {timeout} s")
-        time.sleep(0.2)
 
 
 # --- the busy hour -----------------------------------------------------------------------------------
@@ -638,7 +585,7 @@ def main() -> None:
             _play(args, base_url, people, pids)
         )
         worker_rss = _tree_rss_mb(servers.worker.pid) if servers else None
-        if servers and servers.daphne.poll() is not None:
+        if servers and not servers.daphne.running:
             raise RuntimeError(f"daphne died:\n{servers.output('daphne')}")
     finally:
         if servers is not None:

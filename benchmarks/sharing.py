@@ -24,12 +24,12 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import bench_database, free_port, percentile
+from benchmarks.common import bench_database, percentile
+from tests.harness import Daphne, app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "voisinage_bench_sharing"
@@ -196,46 +196,21 @@ def _reusable(args: argparse.Namespace) -> bool:
 # --- the server --------------------------------------------------------------------------------
 
 
-def _start_daphne(
-    database_url: str, port: int, conn_max_age: int | None
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "VOISINAGE_ENV": "development",
-        "DJANGO_SETTINGS_MODULE": "backend.settings",
+def _daphne(database_url: str, conn_max_age: int | None) -> Daphne:
+    env = app_env(
+        database_url=database_url,
+        DEBUG="false",
+        LOG_LEVEL="WARNING",
+        ALLOWED_HOSTS="127.0.0.1",
+        VOISINAGE_ENV="development",
         # The benchmark logs in 40 residents from one address at once: no login limit. The
         # nearby limit (per account) stays on: its Redis counter is part of what is measured.
-        "THROTTLE_LOGIN": "",
-        "THROTTLE_LOGIN_ACCOUNT": "",
-    }
+        THROTTLE_LOGIN="",
+        THROTTLE_LOGIN_ACCOUNT="",
+    )
     if conn_max_age is not None:
         env["DB_CONN_MAX_AGE"] = str(conn_max_age)
-    daphne = ROOT / ".venv" / "bin" / "daphne"
-    process = subprocess.Popen(
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("daphne did not answer /healthz within 60 s")
+    return Daphne(env, start_timeout=60)
 
 
 def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, float]:
@@ -359,10 +334,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     askers = pick.sample(everyone, min(args.logins, len(everyone)))
     connection.close()
 
-    port = free_port()
-    server = _start_daphne(database_url, port, args.conn_max_age)
+    server = _daphne(database_url, args.conn_max_age).start()
     try:
-        base = f"http://127.0.0.1:{port}"
+        base = server.http
         with httpx.Client(base_url=base, timeout=30) as client:
             tokens: dict[int, str] = {}
             for pk, email in askers:
@@ -395,8 +369,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 if (i - 19) % 100 == 0:
                     log(f"queries: {i - 19} of {args.queries}")
     finally:
-        server.terminate()
-        server.wait(10)
+        server.remove()
 
     result: dict[str, object] = {
         "pbf": args.pbf.name,

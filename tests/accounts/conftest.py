@@ -19,14 +19,11 @@ PROXY_VARIABLES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def client_for() -> Callable[..., APIClient]:
-    """An API client logged in as ``user`` with a real JWT, asking for ``language``."""
+    """An API client logged in as ``user`` with a real JWT, asking for ``language`` (the tests of
+    the tokens' app; elsewhere, tests/accounts/fixtures.py's ``client_for`` authenticates without
+    a token)."""
 
     def make(user: User | None, language: str = "en") -> APIClient:
         client = APIClient()

@@ -12,7 +12,8 @@ from pooling.services.places import relay_point_create
 from sharing.models import Item
 from sharing.services.items import item_create
 from tests.accounts.geocoder_server import nominatim_place
-from tests.pooling.factories import SPOTS, NeighbourhoodFactory, ResidentFactory, point
+from tests.neighbourhoods.factories import NeighbourhoodFactory
+from tests.pooling.factories import SPOTS, ResidentFactory, point
 
 pytestmark = pytest.mark.usefixtures("street_graph")
 

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import Point
 from django.test import Client
 
 from accounts.models import User
@@ -17,6 +17,13 @@ from pooling.models import Hub
 from sharing.models import Item, Report
 from sharing.services.items import item_create
 from sharing.services.trust import report_create
+from tests.accounts.factories import UserFactory
+from tests.neighbourhoods.factories import (
+    AssociationFactory,
+    MembershipFactory,
+    NeighbourhoodFactory,
+)
+from tests.pooling.factories import HubFactory
 
 PASSWORD = "a-long-passphrase-42"
 _seq = itertools.count(1)
@@ -37,28 +44,41 @@ class Side:
 
 def make_side(name: str) -> Side:
     n = next(_seq)
-    association = Association.objects.create(name=f"{name} {n}")
-    neighbourhood = Neighbourhood.objects.create(
+    staff = staff_grant(
+        user=UserFactory(
+            email=f"staff{n}@example.org",
+            password=PASSWORD,
+            display_name=f"Staff {n}",
+            language="fr",
+        )
+    )
+    association = AssociationFactory(name=f"{name} {n}", staff=[staff])
+    neighbourhood = NeighbourhoodFactory(
         association=association,
         name=f"{name} quartier {n}",
-        area=MultiPolygon(Polygon.from_bbox((24.90, 60.15, 24.98, 60.19)), srid=4326),
+        central=True,
         join_policy=Neighbourhood.JoinPolicy.APPROVAL,
     )
-    hub = Hub.objects.create(
-        neighbourhood=neighbourhood, name=f"Hub {name} {n}", location=Point(24.9432, 60.1680)
+    hub = HubFactory(neighbourhood=neighbourhood, name=f"Hub {name} {n}")
+    members = [
+        MembershipFactory(
+            neighbourhood=neighbourhood,
+            user__email=f"m{n}-{i}@example.org",
+            user__password=PASSWORD,
+            user__display_name=f"M{n}-{i}",
+            user__language="fr",
+            user__home=Point(lon, lat, srid=4326),
+        ).user
+        for i, (lon, lat) in enumerate(HOMES[:3])
+    ]
+    pending = MembershipFactory(
+        neighbourhood=neighbourhood,
+        status=Membership.Status.PENDING,
+        user__email=f"new{n}@example.org",
+        user__password=PASSWORD,
+        user__display_name=f"New {n}",
+        user__language="fr",
     )
-    staff = User.objects.create_user(f"staff{n}@example.org", PASSWORD, display_name=f"Staff {n}")
-    staff_grant(user=staff)
-    association.staff.add(staff)
-    members = []
-    for i, (lon, lat) in enumerate(HOMES[:3]):
-        user = User.objects.create_user(f"m{n}-{i}@example.org", PASSWORD, display_name=f"M{n}-{i}")
-        user.home = Point(lon, lat, srid=4326)
-        user.save(update_fields=["home"])
-        Membership.objects.create(user=user, neighbourhood=neighbourhood, status="active")
-        members.append(user)
-    newcomer = User.objects.create_user(f"new{n}@example.org", PASSWORD, display_name=f"New {n}")
-    pending = Membership.objects.create(user=newcomer, neighbourhood=neighbourhood)
     item = item_create(owner=members[0], title=f"Perceuse {name}", category="diy")
     report = report_create(
         reporter=members[1], target="item", item_id=item.pk, reason="Annonce douteuse"

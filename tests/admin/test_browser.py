@@ -7,9 +7,7 @@ volunteer can neither see nor change any of it. Every page's requests stay on th
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +21,14 @@ from pooling.models import Batch, BatchImpact, Route
 from sharing.models import Item, Report
 from sharing.services.items import item_create
 from tests.admin.conftest import PASSWORD, make_side
+from tests.harness import CeleryWorker, app_env, django_database_url
 from tests.pooling.factories import DAY, SPOTS, CourierFactory, OrderFactory, ResidentFactory, point
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "var" / "screenshots"
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -45,55 +44,23 @@ def _live_server_connections_closed(live_server):
 
 
 @pytest.fixture
-def celery_worker(settings):
-    """A real Celery worker process on the test database, as in production."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "POOLING_SOLVER_SECONDS": "2",
-        "POOLING_SOLVER_MAX_ITERATIONS": "300",
-        "POOLING_BASELINE_SECONDS": "1",
-        "PUSH_ENABLED": "false",
-        "TIME_ZONE": settings.TIME_ZONE,
-        "DB_POOL": "false",
-    }
-    (ROOT / "var" / "log").mkdir(parents=True, exist_ok=True)
-    log = open(ROOT / "var" / "log" / "test-admin-celery.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "backend",
-            "worker",
-            "--pool",
-            "solo",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "info",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+def celery_worker(settings) -> Iterator[CeleryWorker]:
+    """A real Celery worker process on the test database and this test process's Redis, as in
+    production (its log stays in var/log)."""
+    env = app_env(
+        database_url=django_database_url(),
+        redis_url=settings.REDIS_URL,
+        POOLING_SOLVER_SECONDS="2",
+        POOLING_SOLVER_MAX_ITERATIONS="300",
+        POOLING_BASELINE_SECONDS="1",
+        PUSH_ENABLED="false",
+        TIME_ZONE=settings.TIME_ZONE,
+        DB_POOL="false",
     )
-    yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgis://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+    log = ROOT / "var" / "log" / "test-admin-celery.log"
+    log.unlink(missing_ok=True)
+    with CeleryWorker(env, pool="solo", loglevel="INFO", log=log) as worker:
+        yield worker
 
 
 @pytest.fixture

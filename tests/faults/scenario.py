@@ -26,13 +26,13 @@ def main(pbf: Path) -> dict:
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from geo.services import graph_import
-    from pooling.models import Batch
+    from tests.neighbourhoods.factories import NeighbourhoodFactory
     from tests.pooling.factories import (
         DAY,
         SPOTS,
+        BatchFactory,
         CourierFactory,
         HubFactory,
-        NeighbourhoodFactory,
         OrderFactory,
         ResidentFactory,
         make_staff,
@@ -66,7 +66,7 @@ def main(pbf: Path) -> dict:
                     parcels=[("m", "light")] if i % 3 else [("l", "medium"), ("s", "light")],
                 ).pk
             )
-        batch = Batch.objects.create(neighbourhood=neighbourhood, hub=hub, day=day)
+        batch = BatchFactory(hub=hub, day=day)
         out["batches"][name] = batch.pk
         out["orders"][name] = orders
         if n == 0:

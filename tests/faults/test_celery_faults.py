@@ -18,7 +18,10 @@ import time
 import pytest
 from celery import Celery
 
-from tests.notifications.conftest import wait_until
+from tests.harness import wait_until
+
+# On one pytest-xdist worker with the other fault module: they share one private PostgreSQL.
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 VISIBILITY_TIMEOUT = 4
 WORKER = {
@@ -33,8 +36,14 @@ WORKER = {
 
 @pytest.fixture
 def client_app(fault_stack):
-    """The sending side: a Celery app on the private Redis (as the web processes are)."""
-    app = Celery("faults", broker=fault_stack.redis.url, backend=fault_stack.redis.url)
+    """The sending side: a Celery app on the private Redis (as the web processes are). Not the
+    current app: the project's tasks of later tests in this process still find theirs."""
+    app = Celery(
+        "faults",
+        broker=fault_stack.redis.url,
+        backend=fault_stack.redis.url,
+        set_as_current=False,
+    )
     app.conf.broker_transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT}
     app.conf.broker_connection_retry_on_startup = True
     yield app

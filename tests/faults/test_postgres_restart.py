@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import pytest
 
+# On one pytest-xdist worker with the other fault module: they share one private PostgreSQL.
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
+
 PATHS = ["/api/v1/me", "/api/v1/orders/"]
 DOWN_SECONDS = 4.0
 

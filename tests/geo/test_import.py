@@ -14,6 +14,10 @@ from geo.services import graph_import
 from tests.conftest import HELSINKI_PBF
 from tests.geo.osm_xml import grid_town
 
+# Each test starts from the active Helsinki graph, whatever ran before it in this process (a
+# transactional test elsewhere may have flushed it).
+pytestmark = pytest.mark.usefixtures("street_graph")
+
 
 def active() -> StreetGraph:
     return StreetGraph.objects.get(is_active=True)

@@ -8,6 +8,8 @@ from geo.models import StreetGraph
 from geo.tasks import import_osm_task
 from tests.conftest import HELSINKI_PBF
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.django_db(transaction=True)
 def test_import_runs_on_a_real_celery_worker_and_reports_progress(tmp_path):

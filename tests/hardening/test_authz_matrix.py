@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import override_settings
@@ -37,8 +37,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
-from neighbourhoods.models import Association, Membership, Neighbourhood
-from notifications.models import Device
+from neighbourhoods.models import Membership
 from pooling.models import Assignment, Batch, Route
 from pooling.planning.pipeline import batch_plan
 from pooling.services.places import merchant_create
@@ -50,7 +49,15 @@ from sharing.services import loans as loan_services
 from sharing.services.items import item_create
 from sharing.services.trust import report_create
 from sharing.services.wanted import offer_create, wanted_create
+from tests.accounts.factories import UserFactory
 from tests.hardening.world import ensure_street_graph
+from tests.neighbourhoods.factories import (
+    AssociationFactory,
+    MembershipFactory,
+    NeighbourhoodFactory,
+    area,
+)
+from tests.notifications.factories import DeviceFactory
 from tests.pooling.factories import (
     DAY,
     SPOTS,
@@ -61,8 +68,10 @@ from tests.pooling.factories import (
     point,
 )
 
-pytestmark = pytest.mark.django_db
+# On one pytest-xdist worker: the module's world is built once.
+pytestmark = [pytest.mark.xdist_group("authz"), pytest.mark.django_db]
 
+PASSWORD = "a-long-passphrase-42"
 ACTORS = ("anonymous", "other", "owner", "courier", "staff", "elsewhere")
 # 200 with an empty page: allowed to ask, sees nothing (another association's volunteer).
 EMPTY = -200
@@ -154,21 +163,23 @@ def _build() -> World:
         (24.9500, 60.1700),
         (24.9320, 60.1690),
     ]
-    area = MultiPolygon(Polygon.from_bbox((24.90, 60.15, 24.98, 60.19)), srid=4326)
-    association = Association.objects.create(name="Voisins de Kamppi")
-    neighbourhood = Neighbourhood.objects.create(
-        association=association, name="Kamppi", area=area, join_policy="open"
+    association = AssociationFactory(name="Voisins de Kamppi")
+    neighbourhood = NeighbourhoodFactory(
+        association=association, name="Kamppi", central=True, join_policy="open"
     )
-    far = Association.objects.create(name="Voisins de Kallio")
-    far_area = MultiPolygon(Polygon.from_bbox((24.94, 60.18, 24.96, 60.19)), srid=4326)
-    Neighbourhood.objects.create(association=far, name="Kallio", area=far_area)
+    far = AssociationFactory(name="Voisins de Kallio")
+    NeighbourhoodFactory(association=far, name="Kallio", area=area((24.94, 60.18, 24.96, 60.19)))
+
+    def person(email: str, **fields: Any) -> User:
+        return UserFactory(
+            **{"email": email, "password": PASSWORD, "display_name": "", "language": "fr", **fields}
+        )
 
     def resident(name: str, home: tuple[float, float], status: str = "active") -> User:
-        user = User.objects.create_user(f"{name}@example.org", "a-long-passphrase-42")
-        user.display_name = name.capitalize()
-        user.home = Point(*home, srid=4326)
-        user.save()
-        Membership.objects.create(user=user, neighbourhood=neighbourhood, status=status)
+        user = person(
+            f"{name}@example.org", display_name=name.capitalize(), home=Point(*home, srid=4326)
+        )
+        MembershipFactory(user=user, neighbourhood=neighbourhood, status=status)
         return user
 
     users = {
@@ -179,9 +190,9 @@ def _build() -> World:
         "operator": resident("operator", homes[4]),
         "applicant": resident("applicant", homes[5], status="pending"),
     }
-    staff = User.objects.create_user("staff@example.org", "a-long-passphrase-42")
+    staff = person("staff@example.org")
     association.staff.add(staff)
-    elsewhere = User.objects.create_user("elsewhere@example.org", "a-long-passphrase-42")
+    elsewhere = person("elsewhere@example.org")
     far.staff.add(elsewhere)
     users["staff"], users["elsewhere"] = staff, elsewhere
 
@@ -229,7 +240,7 @@ def _build() -> World:
     report = report_create(
         reporter=users["other"], target="item", item_id=items["item"].pk, reason="Arnaque ?"
     )
-    device = Device.objects.create(user=borrower, token="fcm-token-0001", platform="android")
+    device = DeviceFactory(user=borrower, token="fcm-token-0001", platform="android")
 
     # Pooling: a hub, the round's courier and another one, a relay point, a planned batch.
     hub = HubFactory(neighbourhood=neighbourhood)

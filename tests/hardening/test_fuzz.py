@@ -43,7 +43,13 @@ from backend.wsgi import application
 from pooling.webhooks import signature_of
 from tests.hardening.world import natural_actor, raw_schema, real_path_parameters
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_process_app")]
+# On one pytest-xdist worker: the module's world is built once.
+pytestmark = [
+    pytest.mark.fuzz,
+    pytest.mark.xdist_group("fuzz"),
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("in_process_app"),
+]
 
 # Random requests per operation: as its own actor, then as each of the two others.
 EXAMPLES = 6

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken
 
-from tests.notifications.conftest import Daphne
+from tests.harness import Daphne, app_env, django_database_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +34,11 @@ def server(django_db_setup, django_db_blocker) -> Iterator[Daphne]:
         **{f"THROTTLE_{scope}": "" for scope in ("LOGIN", "LOGIN_ACCOUNT", "REGISTER")},
     }
     with django_db_blocker.unblock():
-        daphne = Daphne(redis_url, extra_env=env).start()
+        daphne = Daphne(
+            app_env(database_url=django_database_url(), redis_url=redis_url, **env)
+        ).start()
     yield daphne
-    daphne.stop()
+    daphne.remove()
 
 
 def raw(
@@ -105,7 +107,7 @@ def test_the_server_runs_with_debug_on(server):
     # A technical 404 page would be HTML: the error format says the server is the one we want.
     status, _headers, body = raw(server, "GET", b"/api/v1/no-such-thing")
     assert status == 404 and body["code"] == "not_found"
-    assert "DEBUG" in server.extra_env
+    assert server.env["DEBUG"] == "1"
 
 
 @pytest.mark.parametrize("path", [b"/api/v1/auth/token", b"/api/v1/auth/register"])

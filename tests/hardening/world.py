@@ -48,6 +48,7 @@ def _seed() -> World:
     from pooling.services.demo import pooling_demo_seed
     from sharing.models import Conversation, Item, Loan, Offer, Report, WantedRequest
     from sharing.services.demo import sharing_demo_seed
+    from tests.notifications.factories import DeviceFactory
 
     # Fast password hashes (as every test), and a plan that does not wait for the solver's time
     # budget: a fixed number of iterations.
@@ -62,7 +63,7 @@ def _seed() -> World:
     resident = User.objects.get(email="camille@demo.voisinage.fr")
     courier = Courier.objects.select_related("user").order_by("pk").first().user
     staff = User.objects.get(email=DEMO_VOLUNTEER_EMAIL)
-    Device.objects.create(user=resident, token="fcm-token-of-camille-0001", platform="android")
+    DeviceFactory(user=resident, token="fcm-token-of-camille-0001", platform="android")
     mine = {"resident": resident, "courier": courier, "staff": staff}
     ids = {
         ("/api/v1/items/", "id"): _ids(Item.objects.filter(owner=resident))

@@ -10,7 +10,9 @@ from notifications.models import Device
 from notifications.services import notify
 from notifications.tickets import ticket_exists
 from tests.accounts.factories import UserFactory
-from tests.notifications.conftest import free_port, use_redis
+from tests.harness import free_port
+from tests.notifications.factories import DeviceFactory
+from tests.notifications.realtime import use_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +76,7 @@ class TestDevices:
 
     def test_anonymous_gets_401(self):
         assert client().post(self.URL, DEVICE, format="json").status_code == 401
-        device = Device.objects.create(user=UserFactory(), platform="ios", token="t")
+        device = DeviceFactory(platform="ios", token="t")
         assert client().delete(f"{self.URL}/{device.pk}").status_code == 401
         assert Device.objects.filter(pk=device.pk).exists()
 
@@ -133,7 +135,7 @@ class TestDevices:
     def test_only_the_owner_deletes_a_device(self):
         owner, neighbour = UserFactory(), UserFactory()
         staff = UserFactory(is_staff=True)
-        device = Device.objects.create(user=owner, platform="android", token="t")
+        device = DeviceFactory(user=owner, platform="android", token="t")
 
         for other in (neighbour, staff):
             response = client(other).delete(f"{self.URL}/{device.pk}")

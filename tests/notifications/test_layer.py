@@ -10,7 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifications import layer as layer_module
 from notifications.layer import PubSubChannelLayer
-from tests.notifications.conftest import PREFIX
+from tests.notifications.realtime import PREFIX
 
 
 def make_layer(url: str) -> PubSubChannelLayer:

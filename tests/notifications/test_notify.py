@@ -21,7 +21,8 @@ from notifications.models import Event, EventStream, PushOutbox, TopicSubscripti
 from notifications.services import events_prune, notify, topic_subscribe, topic_unsubscribe
 from notifications.services.events import InvalidTopicError
 from tests.accounts.factories import UserFactory
-from tests.notifications.conftest import free_port, use_redis
+from tests.harness import free_port
+from tests.notifications.realtime import use_redis
 
 ACCEPTED = CATALOGUE["loan.accepted"].example
 ETA = CATALOGUE["order.eta"].example

@@ -18,6 +18,7 @@ from notifications.presence import presence_touch
 from notifications.services import notify, push_outbox_deliver
 from notifications.services.push import push_backoff, quiet_hours_end
 from tests.accounts.factories import UserFactory
+from tests.notifications.factories import DeviceFactory
 from tests.notifications.fcm_fake import ACCESS_TOKEN, URL
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def event_for(user, event_type="loan.accepted"):
 
 
 def device(user, token="token-1", platform="android") -> Device:  # noqa: S107
-    return Device.objects.create(user=user, token=token, platform=platform, locale="fr-FR")
+    return DeviceFactory(user=user, token=token, platform=platform, locale="fr-FR")
 
 
 def outbox(event) -> PushOutbox:

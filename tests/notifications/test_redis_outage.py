@@ -20,9 +20,10 @@ from notifications.models import Event, PushOutbox
 from notifications.services import notify, push_enqueue
 from notifications.tasks import push_sweep
 from tests.accounts.factories import UserFactory
-from tests.notifications.conftest import Daphne, RedisServer, Socket, open_socket, use_redis
+from tests.harness import Daphne, RedisServer
+from tests.notifications.realtime import Socket, daphne_on, open_socket, use_redis
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @contextlib.contextmanager
@@ -42,17 +43,14 @@ def celery_broker(url: str) -> Iterator[None]:
 
 @pytest.fixture
 def outage(settings) -> Iterator[tuple[RedisServer, Daphne]]:
-    redis_server = RedisServer().start()
-    server = Daphne(redis_server.url).start()
-    use_redis(settings, redis_server.url)
-    try:
-        with celery_broker(redis_server.url):
-            yield redis_server, server
-    finally:
-        # Pytest shows this only when the test fails: what Daphne logged.
-        print(f"--- daphne output ---\n{server.output()}")
-        server.stop()
-        redis_server.stop()
+    with RedisServer() as redis_server, daphne_on(redis_server.url) as server:
+        use_redis(settings, redis_server.url)
+        try:
+            with celery_broker(redis_server.url):
+                yield redis_server, server
+        finally:
+            # Pytest shows this only when the test fails: what Daphne logged.
+            print(f"--- daphne output ---\n{server.output()}")
 
 
 def message(n: int) -> dict:

@@ -18,9 +18,15 @@ from notifications.models import Event, EventStream, LastPosition
 from notifications.services import events_prune, notify, topic_subscribe
 from notifications.tickets import ticket_exists
 from tests.accounts.factories import UserFactory
-from tests.notifications.conftest import Socket, issue_ticket, open_socket, wait_until
+from tests.harness import wait_until
+from tests.notifications.realtime import Socket, issue_ticket, open_socket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On one pytest-xdist worker: one Daphne serves the module.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.xdist_group("daphne"),
+    pytest.mark.django_db(transaction=True),
+]
 
 MESSAGE = {
     "conversation_id": 9,
@@ -381,13 +387,12 @@ def test_a_couriers_socket_position_moves_their_rounds_etas(socket_for, street_g
     round like ``POST /courier/position`` does."""
     from django.contrib.gis.geos import Point
 
-    from pooling.models import Batch, Route, Stop
-    from tests.pooling.factories import CourierFactory
+    from pooling.models import Route, Stop
+    from tests.pooling.factories import BatchFactory, CourierFactory
 
     courier = CourierFactory()
     now = timezone.now()
-    batch = Batch.objects.create(
-        neighbourhood=courier.hub.neighbourhood,
+    batch = BatchFactory(
         hub=courier.hub,
         day=timezone.localdate(),
         status="dispatched",

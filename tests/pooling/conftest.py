@@ -1,10 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
-
-from backend.celery import app as celery_app
-from tests.pooling.factories import HubFactory, NeighbourhoodFactory
 
 
 @pytest.fixture(autouse=True)
@@ -18,32 +14,6 @@ def _pooling_settings(settings):
 
 
 @pytest.fixture
-def eager_tasks():
-    """Celery tasks queued by the code run in process, at once (the broker is not involved)."""
-    old = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    yield
-    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = old
-
-
-@pytest.fixture
-def hub(street_graph):
-    return HubFactory(neighbourhood=NeighbourhoodFactory())
-
-
-@pytest.fixture
 def neighbourhood(hub):
+    """Here, the neighbourhood of the hub (elsewhere, tests/neighbourhoods/fixtures.py's)."""
     return hub.neighbourhood
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = APIClient()
-        client.credentials(HTTP_ACCEPT_LANGUAGE="en")
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make

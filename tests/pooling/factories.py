@@ -8,15 +8,15 @@ from datetime import date, time
 
 import factory
 from django.conf import settings
-from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import Point
 
 from accounts.models import User
-from neighbourhoods.models import Association, Neighbourhood
-from pooling.models import Courier, Hub, Order, Parcel, RelayPoint
+from neighbourhoods.models import Neighbourhood
+from pooling.models import Batch, Courier, Hub, Order, Parcel, RelayPoint
 from pooling.services.places import public_location_for
 from tests.accounts.factories import UserFactory
+from tests.neighbourhoods.factories import NeighbourhoodFactory
 
-# Points on the street graph of the test extract (central Helsinki): every one snaps within 30 m.
 # Points on the street graph of the test extract (central Helsinki): each snaps within 30 m and
 # every pair is connected both ways for walking, wheelchair and bike (some nearby points are not:
 # one-way knots on the bike graph).
@@ -55,25 +55,6 @@ _spot = itertools.count()
 
 def point(lon: float, lat: float) -> Point:
     return Point(lon, lat, srid=settings.GEO_SRID)
-
-
-class AssociationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Association
-        skip_postgeneration_save = True
-
-    name = factory.Sequence(lambda n: f"Association {n}")
-
-
-class NeighbourhoodFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Neighbourhood
-
-    association = factory.SubFactory(AssociationFactory)
-    name = factory.Sequence(lambda n: f"Kluuvi {n}")
-    area = factory.LazyFunction(
-        lambda: MultiPolygon(Polygon.from_bbox((24.93, 60.16, 24.96, 60.18)), srid=4326)
-    )
 
 
 class HubFactory(factory.django.DjangoModelFactory):
@@ -143,6 +124,17 @@ class OrderFactory(factory.django.DjangoModelFactory):
             return
         for size, weight in extracted or [("m", "light")]:
             Parcel.objects.create(order=self, size=size, weight=weight)
+
+
+class BatchFactory(factory.django.DjangoModelFactory):
+    """The day's pending batch of a hub's neighbourhood."""
+
+    class Meta:
+        model = Batch
+
+    hub = factory.SubFactory(HubFactory)
+    neighbourhood = factory.SelfAttribute("hub.neighbourhood")
+    day = DAY
 
 
 def make_staff(neighbourhood: Neighbourhood) -> User:

@@ -19,13 +19,8 @@ from neighbourhoods.services import membership_join
 from pooling.models import DropKind, Order, ReceivingPreference, RelayPoint
 from pooling.serializers import BatchStopSerializer
 from pooling.services.places import relay_point_create, relays_follow_home
-from tests.pooling.factories import (
-    SPOTS,
-    NeighbourhoodFactory,
-    OrderFactory,
-    ResidentFactory,
-    point,
-)
+from tests.neighbourhoods.factories import NeighbourhoodFactory
+from tests.pooling.factories import SPOTS, OrderFactory, ResidentFactory, point
 
 NEAR = f"{SPOTS[4][1]},{SPOTS[4][0]}"  # lat,lon of a spot near the homes below
 

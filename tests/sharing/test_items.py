@@ -12,6 +12,8 @@ from PIL import Image
 
 from sharing.models import Item
 from sharing.services.loans import loan_accept, loan_request
+from tests.neighbourhoods.factories import NeighbourhoodFactory
+from tests.sharing.factories import BlockedPeriodFactory
 
 pytestmark = pytest.mark.usefixtures("street_graph")
 
@@ -286,15 +288,7 @@ def test_nearby_rows_show_photos_and_reliability_as_the_item_page_does(
 def test_neighbours_of_other_neighbourhoods_are_not_seen(
     make_resident, make_item, client_for, association
 ):
-    from django.contrib.gis.geos import MultiPolygon, Polygon
-
-    from neighbourhoods.models import Neighbourhood
-
-    other = Neighbourhood.objects.create(
-        association=association,
-        name="Elsewhere",
-        area=MultiPolygon(Polygon.from_bbox((24.90, 60.15, 24.98, 60.19)), srid=4326),
-    )
+    other = NeighbourhoodFactory(association=association, name="Elsewhere", central=True)
     outsider = make_resident((24.9410, 60.1710), where=other)
     make_item(owner=outsider, title="Perceuse secrète", category="diy")
     me = make_resident((24.9384, 60.1699))
@@ -445,7 +439,6 @@ def test_item_candidates_follow_the_orm_rules(
     from django.contrib.gis.geos import Point
 
     from neighbourhoods.models import Membership
-    from sharing.models import BlockedPeriod
     from sharing.selectors import item_candidates
 
     me = make_resident((24.9384, 60.1699))
@@ -464,9 +457,7 @@ def test_item_candidates_follow_the_orm_rules(
     loan_accept(actor=drill.owner, loan_id=loan.pk)
     from psycopg.types.range import Range
 
-    BlockedPeriod.objects.create(
-        item=catalogue["Scie sauteuse"], period=Range(period[0], period[1], "[)")
-    )
+    BlockedPeriodFactory(item=catalogue["Scie sauteuse"], period=Range(period[0], period[1], "[)"))
     origin = Point(24.9384, 60.1699, srid=4326)
     window = (period[0], period[0] + timedelta(hours=3)) if with_period else None
     hoods = list(

@@ -3,16 +3,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 from psycopg.types.range import Range
 
-from neighbourhoods.models import Association, Membership, Neighbourhood
+from neighbourhoods.models import Membership
 from notifications.models import Event
 from sharing.models import Conversation, Item, Loan, Message, Offer, Rating, Report, WantedRequest
 from sharing.services import loans as loan_services
 from sharing.services.conversations import message_send
 from sharing.services.trust import rating_create, report_create
+from tests.neighbourhoods.factories import AssociationFactory, NeighbourhoodFactory
+from tests.sharing.factories import ItemFactory
 
 
 def _events(user, kind):
@@ -48,12 +49,8 @@ def people(make_resident, make_item, association):
     stranger = make_resident(name="Hugo")
     staff = make_resident(name="Staff")
     association.staff.add(staff)
-    other_association = Association.objects.create(name="Voisins d'ailleurs")
-    elsewhere = Neighbourhood.objects.create(
-        association=other_association,
-        name="Ailleurs",
-        area=MultiPolygon(Polygon.from_bbox((24.90, 60.15, 24.98, 60.19)), srid=4326),
-    )
+    other_association = AssociationFactory(name="Voisins d'ailleurs")
+    elsewhere = NeighbourhoodFactory(association=other_association, name="Ailleurs", central=True)
     other_staff = make_resident(name="Autre staff", where=elsewhere)
     other_association.staff.add(other_staff)
     outsider = make_resident(name="Outsider", where=elsewhere)
@@ -221,7 +218,7 @@ def reports(people):
     item_report = report_create(
         reporter=borrower, target="item", item_id=people["item"].pk, reason="Objet interdit"
     )
-    outsider_item = Item.objects.create(
+    outsider_item = ItemFactory(
         owner=people["other_staff"],
         title="Vélo",
         category="mobility",

@@ -13,6 +13,7 @@ from notifications.models import Event
 from sharing.models import Conversation, Item, Loan, Offer, WantedNotice, WantedRequest
 from sharing.selectors_community import WEIGHT_NEARNESS, WEIGHT_RELEVANCE, WEIGHT_TRUST
 from sharing.services.wanted import offer_create, wanted_create, wanted_widen
+from tests.neighbourhoods.factories import NeighbourhoodFactory
 
 pytestmark = pytest.mark.usefixtures("street_graph")
 
@@ -53,20 +54,12 @@ def _times(origin, items):
 def scene(make_resident, make_item, neighbourhood, association):
     """A requester, five lenders of a drill at growing distances, a lender of something else,
     and a drill owner in another association's neighbourhood."""
-    from django.contrib.gis.geos import MultiPolygon, Polygon
-
-    from neighbourhoods.models import Neighbourhood
-
     requester = make_resident(REQUESTER_HOME, name="Camille")
     lenders = [make_resident(home, name=f"Lender {i}") for i, home in enumerate(NEAR_HOMES)]
     drills = [make_item(owner=lender, title="Perceuse à percussion Bosch") for lender in lenders]
     tent_owner = make_resident(NEAR_HOMES[0], name="Tente")
     tent = make_item(owner=tent_owner, title="Tente 4 places", category="camping")
-    elsewhere = Neighbourhood.objects.create(
-        association=association,
-        name="Ailleurs",
-        area=MultiPolygon(Polygon.from_bbox((24.90, 60.15, 24.98, 60.19)), srid=4326),
-    )
+    elsewhere = NeighbourhoodFactory(association=association, name="Ailleurs", central=True)
     outsider = make_resident(NEAR_HOMES[0], name="Outsider", where=elsewhere)
     make_item(owner=outsider, title="Perceuse sans fil")
     return {
@@ -262,21 +255,13 @@ def test_concurrent_posts_never_pass_the_cap(street_graph, make_resident, client
 def test_widening_reaches_more_lenders_then_ask_me_too_neighbours(
     scene, make_resident, make_item, settings, association
 ):
-    from django.contrib.gis.geos import MultiPolygon, Polygon
-
-    from neighbourhoods.models import Neighbourhood
-
     settings.SHARING_WANTED_FIRST_ROUND = 2
     settings.SHARING_WANTED_MAX_ROUNDS = 3
     settings.SHARING_WANTED_WIDEN_MINUTES = 30
     near_asker = make_resident((24.9395, 60.1690), name="Près")
     far_asker = make_resident(FAR_HOME, name="Loin")
     quiet = make_resident((24.9390, 60.1695), name="Discret")  # did not opt in
-    other_place = Neighbourhood.objects.create(
-        association=association,
-        name="Autre",
-        area=MultiPolygon(Polygon.from_bbox((24.90, 60.15, 24.98, 60.19)), srid=4326),
-    )
+    other_place = NeighbourhoodFactory(association=association, name="Autre", central=True)
     stranger_asker = make_resident((24.9392, 60.1697), name="Étranger", where=other_place)
     Membership.objects.filter(user__in=[near_asker, far_asker, stranger_asker]).update(
         ask_me_too=True
