@@ -5,6 +5,7 @@ The home location is private: it never leaves the server in any response about a
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+FORMER_MEMBER = _("former member")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -55,6 +58,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     home_address = models.CharField(_("home address"), max_length=300, blank=True)
     notification_preferences = models.JSONField(default=dict, blank=True)
+    # When the person proved they read mail at ``email`` (None: not yet). Anything that relies on
+    # the address (matching a merchant's order, mail digests) waits for it.
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
+    # The versions of the terms and of the privacy notice this person last accepted (the history
+    # is in Consent); settings.TERMS_VERSION / PRIVACY_VERSION moving on asks again.
+    terms_version = models.CharField(_("terms version"), max_length=20, blank=True)
+    privacy_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
+    # The last mail digest of notifications (at most one per NOTIFICATIONS_EMAIL_DIGEST_MINUTES).
+    email_digest_sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when the person deleted their account (RGPD art. 17): the row stays as a pseudonymous
+    # "former member" for what others need (loans, messages, ratings), with nothing of the person.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -78,8 +93,156 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def public_name(self) -> str:
         """What other residents see of this person: the display name, else the email's local part
-        (never the whole address)."""
+        (never the whole address); "former member" once the account is deleted."""
+        if self.deleted_at is not None:
+            return str(FORMER_MEMBER)
         return self.display_name or self.email.split("@")[0]
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+
+class Consent(models.Model):
+    """One acceptance of a document's version: the history behind ``User.terms_version`` and
+    ``User.privacy_version``."""
+
+    class Document(models.TextChoices):
+        TERMS = "terms", _("terms of use")
+        PRIVACY = "privacy", _("privacy notice")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents"
+    )
+    document = models.CharField(max_length=8, choices=Document.choices)
+    version = models.CharField(max_length=20)
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "document", "version"], name="accounts_consent_once_per_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(document__in=["terms", "privacy"]), name="accounts_consent_document"
+            ),
+        ]
+
+
+class AuthSession(models.Model):
+    """A signed-in app: the chain of refresh tokens from one login.
+
+    Each refresh rotates the token: ``refresh_jti`` is the only one accepted (``previous_jti``
+    within a short grace, for an app whose answer was lost). Every access token names its
+    session (the ``sid`` claim), so revoking the session refuses its access tokens at once.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions"
+    )
+    name = models.CharField(max_length=120, blank=True)
+    refresh_jti = models.CharField(max_length=64, unique=True)
+    previous_jti = models.CharField(max_length=64, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"], name="accounts_session_user")]
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class AccountToken(models.Model):
+    """A single-use, expiring secret sent by mail (address verification, password reset).
+
+    Only the SHA-256 of the secret is stored: a copy of the database opens no account.
+    """
+
+    class Purpose(models.TextChoices):
+        VERIFY_EMAIL = "verify_email", _("address verification")
+        PASSWORD_RESET = "password_reset", _("password reset")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_tokens"
+    )
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    # The address the token proves (the new one, for a change of address).
+    email = models.EmailField()
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose__in=["verify_email", "password_reset"]),
+                name="accounts_token_purpose",
+            )
+        ]
+
+
+class DataExport(models.Model):
+    """A copy of a person's data (RGPD art. 15 and 20): a zip built by a Celery job."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        RUNNING = "running", _("running")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+        EXPIRED = "expired", _("expired")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    file = models.CharField(max_length=300, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            # One export at a time per person: a second request while one runs is refused.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(status__in=["pending", "running"]),
+                name="accounts_export_one_running",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="accounts_export_progress_range"
+            ),
+        ]
+
+
+class MailOutbox(models.Model):
+    """A rendered mail waiting for the mail server. Written in the transaction that decided to
+    send it, handed to Celery after the commit, deleted once the server took it: a mail server or
+    a broker that is down delays a mail, never loses it (the sweep sends what is due)."""
+
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=timezone.now, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)

@@ -156,5 +156,7 @@ def demo_volunteer_seed(*, association: Association) -> User:
             password=DEMO_PASSWORD,
             display_name=DEMO_VOLUNTEER_NAME,
             is_staff=True,
+            email_verified=True,
+            documents_accepted=True,
         )
     return staff_grant(user=user, association=association)

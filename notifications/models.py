@@ -118,6 +118,15 @@ class Device(models.Model):
     platform = models.CharField(max_length=8, choices=Platform.choices)
     token = models.CharField(max_length=1024, unique=True)
     locale = models.CharField(max_length=35, blank=True)
+    # The signed-in session that registered it: ending the session removes the device, so a
+    # logged-out phone stops receiving pushes.
+    session = models.ForeignKey(
+        "accounts.AuthSession",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="devices",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -174,3 +183,26 @@ class LastPosition(models.Model):
 
     def __str__(self) -> str:
         return f"position of user {self.user_id} at {self.measured_at:%Y-%m-%d %H:%M:%S}"
+
+
+class EmailOutbox(models.Model):
+    """An important event for someone who has no device to push it to: it goes into their next
+    mail digest (at most one per ``NOTIFICATIONS_EMAIL_DIGEST_MINUTES``)."""
+
+    event = models.OneToOneField(
+        Event, on_delete=models.CASCADE, primary_key=True, related_name="email"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["recipient"],
+                condition=Q(sent_at__isnull=True),
+                name="notifications_email_due",
+            )
+        ]

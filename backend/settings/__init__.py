@@ -5,6 +5,7 @@ closed: no default secret, DEBUG off, and the process refuses to start without `
 ``ALLOWED_HOSTS`` (security.py).
 """
 
+from .accounts import *
 from .api import *
 from .base import *
 from .celery import *

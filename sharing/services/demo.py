@@ -130,6 +130,8 @@ def _residents(rng: random.Random) -> tuple[list[User], User | None, int]:
                 display_name=display,
                 home=home,
                 home_address="Helsinki",
+                email_verified=True,
+                documents_accepted=True,
             )
             created += 1
     # This demo's own residents only, whatever else lives in the database (the pooling demo adds

@@ -3,6 +3,7 @@ from __future__ import annotations
 import factory
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.utils import timezone
 
 from accounts.models import User
 
@@ -21,6 +22,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     home = None
     home_address = ""
     notification_preferences = factory.LazyFunction(dict)
+    # Someone who signed up through the app: a verified address, the documents in force accepted.
+    email_verified_at = factory.LazyFunction(timezone.now)
+    terms_version = factory.LazyFunction(lambda: settings.TERMS_VERSION)
+    privacy_version = factory.LazyFunction(lambda: settings.PRIVACY_VERSION)
 
     class Params:
         with_home = factory.Trait(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.mailserver import SmtpServer
 
 
 @pytest.fixture
@@ -19,7 +21,12 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def user(db) -> User:
-    return User.objects.create_user("resident@example.org", "a-long-passphrase-42")
+    return User.objects.create_user(
+        "resident@example.org",
+        "a-long-passphrase-42",
+        terms_version=settings.TERMS_VERSION,
+        privacy_version=settings.PRIVACY_VERSION,
+    )
 
 
 @pytest.fixture
@@ -41,3 +48,18 @@ def client_for() -> Callable[[User | None], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[SmtpServer]:
+    """A real SMTP server that this test's mails go to (Django's SMTP backend, in process)."""
+    server = SmtpServer().up()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    try:
+        yield server
+    finally:
+        server.down()

@@ -12,11 +12,12 @@ from django.contrib.auth.models import BaseUserManager
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, DEMO_RESIDENTS
 from accounts.geocoding import GeocodedAddress, geocode_address
-from accounts.models import User
+from accounts.models import Consent, User
 from accounts.preferences import notification_preferences_merge
 from backend.errors import DomainError
 
@@ -66,8 +67,14 @@ def user_create(
     home_address: str = "",
     is_staff: bool = False,
     is_superuser: bool = False,
+    email_verified: bool = False,
+    documents_accepted: bool = False,
 ) -> User:
     """A new account. ``password`` is stored hashed (``None``: no password login).
+
+    ``email_verified``: the address is known to be the person's (the demo, an association's
+    command). ``documents_accepted``: the person accepted the terms and privacy notice in force
+    (recorded in ``Consent``).
 
     Password strength is checked at the edge (the registration serializer), not here, so that
     commands can create accounts with known passwords.
@@ -78,7 +85,7 @@ def user_create(
         raise EmailTakenError()
     try:
         with transaction.atomic():
-            return User.objects.create_user(
+            user = User.objects.create_user(
                 email=email,
                 password=password,
                 display_name=display_name,
@@ -87,7 +94,11 @@ def user_create(
                 home_address=home_address,
                 is_staff=is_staff,
                 is_superuser=is_superuser,
+                email_verified_at=timezone.now() if email_verified else None,
             )
+            if documents_accepted:
+                consent_record(user=user)
+            return user
     except IntegrityError as error:
         # Another request registered the same email between the check and the insert.
         if _email_taken(email):
@@ -154,6 +165,29 @@ def user_update_profile(
     return locked
 
 
+def consent_record(
+    *, user: User, terms_version: str | None = None, privacy_version: str | None = None
+) -> User:
+    """The person accepts the terms and the privacy notice (the versions in force by default):
+    one ``Consent`` row per document and version, the latest on the user."""
+    terms_version = terms_version or settings.TERMS_VERSION
+    privacy_version = privacy_version or settings.PRIVACY_VERSION
+    now = timezone.now()
+    with transaction.atomic():
+        for document, version in (
+            (Consent.Document.TERMS, terms_version),
+            (Consent.Document.PRIVACY, privacy_version),
+        ):
+            Consent.objects.get_or_create(
+                user=user, document=document, version=version, defaults={"accepted_at": now}
+            )
+        User.objects.filter(pk=user.pk).update(
+            terms_version=terms_version, privacy_version=privacy_version
+        )
+        user.terms_version, user.privacy_version = terms_version, privacy_version
+    return user
+
+
 @dataclass(frozen=True)
 class DemoSeedResult:
     created: list[str]
@@ -177,6 +211,8 @@ def demo_users_seed() -> DemoSeedResult:
             language=resident.language,
             home=Point(resident.lon, resident.lat, srid=settings.GEO_SRID),
             home_address=resident.home_address,
+            email_verified=True,
+            documents_accepted=True,
         )
         created.append(resident.email)
     if _email_taken(DEMO_ADMIN_EMAIL):
@@ -188,6 +224,8 @@ def demo_users_seed() -> DemoSeedResult:
             display_name="Admin Voisinage",
             is_staff=True,
             is_superuser=True,
+            email_verified=True,
+            documents_accepted=True,
         )
         created.append(DEMO_ADMIN_EMAIL)
     return DemoSeedResult(created=created, existing=existing)

@@ -1,0 +1,25 @@
+"""Background jobs of accounts: thin, they call services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from accounts import mail
+
+
+@shared_task(bind=True, name="accounts.mail_deliver", max_retries=None)
+def mail_deliver(self: Any, mail_id: int) -> bool | None:
+    """Sends one mail; while the server fails, retries with the outbox's backoff (the sweep is
+    the durable path: a retry lost with the broker is picked up there)."""
+    sent = mail.mail_deliver(mail_id=mail_id)
+    if sent is False and self.request.retries < settings.EMAIL_MAX_RETRIES:
+        raise self.retry(countdown=mail.mail_backoff(self.request.retries + 1).total_seconds())
+    return sent
+
+
+@shared_task(name="accounts.mail_sweep")
+def mail_sweep() -> dict[str, int]:
+    return mail.mail_sweep()
