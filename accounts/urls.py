@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import apis
+from accounts.apis import auth as apis
 
 urlpatterns = [
     path("auth/register", apis.RegisterApi.as_view(), name="auth-register"),

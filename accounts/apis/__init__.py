@@ -1,0 +1,1 @@
+"""The accounts API, one module per concern (thin views over accounts.services)."""
