@@ -16,3 +16,12 @@ def request_user(request: Request | HttpRequest) -> User:
     if not isinstance(user, User):
         raise NotAuthenticated()
     return user
+
+
+def request_session_id(request: Request | HttpRequest) -> str | None:
+    """The session (``sid``) of the request's access token, if it came with one."""
+    token = getattr(request, "auth", None)
+    if token is None or not hasattr(token, "get"):
+        return None
+    sid = token.get("sid")
+    return str(sid) if sid else None

@@ -16,16 +16,17 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from accounts.geocoding import ADDRESS_MAX_LENGTH, ADDRESS_MIN_LENGTH
 from accounts.models import User
+from accounts.permissions import consent_current
 from accounts.preferences import (
     HHMM,
     NOTIFICATION_TYPES,
     NotificationPreferences,
     notification_preferences_effective,
 )
+from accounts.roles import roles_of
 from accounts.services import email_normalize
 
 
@@ -172,28 +173,70 @@ class NotificationPreferencesSerializer(serializers.Serializer):
     types = NotificationTypesSerializer()
 
 
+class ConsentStateSerializer(serializers.Serializer):
+    terms_version = serializers.CharField(help_text="The version of the terms you accepted.")
+    privacy_version = serializers.CharField(
+        help_text="The version of the privacy notice you accepted."
+    )
+    current = serializers.BooleanField(
+        help_text=(
+            "False when a newer version is in force: accept it (POST /api/v1/me/consents); "
+            "until then other operations answer 403 consent_required."
+        )
+    )
+
+
 class ProfileSerializer(serializers.ModelSerializer):
     """A resident's own profile. Only ever sent to that resident: it holds their home."""
 
     home = GeoJSONPointField(allow_null=True, read_only=True)
     notification_preferences = serializers.SerializerMethodField()
+    email_verified = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether you opened the link mailed to this address (merchant orders wait).",
+    )
+    roles = serializers.SerializerMethodField()
+    consent = serializers.SerializerMethodField()
 
     class Meta:
         model = User
         fields = [
             "id",
             "email",
+            "email_verified",
             "display_name",
             "language",
             "home",
             "home_address",
             "notification_preferences",
+            "roles",
+            "consent",
         ]
         read_only_fields = fields
 
     @extend_schema_field(NotificationPreferencesSerializer)
     def get_notification_preferences(self, user: User) -> NotificationPreferences:
         return notification_preferences_effective(user.notification_preferences)
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.ChoiceField(choices=["association_staff", "courier", "resident"]),
+            help_text=(
+                "What you are here: resident (a member of a neighbourhood), courier, "
+                "association_staff (runs neighbourhoods in the panel)."
+            ),
+        )
+    )
+    def get_roles(self, user: User) -> list[str]:
+        return roles_of(user)
+
+    @extend_schema_field(ConsentStateSerializer)
+    def get_consent(self, user: User) -> dict[str, Any]:
+        return {
+            "terms_version": user.terms_version,
+            "privacy_version": user.privacy_version,
+            "current": consent_current(user),
+        }
 
 
 class ProfileUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -241,6 +284,14 @@ class RegisterInputSerializer(StrictFieldsMixin, serializers.Serializer):
         required=False,
         help_text=("Defaults to the language of the request (Accept-Language)."),
     )
+    terms_version = serializers.CharField(
+        max_length=20,
+        help_text="The version of the terms of use the person accepted (GET /api/v1/legal).",
+    )
+    privacy_version = serializers.CharField(
+        max_length=20,
+        help_text="The version of the privacy notice the person accepted (GET /api/v1/legal).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         candidate = User(email=email_normalize(attrs["email"]), display_name=attrs["display_name"])
@@ -256,18 +307,24 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField(help_text=("Long-lived JWT to get a new access token."))
 
 
-class RegisterOutputSerializer(TokenPairSerializer):
-    user = ProfileSerializer()
+class RegisterOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What happens next, in the language asked for.")
+    email = serializers.EmailField(help_text="The address the mail went to.")
 
 
-class TokenObtainSerializer(TokenObtainPairSerializer):
-    """Email and password; answers an access and a refresh token."""
+class TokenObtainSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Email and password; answers an access and a refresh token (a new session)."""
 
-    # Our catalogue translates this one (simplejwt's own catalogue is not loaded: it is not an
-    # installed app).
-    default_error_messages = {
-        "no_active_account": _("No active account matches this email and password.")
-    }
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=128, style={"input_type": "password"}
+    )
+    device_name = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        help_text='Names the session in your list (say, "Pixel 8"); else the User-Agent.',
+    )
 
 
 class TokenRefreshInputSerializer(serializers.Serializer):
@@ -277,7 +334,7 @@ class TokenRefreshInputSerializer(serializers.Serializer):
 class TokenRefreshOutputSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField(
-        required=False, help_text=("A new refresh token, when refresh tokens rotate.")
+        help_text=("The new refresh token: the one sent is refused from now on (keep this one).")
     )
 
 
@@ -298,3 +355,64 @@ class ErrorSerializer(serializers.Serializer):
                 child=serializers.JSONField(), help_text=("Messages per input field.")
             ),
         }
+
+
+class LogoutInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False, help_text="Optional: the session is the one of the access token."
+    )
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="The device or app, as named at login.")
+    created_at = serializers.DateTimeField(help_text="When this session logged in.")
+    last_used_at = serializers.DateTimeField(help_text="Its last token refresh.")
+    current = serializers.BooleanField(help_text="The session of this request.")
+
+
+class TokenInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    token = serializers.CharField(max_length=200, help_text="The token of the mailed link.")
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What happened, in the language asked for.")
+
+
+class EmailInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(StrictFieldsMixin, serializers.Serializer):
+    token = serializers.CharField(max_length=200, help_text="The token of the mailed link.")
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=128, style={"input_type": "password"}
+    )
+
+
+class PasswordChangeSerializer(StrictFieldsMixin, serializers.Serializer):
+    current_password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=128, style={"input_type": "password"}
+    )
+    new_password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=128, style={"input_type": "password"}
+    )
+
+
+class EmailChangeSerializer(StrictFieldsMixin, serializers.Serializer):
+    email = serializers.EmailField(max_length=254, help_text="The new address.")
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=128, style={"input_type": "password"}
+    )
+
+
+class LegalSerializer(serializers.Serializer):
+    terms_version = serializers.CharField()
+    terms_url = serializers.URLField()
+    privacy_version = serializers.CharField()
+    privacy_url = serializers.URLField()
+
+
+class ConsentInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    terms_version = serializers.CharField(max_length=20)
+    privacy_version = serializers.CharField(max_length=20)

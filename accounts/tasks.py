@@ -23,3 +23,12 @@ def mail_deliver(self: Any, mail_id: int) -> bool | None:
 @shared_task(name="accounts.mail_sweep")
 def mail_sweep() -> dict[str, int]:
     return mail.mail_sweep()
+
+
+@shared_task(name="accounts.password_reset_send")
+def password_reset_send(email: str) -> bool:
+    """A reset link to ``email`` if it has an account (asked in the background: the request
+    answers the same either way)."""
+    from accounts.services.credentials import password_reset_send_now
+
+    return password_reset_send_now(email=email)

@@ -1,10 +1,33 @@
 from django.urls import path
 
-from accounts.apis import auth as apis
+from accounts.apis import auth, credentials, sessions
 
 urlpatterns = [
-    path("auth/register", apis.RegisterApi.as_view(), name="auth-register"),
-    path("auth/token", apis.TokenObtainApi.as_view(), name="auth-token"),
-    path("auth/token/refresh", apis.TokenRefreshApi.as_view(), name="auth-token-refresh"),
-    path("me", apis.MeApi.as_view(), name="me"),
+    path("auth/register", auth.RegisterApi.as_view(), name="auth-register"),
+    path("auth/token", auth.TokenObtainApi.as_view(), name="auth-token"),
+    path("auth/token/refresh", auth.TokenRefreshApi.as_view(), name="auth-token-refresh"),
+    path("auth/logout", sessions.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/email/verify", credentials.EmailVerifyApi.as_view(), name="auth-email-verify"),
+    path("auth/password/reset", credentials.PasswordResetApi.as_view(), name="auth-password-reset"),
+    path(
+        "auth/password/reset/confirm",
+        credentials.PasswordResetConfirmApi.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    path("legal", credentials.LegalApi.as_view(), name="legal"),
+    path("me", auth.MeApi.as_view(), name="me"),
+    path("me/password", credentials.PasswordChangeApi.as_view(), name="me-password"),
+    path("me/email", credentials.EmailChangeApi.as_view(), name="me-email"),
+    path(
+        "me/email/verify/resend",
+        credentials.EmailVerifyResendApi.as_view(),
+        name="me-email-verify-resend",
+    ),
+    path("me/consents", credentials.ConsentApi.as_view(), name="me-consents"),
+    path("me/sessions", sessions.SessionListApi.as_view(), name="me-sessions"),
+    path(
+        "me/sessions/<str:session_id>",
+        sessions.SessionDetailApi.as_view(),
+        name="me-session-detail",
+    ),
 ]

@@ -223,3 +223,38 @@ def throttle_reset() -> int:
     for key in client.scan_iter(match=f"{prefix}{KEY_PREFIX}:*", count=500):
         deleted += client.delete(key)
     return deleted
+
+
+class EmailAskedThrottle(RateThrottle):
+    """Requests about one address (reset links, sign-ups), from anywhere: no mailbox is flooded."""
+
+    def identity(self, request: Request, view: Any) -> str | None:
+        data = request.data if isinstance(request.data, dict) else {}
+        email = data.get("email")
+        if not isinstance(email, str) or not email.strip():
+            return None
+        return email.strip().lower()
+
+
+class PasswordResetIPThrottle(IPThrottle):
+    scope = "password_reset"
+
+
+class PasswordResetEmailThrottle(EmailAskedThrottle):
+    scope = "password_reset_email"
+
+
+class AccountLinkThrottle(IPThrottle):
+    """Redeeming links (verification, reset): slows guessing, though a token has 256 bits."""
+
+    scope = "account_link"
+
+
+class AccountMailThrottle(UserThrottle):
+    """What a signed-in person can have mailed (verification again, a change of address)."""
+
+    scope = "account_mail"
+
+
+class PasswordChangeThrottle(UserThrottle):
+    scope = "password_change"

@@ -12,3 +12,11 @@ class PoolingConfig(AppConfig):
 
         # Positions couriers send on their socket move their rounds' ETAs.
         position_received.connect(position_from_socket, dispatch_uid="pooling.position")
+
+        from accounts.roles import role_register
+        from pooling.models import Courier
+
+        # GET /me's roles: someone the association registered as a courier.
+        role_register(
+            "courier", lambda user: Courier.objects.filter(user=user, is_active=True).exists()
+        )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
 from django.utils import translation
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts.homes import profile_update
 from accounts.models import User
@@ -26,7 +27,9 @@ from accounts.serializers import (
     TokenRefreshInputSerializer,
     TokenRefreshOutputSerializer,
 )
-from accounts.services import user_create
+from accounts.services import email_normalize
+from accounts.services.credentials import registration_request
+from accounts.services.sessions import session_refresh, session_start
 from backend.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -51,12 +54,18 @@ class RegisterApi(APIView):
     @extend_schema(
         operation_id="auth_register",
         tags=[AUTH_TAG],
-        summary="Create an account",
+        summary="Create an account: a verification mail goes to the address",
+        description=(
+            "Answers 202 whether or not the address already has an account (its owner gets a "
+            "mail instead): registration never tells who is registered. Then log in with "
+            "POST /api/v1/auth/token; the link in the mail verifies the address."
+        ),
         request=RegisterInputSerializer,
         responses={
-            201: RegisterOutputSerializer,
+            202: RegisterOutputSerializer,
             400: OpenApiResponse(
-                ErrorSerializer, description="Invalid input, weak password or email_taken."
+                ErrorSerializer,
+                description="Invalid input, weak password, or consent_required (old versions).",
             ),
         },
         auth=[],
@@ -65,22 +74,38 @@ class RegisterApi(APIView):
         serializer = RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = user_create(
+        registration_request(
             email=data["email"],
             password=data["password"],
             display_name=data["display_name"],
             language=data.get("language") or _request_language(),
+            terms_version=data["terms_version"],
+            privacy_version=data["privacy_version"],
         )
-        refresh = RefreshToken.for_user(user)
-        body = {"user": user, "access": str(refresh.access_token), "refresh": str(refresh)}
-        return Response(RegisterOutputSerializer(body).data, status=status.HTTP_201_CREATED)
+        body = {
+            "detail": _("Check your mailbox: a link there confirms your address."),
+            "email": email_normalize(data["email"]),
+        }
+        return Response(RegisterOutputSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema_view(
-    post=extend_schema(
+def _device_name(request: Request, given: str | None) -> str:
+    return (given or request.META.get("HTTP_USER_AGENT") or "")[:120]
+
+
+class TokenObtainApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Wrong credentials are a 401 (DRF answers 403 where no authenticator names a scheme).
+        return 'Bearer realm="api"'
+
+    @extend_schema(
         operation_id="auth_token_obtain",
         tags=[AUTH_TAG],
-        summary="Log in: an access and a refresh token",
+        summary="Log in: an access and a refresh token (a new session)",
         request=TokenObtainSerializer,
         responses={
             200: TokenPairSerializer,
@@ -89,33 +114,58 @@ class RegisterApi(APIView):
         },
         auth=[],
     )
-)
-class TokenObtainApi(TokenObtainPairView):
-    serializer_class = TokenObtainSerializer
-    throttle_classes = [LoginIPThrottle, LoginAccountThrottle]
+    def post(self, request: Request) -> Response:
+        serializer = TokenObtainSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = authenticate(request, email=data["email"], password=data["password"])
+        if not isinstance(user, User) or not user.is_active:
+            raise AuthenticationFailed(
+                _("No active account matches this email and password."), code="no_active_account"
+            )
+        pair = session_start(user=user, name=_device_name(request, data.get("device_name")))
+        return Response(TokenPairSerializer(pair).data)
 
 
-@extend_schema_view(
-    post=extend_schema(
+class TokenRefreshApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenRefreshThrottle]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+    @extend_schema(
         operation_id="auth_token_refresh",
         tags=[AUTH_TAG],
-        summary="A new access token from a refresh token",
+        summary="A new pair of tokens from a refresh token, which is refused from then on",
+        description=(
+            "Refresh tokens rotate: keep the new one. Sending the previous one again within "
+            "JWT_REFRESH_REUSE_GRACE_SECONDS (an answer lost on a weak network) gives a new pair; "
+            "later, it ends the session (401 token_reused)."
+        ),
         request=TokenRefreshInputSerializer,
         responses={
             200: TokenRefreshOutputSerializer,
             400: ErrorSerializer,
-            401: OpenApiResponse(ErrorSerializer, description="Invalid or expired refresh token."),
+            401: OpenApiResponse(
+                ErrorSerializer,
+                description="token_not_valid, session_ended or token_reused: log in again.",
+            ),
         },
         auth=[],
     )
-)
-class TokenRefreshApi(TokenRefreshView):
-    throttle_classes = [TokenRefreshThrottle]
+    def post(self, request: Request) -> Response:
+        serializer = TokenRefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = session_refresh(refresh=serializer.validated_data["refresh"])
+        return Response(TokenRefreshOutputSerializer(pair).data)
 
 
 class MeApi(APIView):
     """The asking resident's own profile: never anyone else's."""
 
+    # Reachable before consenting to new documents: the profile says what to accept.
     permission_classes = [IsAuthenticated]
 
     @extend_schema(

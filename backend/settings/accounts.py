@@ -47,3 +47,6 @@ PRIVACY_VERSION = env.str("PRIVACY_VERSION", default="2026-12")
 JWT_REFRESH_REUSE_GRACE_SECONDS = env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=60)
 # Deleting the account with a token instead of the password needs a login this recent.
 ACCOUNT_FRESH_LOGIN_MINUTES = env.int("ACCOUNT_FRESH_LOGIN_MINUTES", default=10)
+# Where the documents are read (GET /api/v1/legal gives both with their versions).
+TERMS_URL = env.str("TERMS_URL", default=f"{PUBLIC_BASE_URL}/legal/terms")
+PRIVACY_URL = env.str("PRIVACY_URL", default=f"{PUBLIC_BASE_URL}/legal/privacy")

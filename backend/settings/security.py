@@ -43,12 +43,19 @@ CACHES = {
 }
 # Rate limits per scope, "<count>/<s|min|h|day>" (an empty value lifts the limit). Answered with
 # 429 and Retry-After. Who is counted: login and register per client address, login_account per
-# email asked, nearby/geo/wanted per account, webhook per merchant API key.
+# email asked, nearby/geo/wanted per account, webhook per merchant API key; password_reset per
+# client address and password_reset_email per address asked; account_link (redeeming a mailed
+# link) per client address; account_mail and password_change per account.
 THROTTLE_RATES = {
     "login": env.str("THROTTLE_LOGIN", default="10/min"),
     "login_account": env.str("THROTTLE_LOGIN_ACCOUNT", default="20/h"),
     "token_refresh": env.str("THROTTLE_TOKEN_REFRESH", default="30/min"),
     "register": env.str("THROTTLE_REGISTER", default="10/h"),
+    "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="10/h"),
+    "password_reset_email": env.str("THROTTLE_PASSWORD_RESET_EMAIL", default="5/h"),
+    "account_link": env.str("THROTTLE_ACCOUNT_LINK", default="30/h"),
+    "account_mail": env.str("THROTTLE_ACCOUNT_MAIL", default="5/h"),
+    "password_change": env.str("THROTTLE_PASSWORD_CHANGE", default="10/h"),
     "nearby": env.str("THROTTLE_NEARBY", default="60/min"),
     "geo": env.str("THROTTLE_GEO", default="120/min"),
     "wanted": env.str("THROTTLE_WANTED", default="10/h"),

@@ -4,9 +4,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from tests.accounts.factories import access_token_for
 from tests.accounts.geocoder_server import FakeGeocoders
 
 PROXY_VARIABLES = (
@@ -29,7 +29,7 @@ def client_for() -> Callable[..., APIClient]:
         client = APIClient()
         headers = {"HTTP_ACCEPT_LANGUAGE": language}
         if user is not None:
-            headers["HTTP_AUTHORIZATION"] = f"Bearer {RefreshToken.for_user(user).access_token}"
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {access_token_for(user)}"
         client.credentials(**headers)
         return client
 

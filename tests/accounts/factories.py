@@ -6,6 +6,7 @@ from django.contrib.gis.geos import Point
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.sessions import session_start
 
 PASSWORD = "correct horse battery staple"
 
@@ -33,3 +34,12 @@ class UserFactory(factory.django.DjangoModelFactory):
             home_address="Aleksanterinkatu 52, Helsinki",
         )
         staff = factory.Trait(is_staff=True)
+
+
+def access_token_for(user: User, name: str = "tests") -> str:
+    """A real access token of a new session of ``user`` (as logging in gives)."""
+    return session_start(user=user, name=name).access
+
+
+def refresh_token_for(user: User, name: str = "tests") -> str:
+    return session_start(user=user, name=name).refresh

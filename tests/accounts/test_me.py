@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.gis.geos import Point
 
 from accounts.preferences import NOTIFICATION_TYPES
@@ -62,13 +63,15 @@ def test_owner_gets_their_own_profile_with_their_home(client_for, django_assert_
     user = UserFactory(with_home=True, email="owner@example.org", display_name="Owner")
     client = client_for(user)
 
-    with django_assert_num_queries(1):  # the JWT's user
+    # The session with its user (one query), then one per role (resident, staff, courier).
+    with django_assert_num_queries(4):
         response = client.get(URL)
 
     assert response.status_code == 200
     assert response.json() == {
         "id": user.pk,
         "email": "owner@example.org",
+        "email_verified": True,
         "display_name": "Owner",
         "language": "en",
         "home": {"type": "Point", "coordinates": [24.9384, 60.1699]},
@@ -77,6 +80,12 @@ def test_owner_gets_their_own_profile_with_their_home(client_for, django_assert_
             "push": True,
             "quiet_hours": None,
             "types": dict.fromkeys(NOTIFICATION_TYPES, True),
+        },
+        "roles": [],
+        "consent": {
+            "terms_version": settings.TERMS_VERSION,
+            "privacy_version": settings.PRIVACY_VERSION,
+            "current": True,
         },
     }
 

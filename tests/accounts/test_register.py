@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from accounts.models import User
@@ -24,35 +25,53 @@ def payload(**overrides):
         "password": "un vélo rouge au marché",
         "display_name": "Camille",
         "language": "fr",
+        "terms_version": settings.TERMS_VERSION,
+        "privacy_version": settings.PRIVACY_VERSION,
         **overrides,
     }
 
 
-@pytest.mark.django_db
-def test_register_creates_the_account_and_returns_profile_and_tokens(client_for):
+@pytest.mark.django_db(transaction=True)
+def test_register_creates_an_unverified_account_and_mails_a_link(
+    client_for, smtp_server, eager_tasks
+):
     response = client_for(None).post(URL, payload(), format="json")
 
-    assert response.status_code == 201
-    body = response.json()
-    user = User.objects.get()
-    assert body["user"] == {
-        "id": user.pk,
+    assert response.status_code == 202
+    assert response.json() == {
+        "detail": "Check your mailbox: a link there confirms your address.",
         "email": "camille.martin@example.org",
-        "display_name": "Camille",
-        "language": "fr",
-        "home": None,
-        "home_address": "",
-        "notification_preferences": DEFAULT_PREFERENCES,
     }
-    assert set(body) == {"user", "access", "refresh"}
-    assert "password" not in response.content.decode()
+    user = User.objects.get()
     assert user.email == "camille.martin@example.org"
     assert user.check_password("un vélo rouge au marché")
     assert not user.is_staff and not user.is_superuser
+    assert user.email_verified_at is None
+    assert (user.terms_version, user.privacy_version) == (
+        settings.TERMS_VERSION,
+        settings.PRIVACY_VERSION,
+    )
+    assert set(user.consents.values_list("document", "version")) == {
+        ("terms", settings.TERMS_VERSION),
+        ("privacy", settings.PRIVACY_VERSION),
+    }
+    (mail,) = smtp_server.wait_for(1, to=user.email)
+    assert mail.subject == "Confirmez votre adresse e-mail"  # the person's language
+    assert "/account/verify-email?token=" in mail.text
 
+    # Logging in works at once; the profile says the address waits for its verification.
+    tokens = client_for(None).post(
+        "/api/v1/auth/token",
+        {"email": user.email, "password": "un vélo rouge au marché"},
+        format="json",
+    )
+    assert tokens.status_code == 200
     client = client_for(None)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access']}")
-    assert client.get("/api/v1/me").json()["id"] == user.pk
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
+    me = client.get("/api/v1/me").json()
+    assert me["id"] == user.pk and me["email_verified"] is False
+    assert me["notification_preferences"] == DEFAULT_PREFERENCES
+    assert me["roles"] == [] and me["consent"]["current"] is True
 
 
 @pytest.mark.django_db
@@ -62,8 +81,7 @@ def test_register_language_defaults_to_the_request_language(client_for, accept_l
     del body["language"]
     response = client_for(None, language=accept_language).post(URL, body, format="json")
 
-    assert response.status_code == 201
-    assert response.json()["user"]["language"] == accept_language
+    assert response.status_code == 202
     assert User.objects.get().language == accept_language
 
 
@@ -72,34 +90,39 @@ def test_register_ignores_a_stale_authorization_header(client_for):
     client = client_for(None)
     client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token", HTTP_ACCEPT_LANGUAGE="en")
 
-    assert client.post(URL, payload(), format="json").status_code == 201
+    assert client.post(URL, payload(), format="json").status_code == 202
 
 
-@pytest.mark.django_db
-def test_duplicate_email_whatever_its_case_is_refused_and_nothing_is_created(client_for):
+@pytest.mark.django_db(transaction=True)
+def test_a_taken_email_answers_as_a_new_one_and_its_owner_is_told(
+    client_for, smtp_server, eager_tasks
+):
     existing = UserFactory(email="camille.martin@example.org", display_name="First")
 
-    response = client_for(None).post(
-        URL, payload(email="CAMILLE.martin@example.ORG"), format="json"
-    )
+    taken = client_for(None).post(URL, payload(email="CAMILLE.martin@example.ORG"), format="json")
+    fresh = client_for(None).post(URL, payload(email="someone.new@example.org"), format="json")
 
-    assert response.status_code == 400
-    assert response.json() == {
-        "code": "email_taken",
-        "detail": "An account with this email address already exists.",
-        "fields": {"email": ["An account with this email address already exists."]},
-    }
-    assert list(User.objects.values_list("pk", "display_name")) == [(existing.pk, "First")]
+    assert taken.status_code == fresh.status_code == 202
+    assert taken.json()["detail"] == fresh.json()["detail"]
+    assert set(taken.json()) == set(fresh.json()) == {"detail", "email"}
+    assert User.objects.filter(email="camille.martin@example.org").get().pk == existing.pk
+    assert existing.check_password("correct horse battery staple")  # unchanged
+    (owner_mail,) = smtp_server.wait_for(1, to=existing.email)
+    assert owner_mail.subject == "A sign-up with your address"
+    assert "/account/reset-password?token=" in owner_mail.text
 
 
 @pytest.mark.django_db
-def test_duplicate_email_message_in_french(client_for):
-    UserFactory(email="camille.martin@example.org")
-
-    response = client_for(None, language="fr").post(URL, payload(), format="json")
+@pytest.mark.parametrize(
+    "overrides",
+    [{"terms_version": "2001-01"}, {"privacy_version": "old"}],
+)
+def test_registering_against_old_documents_asks_for_the_versions_in_force(client_for, overrides):
+    response = client_for(None).post(URL, payload(**overrides), format="json")
 
     assert response.status_code == 400
-    assert response.json()["detail"] == "Un compte existe déjà avec cette adresse e-mail."
+    assert response.json()["code"] == "consent_required"
+    assert not User.objects.exists()
 
 
 @pytest.mark.django_db
@@ -150,7 +173,13 @@ def test_missing_fields_are_named(client_for):
     response = client_for(None).post(URL, {}, format="json")
 
     assert response.status_code == 400
-    assert set(response.json()["fields"]) == {"email", "password", "display_name"}
+    assert set(response.json()["fields"]) == {
+        "email",
+        "password",
+        "display_name",
+        "terms_version",
+        "privacy_version",
+    }
 
 
 @pytest.mark.django_db(transaction=True)

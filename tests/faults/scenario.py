@@ -23,9 +23,9 @@ def main(pbf: Path) -> dict:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from rest_framework_simplejwt.tokens import RefreshToken
 
     from geo.services import graph_import
+    from tests.accounts.factories import access_token_for
     from tests.neighbourhoods.factories import NeighbourhoodFactory
     from tests.pooling.factories import (
         DAY,
@@ -45,7 +45,7 @@ def main(pbf: Path) -> dict:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
     def token(user) -> str:
-        return str(RefreshToken.for_user(user).access_token)
+        return access_token_for(user)
 
     out: dict = {"batches": {}, "orders": {}}
     for n, name in enumerate(("kill", "resume")):

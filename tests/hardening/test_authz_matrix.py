@@ -34,7 +34,6 @@ from django.utils import timezone
 from PIL import Image
 from psycopg.types.range import Range
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
 from neighbourhoods.models import Membership
@@ -49,7 +48,7 @@ from sharing.services import loans as loan_services
 from sharing.services.items import item_create
 from sharing.services.trust import report_create
 from sharing.services.wanted import offer_create, wanted_create
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, access_token_for, refresh_token_for
 from tests.hardening.world import ensure_street_graph
 from tests.neighbourhoods.factories import (
     AssociationFactory,
@@ -373,7 +372,7 @@ def _start_route(world: World) -> None:
 
 
 def _refresh(world: World) -> dict[str, str]:
-    return {"refresh": str(RefreshToken.for_user(world.users["lender"]))}
+    return {"refresh": refresh_token_for(world.users["lender"])}
 
 
 WINDOWS = {"mon": [], "tue": [], "wed": [], "thu": [], "fri": [], "sat": [], "sun": []}
@@ -743,7 +742,7 @@ def _call(entry: Entry, world: World, actor: str) -> tuple[int, bool, str]:
     if actor != "anonymous":
         user = world.users[entry.owner if actor == "owner" else actor]
         client.credentials(
-            HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}", HTTP_ACCEPT_LANGUAGE="en"
+            HTTP_AUTHORIZATION=f"Bearer {access_token_for(user)}", HTTP_ACCEPT_LANGUAGE="en"
         )
     if entry.prepare is not None:
         entry.prepare(world)

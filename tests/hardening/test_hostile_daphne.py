@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rest_framework_simplejwt.tokens import AccessToken
 
+from tests.accounts.factories import access_token_for
 from tests.harness import Daphne, app_env, django_database_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -158,7 +158,7 @@ def test_a_broken_multipart_body_where_multipart_is_parsed(server):
     from accounts.models import User
 
     user = User.objects.create_user("hostile@example.org", "a-long-passphrase-42")
-    bearer = b"Authorization: Bearer " + str(AccessToken.for_user(user)).encode()
+    bearer = b"Authorization: Bearer " + access_token_for(user).encode()
     path = b"/api/v1/items/1/photos"
     for body, content_type, code in [
         (b"x", b"multipart/form-data", "parse_error"),

@@ -34,10 +34,10 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from backend.parsers import FormParser, JSONParser, MultiPartParser
 from pooling.webhooks import signature_of
+from tests.accounts.factories import access_token_for
 from tests.hardening import test_authz_matrix as authz
 from tests.hardening.test_authz_matrix import (
     ACTION_VALUES,
@@ -194,7 +194,7 @@ def _call(target: Target, world: World) -> Call:
     headers: dict[str, str] = {}
     if entry.owner:
         user = world.users[entry.owner]
-        headers["HTTP_AUTHORIZATION"] = f"Bearer {AccessToken.for_user(user)}"
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {access_token_for(user)}"
     path, _sep, query = entry.path.format(**world.ids).partition("?")
     body = entry.body(world) if callable(entry.body) else entry.body
     return Call(path, query, headers, body, entry.multipart)

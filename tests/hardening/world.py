@@ -19,7 +19,8 @@ from django.db import close_old_connections, transaction
 from django.test import override_settings
 from django.utils import timezone
 from hypothesis import strategies as st
-from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.accounts.factories import access_token_for
 
 ACTORS = ["resident", "courier", "staff"]
 
@@ -215,6 +216,6 @@ def natural_actor(path: str) -> str:
 def actor_headers(fuzz_world) -> dict[str, dict[str, str]]:
     """Bearer tokens of the resident, the courier and the staff member."""
     return {
-        actor: {"Authorization": f"Bearer {AccessToken.for_user(user)}", "Accept-Language": "en"}
+        actor: {"Authorization": f"Bearer {access_token_for(user)}", "Accept-Language": "en"}
         for actor, user in fuzz_world.users.items()
     }

@@ -13,13 +13,12 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from rest_framework_simplejwt.tokens import RefreshToken
 from websockets.exceptions import ConnectionClosed
 
 from notifications.models import Event, PushOutbox
 from notifications.services import notify, push_enqueue
 from notifications.tasks import push_sweep
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, access_token_for
 from tests.harness import Daphne, RedisServer
 from tests.notifications.realtime import Socket, daphne_on, open_socket, use_redis
 
@@ -74,7 +73,7 @@ def test_with_redis_down_the_api_answers_events_are_kept_and_delivered_after(
 ):
     redis_server, server = outage
     user = UserFactory()
-    token = str(RefreshToken.for_user(user).access_token)
+    token = access_token_for(user)
     status, _ = server.request(
         "POST", "/api/v1/devices", token, {"platform": "android", "token": "phone-1"}
     )
@@ -91,7 +90,7 @@ def test_with_redis_down_the_api_answers_events_are_kept_and_delivered_after(
 
     # Another resident keeps their app open through the outage.
     neighbour = UserFactory()
-    neighbour_token = str(RefreshToken.for_user(neighbour).access_token)
+    neighbour_token = access_token_for(neighbour)
     status, neighbour_ticket = server.request("POST", "/api/v1/realtime/ticket", neighbour_token)
     open_app = Socket(stack.enter_context(open_socket(server, neighbour_ticket["ticket"], 0)))
     assert open_app.until_ready() == ([], 0)
