@@ -12,8 +12,8 @@ import uuid
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken

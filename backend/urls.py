@@ -24,4 +24,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
+    # Pages that mails link to (address verification, password reset, the documents).
+    path("", include("accounts.page_urls")),
 ]

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import request_user
+from accounts.selectors import request_session_id, request_user
 from accounts.serializers import ErrorSerializer
 from backend.errors import UnavailableError
 from notifications import selectors
@@ -77,7 +77,11 @@ class DeviceCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = DeviceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        registration = device_register(user_id=_user_id(request), **serializer.validated_data)
+        registration = device_register(
+            user_id=_user_id(request),
+            session_id=request_session_id(request),
+            **serializer.validated_data,
+        )
         return Response(
             DeviceSerializer(registration.device).data,
             status=status.HTTP_201_CREATED if registration.created else status.HTTP_200_OK,

@@ -94,7 +94,6 @@ def session_refresh(*, refresh: str) -> TokenPair:
         session_id = uuid.UUID(str(sid))
     except ValueError as error:
         raise TokenInvalidError() from error
-    now = timezone.now()
     grace = timedelta(seconds=settings.JWT_REFRESH_REUSE_GRACE_SECONDS)
     with transaction.atomic():
         session = (
@@ -103,6 +102,7 @@ def session_refresh(*, refresh: str) -> TokenPair:
             .filter(pk=session_id)
             .first()
         )
+        now = timezone.now()  # once the row is ours: after any rotation that came first
         if session is None or session.revoked_at is not None or session.expires_at <= now:
             raise SessionEndedError()
         if not session.user.is_active:

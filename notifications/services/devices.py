@@ -23,20 +23,33 @@ class DeviceRegistration:
 
 
 def device_register(
-    *, user_id: int, platform: str, token: str, locale: str = ""
+    *,
+    user_id: int,
+    platform: str,
+    token: str,
+    locale: str = "",
+    session_id: str | None = None,
 ) -> DeviceRegistration:
     """Registers ``token`` for ``user_id``. A token is unique: registering it again updates it,
     and a token last registered by someone else (a phone that changed hands, another account on
-    the same phone) moves to ``user_id``, so pushes never reach the previous account."""
+    the same phone) moves to ``user_id``, so pushes never reach the previous account.
+    ``session_id``: the signed-in session it belongs to (ending the session removes it)."""
     with transaction.atomic():
         device, created = Device.objects.select_for_update().get_or_create(
-            token=token, defaults={"user_id": user_id, "platform": platform, "locale": locale}
+            token=token,
+            defaults={
+                "user_id": user_id,
+                "platform": platform,
+                "locale": locale,
+                "session_id": session_id,
+            },
         )
         if not created:
             device.user_id = user_id
             device.platform = platform
             device.locale = locale
-            device.save(update_fields=["user", "platform", "locale", "updated_at"])
+            device.session_id = session_id  # type: ignore[assignment]
+            device.save(update_fields=["user", "platform", "locale", "session", "updated_at"])
     return DeviceRegistration(device=device, created=created)
 
 
