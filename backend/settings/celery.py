@@ -50,6 +50,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pooling.cutoff_sweep",
         "schedule": env.float("POOLING_CUTOFF_SWEEP_SECONDS", default=300.0),
     },
+    # pooling/tasks.py: retention (POOLING_COURIER_POSITION_HOURS, POOLING_PROOF_PHOTO_DAYS,
+    # POOLING_ADDRESS_DAYS; docs/security.md).
+    "pooling.retention_purge": {"task": "pooling.retention_purge", "schedule": 3600.0},
     # sharing/tasks.py. Reminders go out at the top of each hour in the daytime (TIME_ZONE), never
     # at night: a reminder throttled by SHARING_REMINDERS_PER_DAY waits for the next run.
     "sharing.loans_expire": {"task": "sharing.loans_expire", "schedule": 300.0},
