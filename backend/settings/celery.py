@@ -42,9 +42,19 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 5, "retry_o
 CELERY_BEAT_SCHEDULE = {
     # accounts/tasks.py: mails the queue could not carry, and those waiting for a retry.
     "accounts.mail_sweep": {"task": "accounts.mail_sweep", "schedule": 60.0},
+    # Retention: ACCOUNT_UNVERIFIED_DAYS, ACCOUNT_TOKENS_KEEP_DAYS, ACCOUNT_SESSIONS_KEEP_DAYS.
+    "accounts.retention_purge": {
+        "task": "accounts.retention_purge",
+        "schedule": crontab(minute=17, hour=3),
+    },
     # notifications/tasks.py: pushes the queue could not send yet; the event log's retention.
     "notifications.push_sweep": {"task": "notifications.push_sweep", "schedule": 30.0},
     "notifications.events_prune": {"task": "notifications.events_prune", "schedule": 3600.0},
+    # Couriers' last positions (NOTIFICATIONS_POSITION_RETENTION_HOURS).
+    "notifications.positions_purge": {
+        "task": "notifications.positions_purge",
+        "schedule": 3600.0,
+    },
     # pooling/tasks.py: each hub's neighbourhood is planned once its local cut-off time has passed.
     "pooling.cutoff_sweep": {
         "task": "pooling.cutoff_sweep",

@@ -13,7 +13,12 @@ from notifications.services.events import (
     topic_subscribe,
     topic_unsubscribe,
 )
-from notifications.services.positions import position_allowed, position_received, position_record
+from notifications.services.positions import (
+    position_allowed,
+    position_received,
+    position_record,
+    positions_purge,
+)
 from notifications.services.push import PushRun, push_outbox_deliver
 
 __all__ = [
@@ -27,6 +32,7 @@ __all__ = [
     "position_allowed",
     "position_received",
     "position_record",
+    "positions_purge",
     "push_enqueue",
     "push_outbox_deliver",
     "topic_subscribe",

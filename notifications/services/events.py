@@ -20,7 +20,7 @@ from kombu.pools import producers
 from accounts.models import User
 from notifications.catalogue import Push, event_type_get
 from notifications.fanout import Delivery, fanout_control, fanout_deliver
-from notifications.models import Event, EventStream, PushOutbox, TopicSubscription
+from notifications.models import EmailOutbox, Event, EventStream, PushOutbox, TopicSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def topic_unsubscribe(*, user_id: int, topic: str) -> bool:
 
 def events_prune(*, now: datetime | None = None, batch: int = 5000) -> int:
     """Deletes the events older than the retention (``NOTIFICATIONS_EVENT_RETENTION_DAYS``) and
-    their pushes, in batches; returns how many events went. Clients that reconnect with an older
+    their pushes and mail-digest entries, in batches; returns how many events went. Clients that reconnect with an older
     id get a ``system.resync``."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.NOTIFICATIONS_EVENT_RETENTION_DAYS)
@@ -206,5 +206,6 @@ def events_prune(*, now: datetime | None = None, batch: int = 5000) -> int:
             if not ids:
                 return total
             PushOutbox.objects.filter(event_id__in=ids).delete()
+            EmailOutbox.objects.filter(event_id__in=ids).delete()
             _, per_model = Event.objects.filter(pk__in=ids).delete()
             total += per_model.get(Event._meta.label, 0)
