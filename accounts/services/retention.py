@@ -27,19 +27,20 @@ BATCH = 200
 
 def _references() -> list[ForeignObjectRel]:
     """Every relation from a model outside ``OWN_APPS`` to the user model (hidden ones too)."""
-    return [
-        field
-        for field in User._meta.get_fields(include_hidden=True)
-        if isinstance(field, ForeignObjectRel)
-        and field.related_model is not None
-        and field.related_model._meta.app_label not in OWN_APPS
-    ]
+    relations = []
+    for field in User._meta.get_fields(include_hidden=True):
+        if not isinstance(field, ForeignObjectRel):
+            continue
+        model = field.related_model
+        if isinstance(model, type) and model._meta.app_label not in OWN_APPS:
+            relations.append(field)
+    return relations
 
 
 def _unreferenced(users: QuerySet[User]) -> QuerySet[User]:
     for relation in _references():
         model = relation.related_model
-        assert not isinstance(model, str)
+        assert isinstance(model, type)
         name = relation.field.name
         users = users.exclude(Exists(model._default_manager.filter(**{name: OuterRef("pk")})))
     return users

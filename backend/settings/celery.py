@@ -50,6 +50,12 @@ CELERY_BEAT_SCHEDULE = {
     # notifications/tasks.py: pushes the queue could not send yet; the event log's retention.
     "notifications.push_sweep": {"task": "notifications.push_sweep", "schedule": 30.0},
     "notifications.events_prune": {"task": "notifications.events_prune", "schedule": 3600.0},
+    # Mail digests of important events for people without the app (at most one per person per
+    # NOTIFICATIONS_EMAIL_DIGEST_MINUTES).
+    "notifications.email_digest_sweep": {
+        "task": "notifications.email_digest_sweep",
+        "schedule": 300.0,
+    },
     # Couriers' last positions (NOTIFICATIONS_POSITION_RETENTION_HOURS).
     "notifications.positions_purge": {
         "task": "notifications.positions_purge",

@@ -75,6 +75,7 @@ DELIVERIES: tuple[EventType, ...] = (
         preference="delivery_update",
         title=_("Order delivered"),
         body=_("Your order from %(merchant_name)s has been delivered."),
+        email=True,
     ),
     EventType(
         name="order.failed",

@@ -32,6 +32,12 @@ def catalogue_markdown(catalogue: dict[str, EventType]) -> str:
             )
             push += f"; dropped after {_duration(event_type.push_ttl)}"
         lines += [f"Push: {push}.", ""]
+        if event_type.email:
+            lines += [
+                "Mail: to a recipient with no push device, in their next mail digest "
+                "(turned off by the preference `email`).",
+                "",
+            ]
         if event_type.title is not None:
             for language in ("en", "fr"):
                 title, body = event_type.push_text(event_type.example, language)

@@ -76,6 +76,9 @@ class EventType:
     body: Promise | str | None = None
     # A push not delivered within this time after the event is dropped.
     push_ttl: timedelta = timedelta(days=1)
+    # Important enough to reach people without the app: a recipient with no push device, a
+    # verified address and mail on gets it in their next mail digest (services/digest.py).
+    email: bool = False
 
     def validate(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """``data`` as stored and sent (JSON types only), or :class:`InvalidEventDataError`."""

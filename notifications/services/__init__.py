@@ -6,6 +6,13 @@ from notifications.services.devices import (
     device_delete,
     device_register,
 )
+from notifications.services.digest import (
+    email_digest_sweep,
+    email_outbox_add,
+    email_unsubscribe,
+    unsubscribe_token,
+    unsubscribe_url,
+)
 from notifications.services.events import (
     events_prune,
     notify,
@@ -27,6 +34,9 @@ __all__ = [
     "PushRun",
     "device_delete",
     "device_register",
+    "email_digest_sweep",
+    "email_outbox_add",
+    "email_unsubscribe",
     "events_prune",
     "notify",
     "position_allowed",
@@ -37,4 +47,6 @@ __all__ = [
     "push_outbox_deliver",
     "topic_subscribe",
     "topic_unsubscribe",
+    "unsubscribe_token",
+    "unsubscribe_url",
 ]

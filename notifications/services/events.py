@@ -21,6 +21,7 @@ from accounts.models import User
 from notifications.catalogue import Push, event_type_get
 from notifications.fanout import Delivery, fanout_control, fanout_deliver
 from notifications.models import EmailOutbox, Event, EventStream, PushOutbox, TopicSubscription
+from notifications.services.digest import email_outbox_add
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def notify(
                 ]
             )
             push_ids = [event.pk for event in events]
+        email_outbox_add(kind=kind, events=events)
         delivery = Delivery(
             event_type=event_type,
             at=timezone.localtime(now).isoformat(),
