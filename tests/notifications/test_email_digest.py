@@ -4,10 +4,13 @@ without signing in (a GET asks, a POST or a mail client's one-click unsubscribes
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -199,3 +202,38 @@ def test_a_forged_token_is_refused_and_changes_nothing(method, token):
     }
     after = list(User.objects.order_by("pk").values_list("notification_preferences", flat=True))
     assert after == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sweeping_at_once_send_one_digest(smtp_server):
+    """Two sweeps, each on its own database connection, start at the same moment: the person's
+    row lock lets one write the digest; the other skips them. One mail leaves."""
+    people = [UserFactory() for _ in range(3)]
+    for person in people:
+        notify(event_type="loan.requested", recipients=[person], data=REQUESTED)
+    barrier = threading.Barrier(2)
+    results: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(email_digest_sweep())
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(result["sent"] for result in results) == 3
+    for person in people:
+        assert len(smtp_server.wait_for(1, to=person.email)) == 1
+    time.sleep(0.5)
+    assert len(smtp_server.mails()) == 3
+    assert not EmailOutbox.objects.filter(sent_at__isnull=True).exists()
