@@ -33,8 +33,12 @@ def catalogue_markdown(catalogue: dict[str, EventType]) -> str:
             push += f"; dropped after {_duration(event_type.push_ttl)}"
         lines += [f"Push: {push}.", ""]
         if event_type.email:
+            only = "".join(
+                f" when `{name}` is " + " or ".join(f"`{value}`" for value in values)
+                for name, values in event_type.email_only_if.items()
+            )
             lines += [
-                "Mail: to a recipient with no push device, in their next mail digest "
+                f"Mail: to a recipient with no push device{only}, in their next mail digest "
                 "(turned off by the preference `email`).",
                 "",
             ]

@@ -1,7 +1,7 @@
 """Mail digests: important events reach people who have no app installed.
 
 An event type marked ``email=True`` in the catalogue (a loan asked or accepted, a parcel
-delivered to a relay) is also written to :class:`EmailOutbox`, in the event's transaction, for
+delivered to a relay point or a neighbour host: ``email_only_if``) is also written to :class:`EmailOutbox`, in the event's transaction, for
 each recipient who has no push device, a verified address, an account neither deleted nor
 inactive, and mail on (preference ``email``, and the type's own switch). The sweep
 (``notifications.email_digest_sweep``, Celery beat) sends each person at most one mail per
@@ -51,7 +51,7 @@ def _reachable_by_mail() -> Q:
 def email_outbox_add(*, kind: EventType, events: Sequence[Event]) -> int:
     """In the caller's transaction: the events of ``kind`` (if it mails) wait for the digest of
     each recipient who cannot get them pushed and wants mail. Returns how many rows."""
-    if not kind.email or not events:
+    if not events or not kind.mails(events[0].data):
         return 0
     by_recipient = {event.recipient_id: event for event in events}
     recipients = (

@@ -102,6 +102,14 @@ def test_at_most_one_digest_an_hour(smtp_server):
     assert second.subject == "News from your neighbourhood"
 
 
+def test_a_parcel_delivered_at_home_is_not_mailed_one_at_a_relay_is(smtp_server):
+    person = UserFactory()
+    notify(event_type="order.delivered", recipients=[person], data={**DELIVERED, "place": "home"})
+    assert not EmailOutbox.objects.exists()
+    notify(event_type="order.delivered", recipients=[person], data={**DELIVERED, "place": "host"})
+    assert EmailOutbox.objects.count() == 1
+
+
 def test_no_mail_for_someone_with_a_device_an_unverified_address_or_mail_off(smtp_server):
     with_device = DeviceFactory().user
     unverified = UserFactory(email_verified_at=None)
