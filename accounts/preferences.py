@@ -5,6 +5,7 @@ preferences fill in the defaults::
 
     {
         "push": true,
+        "email": true,   # important events by mail digest when no device is registered
         "quiet_hours": {"start": "22:00", "end": "07:00"} | null,
         "types": {"loan_requested": true, ...}   # one entry per notification type
     }
@@ -32,7 +33,7 @@ NOTIFICATION_TYPES: tuple[str, ...] = (
     "membership_update",
 )
 
-PREFERENCE_KEYS = frozenset({"push", "quiet_hours", "types"})
+PREFERENCE_KEYS = frozenset({"push", "email", "quiet_hours", "types"})
 QUIET_HOURS_KEYS = frozenset({"start", "end"})
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -44,6 +45,7 @@ class QuietHours(TypedDict):
 
 class NotificationPreferences(TypedDict):
     push: bool
+    email: bool
     quiet_hours: QuietHours | None
     types: dict[str, bool]
 
@@ -52,6 +54,7 @@ def notification_preferences_effective(stored: Any) -> NotificationPreferences:
     """The stored choices over the defaults; anything malformed in storage counts as unset."""
     stored = stored if isinstance(stored, dict) else {}
     push = stored.get("push")
+    email = stored.get("email")
     quiet = stored.get("quiet_hours")
     quiet_hours: QuietHours | None = None
     if (
@@ -70,6 +73,7 @@ def notification_preferences_effective(stored: Any) -> NotificationPreferences:
     }
     return {
         "push": push if isinstance(push, bool) else True,
+        "email": email if isinstance(email, bool) else True,
         "quiet_hours": quiet_hours,
         "types": types,
     }

@@ -139,6 +139,10 @@ class QuietHoursSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class NotificationPreferencesInputSerializer(StrictFieldsMixin, serializers.Serializer):
     push = StrictBooleanField(required=False, help_text=("Push notifications on this account."))
+    email = StrictBooleanField(
+        required=False,
+        help_text=("Important notifications by mail digest while no device is registered."),
+    )
     quiet_hours = QuietHoursSerializer(
         required=False,
         allow_null=True,
@@ -169,6 +173,7 @@ class NotificationTypesSerializer(serializers.Serializer):
 
 class NotificationPreferencesSerializer(serializers.Serializer):
     push = serializers.BooleanField()
+    email = serializers.BooleanField()
     quiet_hours = QuietHoursSerializer(allow_null=True)
     types = NotificationTypesSerializer()
 

@@ -8,6 +8,11 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts import mail
+from accounts.services.retention import (
+    account_tokens_purge,
+    auth_sessions_purge,
+    unverified_accounts_purge,
+)
 
 
 @shared_task(bind=True, name="accounts.mail_deliver", max_retries=None)
@@ -32,3 +37,13 @@ def password_reset_send(email: str) -> bool:
     from accounts.services.credentials import password_reset_send_now
 
     return password_reset_send_now(email=email)
+
+
+@shared_task(name="accounts.retention_purge")
+def retention_purge() -> dict[str, int]:
+    """Celery beat: unverified accounts, used mail tokens and ended sessions past their time."""
+    return {
+        "unverified_accounts": unverified_accounts_purge(),
+        "tokens": account_tokens_purge(),
+        "sessions": auth_sessions_purge(),
+    }

@@ -153,6 +153,16 @@ def json_500(request: HttpRequest) -> JsonResponse:
 
 # Where every answer is JSON: the API (its schema and docs pages included) and the probes.
 JSON_PATHS = ("/api/", "/healthz", "/readyz")
+# Pages opened from links in mails (notifications/pages.py): HTML for a browser (``Accept`` names
+# ``text/html``), the error format for any other client.
+PAGE_PATHS = ("/email/",)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    path = request.path_info
+    if path.startswith(JSON_PATHS):
+        return True
+    return path.startswith(PAGE_PATHS) and "text/html" not in request.headers.get("Accept", "")
 
 
 def status_error_body(status: int, method: str = "") -> dict[str, Any]:
@@ -205,8 +215,8 @@ def _is_json(response: HttpResponseBase) -> bool:
 
 
 class ErrorFormatMiddleware:
-    """Every error answer (400 and up) under ``/api/`` and from the probes is in the error
-    format: one that is not JSON (Django's debug pages with ``DEBUG`` on, the 405 of a plain
+    """Every error answer (400 and up) under ``/api/`` and from the probes (and under
+    ``/email/`` for a client that does not ask for HTML) is in the error format: one that is not JSON (Django's debug pages with ``DEBUG`` on, the 405 of a plain
     Django view, Django's own 400 and 403 pages) is rewritten, in the request's language (the
     locale middleware comes first), keeping its status and headers (``Allow``,
     ``Retry-After``...). A JSON answer is left as it is (``/readyz`` reports its checks)."""
@@ -216,11 +226,7 @@ class ErrorFormatMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        if (
-            response.status_code < 400
-            or not request.path_info.startswith(JSON_PATHS)
-            or _is_json(response)
-        ):
+        if response.status_code < 400 or not _wants_json(request) or _is_json(response):
             return response
         rewritten = JsonResponse(
             status_error_body(response.status_code, request.method or ""),

@@ -23,6 +23,8 @@ urlpatterns = [
     # The split view serves its set-up script as a file: the docs page needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
+    # Outside the API: opened from a link in a mail, without signing in.
+    path("email/", include("notifications.page_urls")),
     path("admin/", admin.site.urls),
     # Pages that mails link to (address verification, password reset, the documents).
     path("", include("accounts.page_urls")),

@@ -12,7 +12,12 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from notifications.services import events_prune, push_outbox_deliver
+from notifications.services import (
+    email_digest_sweep,
+    events_prune,
+    positions_purge,
+    push_outbox_deliver,
+)
 
 # Celery's own retries are a fast path; the outbox row is the durable one (the sweep).
 MAX_TASK_RETRIES = 10
@@ -46,3 +51,13 @@ def push_sweep() -> dict[str, int]:
 @shared_task(name="notifications.events_prune")
 def events_prune_task() -> int:
     return events_prune()
+
+
+@shared_task(name="notifications.positions_purge")
+def positions_purge_task() -> int:
+    return positions_purge()
+
+
+@shared_task(name="notifications.email_digest_sweep")
+def email_digest_sweep_task() -> dict[str, int]:
+    return email_digest_sweep()

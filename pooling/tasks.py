@@ -11,6 +11,11 @@ from backend.errors import DomainError
 from pooling.models import Batch
 from pooling.planning.pipeline import batch_plan
 from pooling.services.batches import cutoff_sweep
+from pooling.services.retention import (
+    courier_positions_purge,
+    delivery_addresses_erase,
+    proof_photos_purge,
+)
 
 
 @shared_task(
@@ -52,3 +57,13 @@ def batch_plan_task(batch_id: int) -> dict[str, Any]:
 def cutoff_sweep_task() -> list[int]:
     """Celery beat: plans each neighbourhood once its hub's cut-off time has passed."""
     return cutoff_sweep()
+
+
+@shared_task(name="pooling.retention_purge")
+def retention_purge_task() -> dict[str, int]:
+    """Celery beat: couriers' positions, proof photos and past rounds' homes past their time."""
+    return {
+        "positions": courier_positions_purge(),
+        "proof_photos": proof_photos_purge(),
+        "rounds_erased": delivery_addresses_erase(),
+    }

@@ -50,3 +50,14 @@ ACCOUNT_FRESH_LOGIN_MINUTES = env.int("ACCOUNT_FRESH_LOGIN_MINUTES", default=10)
 # Where the documents are read (GET /api/v1/legal gives both with their versions).
 TERMS_URL = env.str("TERMS_URL", default=f"{PUBLIC_BASE_URL}/legal/terms")
 PRIVACY_URL = env.str("PRIVACY_URL", default=f"{PUBLIC_BASE_URL}/legal/privacy")
+
+# --- Retention (docs/security.md, "What is kept, for how long, and why"; jobs in celery.py) -----
+# An account whose address was never verified, with no login nor session used for this many days
+# and nothing anyone else relies on (items, loans, orders, memberships...), is deleted.
+ACCOUNT_UNVERIFIED_DAYS = env.int("ACCOUNT_UNVERIFIED_DAYS", default=30)
+# Mail tokens (verification, password reset), stored as digests, are deleted this many days after
+# they were used or expired (until then a link opened again is told "already used").
+ACCOUNT_TOKENS_KEEP_DAYS = env.int("ACCOUNT_TOKENS_KEEP_DAYS", default=7)
+# Signed-in sessions are deleted this many days after they were revoked or expired (their refresh
+# tokens are refused from the first moment; the days leave the trace of a recent sign-out).
+ACCOUNT_SESSIONS_KEEP_DAYS = env.int("ACCOUNT_SESSIONS_KEEP_DAYS", default=7)

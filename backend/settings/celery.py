@@ -42,14 +42,33 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 5, "retry_o
 CELERY_BEAT_SCHEDULE = {
     # accounts/tasks.py: mails the queue could not carry, and those waiting for a retry.
     "accounts.mail_sweep": {"task": "accounts.mail_sweep", "schedule": 60.0},
+    # Retention: ACCOUNT_UNVERIFIED_DAYS, ACCOUNT_TOKENS_KEEP_DAYS, ACCOUNT_SESSIONS_KEEP_DAYS.
+    "accounts.retention_purge": {
+        "task": "accounts.retention_purge",
+        "schedule": crontab(minute=17, hour=3),
+    },
     # notifications/tasks.py: pushes the queue could not send yet; the event log's retention.
     "notifications.push_sweep": {"task": "notifications.push_sweep", "schedule": 30.0},
     "notifications.events_prune": {"task": "notifications.events_prune", "schedule": 3600.0},
+    # Mail digests of important events for people without the app (at most one per person per
+    # NOTIFICATIONS_EMAIL_DIGEST_MINUTES).
+    "notifications.email_digest_sweep": {
+        "task": "notifications.email_digest_sweep",
+        "schedule": 300.0,
+    },
+    # Couriers' last positions (NOTIFICATIONS_POSITION_RETENTION_HOURS).
+    "notifications.positions_purge": {
+        "task": "notifications.positions_purge",
+        "schedule": 3600.0,
+    },
     # pooling/tasks.py: each hub's neighbourhood is planned once its local cut-off time has passed.
     "pooling.cutoff_sweep": {
         "task": "pooling.cutoff_sweep",
         "schedule": env.float("POOLING_CUTOFF_SWEEP_SECONDS", default=300.0),
     },
+    # pooling/tasks.py: retention (POOLING_COURIER_POSITION_HOURS, POOLING_PROOF_PHOTO_DAYS,
+    # POOLING_ADDRESS_DAYS; docs/security.md).
+    "pooling.retention_purge": {"task": "pooling.retention_purge", "schedule": 3600.0},
     # sharing/tasks.py. Reminders go out at the top of each hour in the daytime (TIME_ZONE), never
     # at night: a reminder throttled by SHARING_REMINDERS_PER_DAY waits for the next run.
     "sharing.loans_expire": {"task": "sharing.loans_expire", "schedule": 300.0},

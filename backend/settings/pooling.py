@@ -70,3 +70,13 @@ POOLING_PROOF_PHOTO_MAX_BYTES = env.int("POOLING_PROOF_PHOTO_MAX_BYTES", default
 POOLING_PROOF_PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"]
 # Webhook bodies larger than this are refused before parsing.
 POOLING_WEBHOOK_MAX_BYTES = env.int("POOLING_WEBHOOK_MAX_BYTES", default=64 * 1024)
+
+# --- Retention (docs/security.md, "What is kept, for how long, and why"; jobs in celery.py) -----
+# A round's last courier position serves the ETAs of the round under way: forgotten after this.
+POOLING_COURIER_POSITION_HOURS = env.int("POOLING_COURIER_POSITION_HOURS", default=24)
+# Proof-of-delivery photos answer a complaint about a delivery: deleted (file and field) this
+# many days after the stop was done.
+POOLING_PROOF_PHOTO_DAYS = env.int("POOLING_PROOF_PHOTO_DAYS", default=30)
+# The homes a round went to (home and neighbour-host stops, paths) are erased this many days after
+# every order of the round ended; distances, counts and CO2 stay for the statistics.
+POOLING_ADDRESS_DAYS = env.int("POOLING_ADDRESS_DAYS", default=30)

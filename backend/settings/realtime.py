@@ -11,6 +11,14 @@ from .base import PRODUCTION, REDIS_URL, TIME_ZONE, env
 # How long each person's event log is kept; a client that reconnects with an older id gets a
 # "system.resync" event instead of the events it missed.
 NOTIFICATIONS_EVENT_RETENTION_DAYS = env.int("NOTIFICATIONS_EVENT_RETENTION_DAYS", default=14)
+# Couriers' last positions (one row per courier, sent on their socket) are forgotten after this:
+# they serve the ETAs of a round under way, nothing later.
+NOTIFICATIONS_POSITION_RETENTION_HOURS = env.int(
+    "NOTIFICATIONS_POSITION_RETENTION_HOURS", default=24
+)
+# Mail digests of important events to people with no push device: at most one per person in
+# this many minutes (the sweep, notifications.email_digest_sweep, runs every few minutes).
+NOTIFICATIONS_EMAIL_DIGEST_MINUTES = env.int("NOTIFICATIONS_EMAIL_DIGEST_MINUTES", default=60)
 # At most this many missed events are replayed on reconnect; further behind means a resync.
 REALTIME_REPLAY_MAX = env.int("REALTIME_REPLAY_MAX", default=1000)
 # Websocket tickets: single use, short-lived (milliseconds precision in Redis).

@@ -75,6 +75,9 @@ DELIVERIES: tuple[EventType, ...] = (
         preference="delivery_update",
         title=_("Order delivered"),
         body=_("Your order from %(merchant_name)s has been delivered."),
+        # By mail only when the parcel waits somewhere for the resident.
+        email=True,
+        email_only_if={"place": ("relay", "host")},
     ),
     EventType(
         name="order.failed",

@@ -32,6 +32,16 @@ def catalogue_markdown(catalogue: dict[str, EventType]) -> str:
             )
             push += f"; dropped after {_duration(event_type.push_ttl)}"
         lines += [f"Push: {push}.", ""]
+        if event_type.email:
+            only = "".join(
+                f" when `{name}` is " + " or ".join(f"`{value}`" for value in values)
+                for name, values in event_type.email_only_if.items()
+            )
+            lines += [
+                f"Mail: to a recipient with no push device{only}, in their next mail digest "
+                "(turned off by the preference `email`).",
+                "",
+            ]
         if event_type.title is not None:
             for language in ("en", "fr"):
                 title, body = event_type.push_text(event_type.example, language)

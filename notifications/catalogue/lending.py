@@ -32,6 +32,7 @@ LENDING: tuple[EventType, ...] = (
         preference="loan_requested",
         title=_("New loan request"),
         body=_("%(borrower_name)s would like to borrow “%(item_title)s”."),
+        email=True,
     ),
     EventType(
         name="loan.accepted",
@@ -47,6 +48,7 @@ LENDING: tuple[EventType, ...] = (
         preference="loan_accepted",
         title=_("Loan accepted"),
         body=_("%(owner_name)s agreed to lend you “%(item_title)s”."),
+        email=True,
     ),
     EventType(
         name="loan.declined",

@@ -76,6 +76,11 @@ class EventType:
     body: Promise | str | None = None
     # A push not delivered within this time after the event is dropped.
     push_ttl: timedelta = timedelta(days=1)
+    # Important enough to reach people without the app: a recipient with no push device, a
+    # verified address and mail on gets it in their next mail digest (services/digest.py).
+    email: bool = False
+    # ...and only when the data match: {"place": ("relay", "host")} (empty: always).
+    email_only_if: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def validate(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """``data`` as stored and sent (JSON types only), or :class:`InvalidEventDataError`."""
@@ -99,6 +104,12 @@ class EventType:
             if not kind.accepts(value):
                 raise InvalidEventDataError(f"{self.name}: {name} must be {kind.value}")
         return normalised
+
+    def mails(self, data: Mapping[str, Any]) -> bool:
+        """Whether an event of this type with ``data`` goes into mail digests."""
+        return self.email and all(
+            data.get(name) in values for name, values in self.email_only_if.items()
+        )
 
     def push_text(self, data: Mapping[str, Any], language: str) -> tuple[str, str]:
         """The push title and body in ``language``, filled in from ``data``."""

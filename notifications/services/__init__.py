@@ -6,6 +6,13 @@ from notifications.services.devices import (
     device_delete,
     device_register,
 )
+from notifications.services.digest import (
+    email_digest_sweep,
+    email_outbox_add,
+    email_unsubscribe,
+    unsubscribe_token,
+    unsubscribe_url,
+)
 from notifications.services.events import (
     events_prune,
     notify,
@@ -13,7 +20,12 @@ from notifications.services.events import (
     topic_subscribe,
     topic_unsubscribe,
 )
-from notifications.services.positions import position_allowed, position_received, position_record
+from notifications.services.positions import (
+    position_allowed,
+    position_received,
+    position_record,
+    positions_purge,
+)
 from notifications.services.push import PushRun, push_outbox_deliver
 
 __all__ = [
@@ -22,13 +34,19 @@ __all__ = [
     "PushRun",
     "device_delete",
     "device_register",
+    "email_digest_sweep",
+    "email_outbox_add",
+    "email_unsubscribe",
     "events_prune",
     "notify",
     "position_allowed",
     "position_received",
     "position_record",
+    "positions_purge",
     "push_enqueue",
     "push_outbox_deliver",
     "topic_subscribe",
     "topic_unsubscribe",
+    "unsubscribe_token",
+    "unsubscribe_url",
 ]

@@ -20,7 +20,8 @@ from kombu.pools import producers
 from accounts.models import User
 from notifications.catalogue import Push, event_type_get
 from notifications.fanout import Delivery, fanout_control, fanout_deliver
-from notifications.models import Event, EventStream, PushOutbox, TopicSubscription
+from notifications.models import EmailOutbox, Event, EventStream, PushOutbox, TopicSubscription
+from notifications.services.digest import email_outbox_add
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def notify(
                 ]
             )
             push_ids = [event.pk for event in events]
+        email_outbox_add(kind=kind, events=events)
         delivery = Delivery(
             event_type=event_type,
             at=timezone.localtime(now).isoformat(),
@@ -191,7 +193,7 @@ def topic_unsubscribe(*, user_id: int, topic: str) -> bool:
 
 def events_prune(*, now: datetime | None = None, batch: int = 5000) -> int:
     """Deletes the events older than the retention (``NOTIFICATIONS_EVENT_RETENTION_DAYS``) and
-    their pushes, in batches; returns how many events went. Clients that reconnect with an older
+    their pushes and mail-digest entries, in batches; returns how many events went. Clients that reconnect with an older
     id get a ``system.resync``."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.NOTIFICATIONS_EVENT_RETENTION_DAYS)
@@ -206,5 +208,6 @@ def events_prune(*, now: datetime | None = None, batch: int = 5000) -> int:
             if not ids:
                 return total
             PushOutbox.objects.filter(event_id__in=ids).delete()
+            EmailOutbox.objects.filter(event_id__in=ids).delete()
             _, per_model = Event.objects.filter(pk__in=ids).delete()
             total += per_model.get(Event._meta.label, 0)

@@ -8,7 +8,7 @@ resident's position is never stored: nobody asked for it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -56,3 +56,12 @@ def position_record(
         measured_at=measured_at,
         accuracy_m=accuracy_m,
     )
+
+
+def positions_purge(*, now: datetime | None = None) -> int:
+    """Forgets the positions received more than ``NOTIFICATIONS_POSITION_RETENTION_HOURS`` ago
+    (a courier's round is over by then); returns how many went. Idempotent."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.NOTIFICATIONS_POSITION_RETENTION_HOURS)
+    deleted, _ = LastPosition.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

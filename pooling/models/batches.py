@@ -108,6 +108,10 @@ class Route(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     last_position = models.PointField(srid=settings.GEO_SRID, null=True, blank=True)
     last_position_at = models.DateTimeField(null=True, blank=True)
+    # When the places of this round's homes were erased (retention: POOLING_ADDRESS_DAYS after its
+    # orders ended): home and host stops keep their blur cell only, paths are cleared; meters,
+    # seconds, loads and counts stay for the statistics.
+    addresses_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["planned_start", "pk"]

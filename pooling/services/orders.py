@@ -182,7 +182,14 @@ def order_receive_from_merchant(
         return earlier
     resident = (
         User.objects.alias(email_lower=Lower("email"))
-        .filter(email_lower=payload["resident_email"].strip().lower(), is_active=True)
+        .filter(
+            email_lower=payload["resident_email"].strip().lower(),
+            is_active=True,
+            # Only an address its owner proved they read: an unverified (or deleted) account
+            # answers exactly like an unknown address, so the webhook learns nothing of it.
+            email_verified_at__isnull=False,
+            deleted_at__isnull=True,
+        )
         .first()
     )
     if resident is None:

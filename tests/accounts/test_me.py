@@ -78,6 +78,7 @@ def test_owner_gets_their_own_profile_with_their_home(client_for, django_assert_
         "home_address": "Aleksanterinkatu 52, Helsinki",
         "notification_preferences": {
             "push": True,
+            "email": True,
             "quiet_hours": None,
             "types": dict.fromkeys(NOTIFICATION_TYPES, True),
         },
@@ -354,6 +355,7 @@ def test_notification_preferences_merge(client_for):
     expected_types = dict.fromkeys(NOTIFICATION_TYPES, True) | {"message_received": False}
     assert response.json()["notification_preferences"] == {
         "push": False,
+        "email": True,
         "quiet_hours": {"start": "22:00", "end": "07:00"},
         "types": expected_types,
     }
@@ -467,6 +469,7 @@ def test_malformed_stored_preferences_read_as_defaults(client_for):
 
     assert response.json()["notification_preferences"] == {
         "push": True,
+        "email": True,
         "quiet_hours": None,
         "types": dict.fromkeys(NOTIFICATION_TYPES, True),
     }

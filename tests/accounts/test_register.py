@@ -14,6 +14,7 @@ from tests.accounts.factories import UserFactory
 URL = "/api/v1/auth/register"
 DEFAULT_PREFERENCES = {
     "push": True,
+    "email": True,
     "quiet_hours": None,
     "types": dict.fromkeys(NOTIFICATION_TYPES, True),
 }

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from pooling.models import Order, Parcel
@@ -157,6 +158,23 @@ def test_bad_payloads_get_a_400_and_store_nothing(creds, resident, raw, code, fi
     assert response.json()["code"] == code
     if field:
         assert field in response.json()["fields"]
+    assert not Order.objects.exists() and not Parcel.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"email_verified_at": None}, {"deleted_at": "now"}, {"is_active": False}],
+    ids=["unverified", "deleted", "inactive"],
+)
+def test_an_address_not_verified_answers_like_an_unknown_one(creds, resident, change):
+    unknown = post(creds, body(resident_email="nobody@example.org"), key="order-unknown")
+    for name, value in change.items():
+        setattr(resident, name, timezone.now() if value == "now" else value)
+    resident.save()
+    response = post(creds, body())
+    assert response.status_code == unknown.status_code == 400
+    assert response.json() == unknown.json()
+    assert response.json()["code"] == "unknown_resident"
     assert not Order.objects.exists() and not Parcel.objects.exists()
 
 
