@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts import mail
+from accounts.services import export
 
 
 @shared_task(bind=True, name="accounts.mail_deliver", max_retries=None)
@@ -23,3 +24,15 @@ def mail_deliver(self: Any, mail_id: int) -> bool | None:
 @shared_task(name="accounts.mail_sweep")
 def mail_sweep() -> dict[str, int]:
     return mail.mail_sweep()
+
+
+@shared_task(name="accounts.export_build")
+def export_build(export_id: str) -> str | None:
+    """Builds one data export's zip and mails its link."""
+    data_export = export.export_build(export_id=export_id)
+    return None if data_export is None else data_export.status
+
+
+@shared_task(name="accounts.exports_purge")
+def exports_purge() -> int:
+    return export.exports_purge()

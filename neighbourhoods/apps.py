@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class NeighbourhoodsConfig(AppConfig):
     name = "neighbourhoods"
     verbose_name = _("Neighbourhoods")
+
+    def ready(self) -> None:
+        from accounts import rgpd
+        from neighbourhoods.rgpd import HANDLER
+
+        rgpd.register(HANDLER)

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from accounts.apis import rgpd as rgpd_apis
 from accounts.homes import profile_update
 from accounts.models import User
 from accounts.selectors import request_user
@@ -150,3 +151,7 @@ class MeApi(APIView):
         serializer.is_valid(raise_exception=True)
         user = profile_update(user=request_user(request), **serializer.validated_data)
         return Response(ProfileSerializer(user).data)
+
+    @rgpd_apis.me_delete_schema
+    def delete(self, request: Request) -> Response:
+        return rgpd_apis.me_delete(request)

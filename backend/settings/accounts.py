@@ -47,3 +47,10 @@ PRIVACY_VERSION = env.str("PRIVACY_VERSION", default="2026-12")
 JWT_REFRESH_REUSE_GRACE_SECONDS = env.int("JWT_REFRESH_REUSE_GRACE_SECONDS", default=60)
 # Deleting the account with a token instead of the password needs a login this recent.
 ACCOUNT_FRESH_LOGIN_MINUTES = env.int("ACCOUNT_FRESH_LOGIN_MINUTES", default=10)
+
+# --- The RGPD's rights: deletion and export ------------------------------------------------------
+# Files only their owner may download (data exports): never under MEDIA_ROOT, which the web
+# server may serve as it is.
+PRIVATE_ROOT = env.str("PRIVATE_ROOT", default=str(BASE_DIR / "var" / "private"))
+# A data export can be downloaded for this many days, then its file is deleted (accounts.exports_purge).
+DATA_EXPORT_DAYS = env.int("DATA_EXPORT_DAYS", default=7)

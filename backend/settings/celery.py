@@ -42,6 +42,8 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 5, "retry_o
 CELERY_BEAT_SCHEDULE = {
     # accounts/tasks.py: mails the queue could not carry, and those waiting for a retry.
     "accounts.mail_sweep": {"task": "accounts.mail_sweep", "schedule": 60.0},
+    # Data exports past their DATA_EXPORT_DAYS: their files deleted, the exports marked expired.
+    "accounts.exports_purge": {"task": "accounts.exports_purge", "schedule": 3600.0},
     # notifications/tasks.py: pushes the queue could not send yet; the event log's retention.
     "notifications.push_sweep": {"task": "notifications.push_sweep", "schedule": 30.0},
     "notifications.events_prune": {"task": "notifications.events_prune", "schedule": 3600.0},
