@@ -41,7 +41,7 @@ def courier_routes_under_way(user: User) -> QuerySet[Route]:
 
 def _order_cancel_for_erasure(order: Order, now: datetime) -> None:
     active = (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",))
         .filter(order=order, released_at__isnull=True)
         .select_related("batch", "stop__route__courier")
         .first()
