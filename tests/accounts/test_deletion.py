@@ -284,6 +284,14 @@ def test_a_recent_login_stands_for_the_password_an_old_one_does_not(settings):
 
     stale = client(token_for(old, login_seconds_ago=11 * 60)).delete(URL, {}, format="json")
     assert stale.status_code == 403 and stale.json()["code"] == "reauthentication_required"
+    french = client(token_for(old, login_seconds_ago=11 * 60))
+    french.credentials(
+        HTTP_ACCEPT_LANGUAGE="fr",
+        HTTP_AUTHORIZATION=f"Bearer {token_for(old, login_seconds_ago=11 * 60)}",
+    )
+    assert french.delete(URL, {}, format="json").json()["detail"] == (
+        "Confirmez avec votre mot de passe, ou reconnectez-vous, pour supprimer votre compte."
+    )
     wrong = client(token_for(old)).delete(URL, {"password": "not-it"}, format="json")
     assert wrong.status_code == 403 and wrong.json()["code"] == "wrong_password"
     old.refresh_from_db()
