@@ -33,6 +33,8 @@ from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundE
 logger = logging.getLogger(__name__)
 
 DOWNLOAD_SALT = "accounts.export.download"
+# An export neither built nor failed after this long lost its task: the purge marks it failed.
+STALE_AFTER = timedelta(hours=6)
 
 
 class ExportRunningError(ConflictError):
@@ -262,9 +264,14 @@ def export_files_delete(paths: list[Path]) -> None:
 
 def exports_purge(*, now: datetime | None = None) -> int:
     """Deletes the files of the exports past their time and marks them expired. Idempotent.
-    Returns how many exports expired."""
+    Returns how many exports expired. An export stuck pending or running (its task lost with a
+    worker) for ``STALE_AFTER`` is marked failed, so that its owner may ask again."""
     now = now or timezone.now()
     count = 0
+    DataExport.objects.filter(
+        status__in=[DataExport.Status.PENDING, DataExport.Status.RUNNING],
+        created_at__lte=now - STALE_AFTER,
+    ).update(status=DataExport.Status.FAILED, error="stale")
     with transaction.atomic():
         due = DataExport.objects.select_for_update(skip_locked=True).filter(
             status=DataExport.Status.READY, expires_at__lte=now

@@ -20,7 +20,8 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from accounts.models import DataExport, User
+from accounts.models import DataExport, MailOutbox, User
+from accounts.services import export as export_module
 from accounts.services.deletion import user_delete
 from accounts.services.export import (
     export_build,
@@ -163,8 +164,6 @@ def test_progress_moves_section_by_section(monkeypatch):
     person = UserFactory()
     data_export = export_request(user=person)
     seen: list[int] = []
-    from accounts.services import export as export_module
-
     original = export_module._progress
 
     def spy(export_id, progress):
@@ -246,11 +245,10 @@ def test_deleting_the_account_deletes_its_exports(
 
 
 @pytest.mark.django_db
-def test_the_mail_link_points_at_the_download(django_capture_on_commit_callbacks):
+def test_the_mail_link_points_at_the_download():
     person = UserFactory(language="en")
     data_export = export_build(export_id=export_request(user=person).pk)
-    from accounts.models import MailOutbox
-
+    assert data_export is not None
     mail = MailOutbox.objects.get(to=person.email)
     assert mail.subject == "Your Voisinage data is ready"
     assert re.search(rf"/api/v1/me/exports/{data_export.pk}/download\?token=\S+", mail.text)
@@ -267,3 +265,17 @@ def test_the_schema_documents_the_export_operations(api_client, db):
     download = paths["/api/v1/me/exports/{export_id}/download"]["get"]
     assert {"200", "400", "403", "404", "410"} <= set(download["responses"])
     assert "application/zip" in download["responses"]["200"]["content"]
+
+
+@pytest.mark.django_db
+def test_an_export_whose_task_was_lost_is_failed_by_the_purge_and_may_be_asked_again():
+    person = UserFactory()
+    stuck = export_request(user=person)
+    assert as_user(person).post(EXPORT).status_code == 409
+    assert exports_purge(now=timezone.now() + timedelta(hours=1)) == 0
+    stuck.refresh_from_db()
+    assert stuck.status == "pending"
+    exports_purge(now=timezone.now() + timedelta(hours=7))
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.error) == ("failed", "stale")
+    assert as_user(person).post(EXPORT).status_code == 202
