@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts import mail
+from accounts.services import export
 from accounts.services.retention import (
     account_tokens_purge,
     auth_sessions_purge,
@@ -47,3 +48,15 @@ def retention_purge() -> dict[str, int]:
         "tokens": account_tokens_purge(),
         "sessions": auth_sessions_purge(),
     }
+
+
+@shared_task(name="accounts.export_build")
+def export_build(export_id: str) -> str | None:
+    """Builds one data export's zip and mails its link."""
+    data_export = export.export_build(export_id=export_id)
+    return None if data_export is None else data_export.status
+
+
+@shared_task(name="accounts.exports_purge")
+def exports_purge() -> int:
+    return export.exports_purge()

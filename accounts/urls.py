@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.apis import auth, credentials, sessions
+from accounts.apis import auth, credentials, rgpd, sessions
 
 urlpatterns = [
     path("auth/register", auth.RegisterApi.as_view(), name="auth-register"),
@@ -22,6 +22,13 @@ urlpatterns = [
         "me/email/verify/resend",
         credentials.EmailVerifyResendApi.as_view(),
         name="me-email-verify-resend",
+    ),
+    path("me/export", rgpd.ExportApi.as_view(), name="me-export"),
+    path("me/exports/<uuid:export_id>", rgpd.ExportDetailApi.as_view(), name="me-export-detail"),
+    path(
+        "me/exports/<uuid:export_id>/download",
+        rgpd.ExportDownloadApi.as_view(),
+        name="me-export-download",
     ),
     path("me/consents", credentials.ConsentApi.as_view(), name="me-consents"),
     path("me/sessions", sessions.SessionListApi.as_view(), name="me-sessions"),

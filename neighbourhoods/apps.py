@@ -13,3 +13,8 @@ class NeighbourhoodsConfig(AppConfig):
         # GET /me's roles: a member of a neighbourhood; staff of an association (or superuser).
         role_register("resident", lambda user: bool(active_neighbourhood_ids(user)))
         role_register("association_staff", lambda user: staff_neighbourhood_ids(user) != [])
+
+        from accounts import rgpd
+        from neighbourhoods.rgpd import HANDLER
+
+        rgpd.register(HANDLER)

@@ -160,3 +160,13 @@ def demo_volunteer_seed(*, association: Association) -> User:
             documents_accepted=True,
         )
     return staff_grant(user=user, association=association)
+
+
+@transaction.atomic
+def member_forget(*, user: User) -> int:
+    """A deleted account (RGPD art. 17) leaves every neighbourhood and every association's staff.
+    Decisions the person took as staff (``decided_by``) keep pointing to the former member.
+    Returns how many memberships went."""
+    for association in Association.objects.filter(staff=user):
+        association.staff.remove(user)
+    return Membership.objects.filter(user=user).delete()[0]

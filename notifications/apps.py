@@ -7,6 +7,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from accounts import rgpd
+        from notifications.rgpd import HANDLER
+
+        rgpd.register(HANDLER)
         # Production fails closed: push enabled means credentials that work, or no start at all.
         if settings.PRODUCTION:
             from notifications.fcm import fcm_credentials_check

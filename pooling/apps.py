@@ -7,7 +7,9 @@ class PoolingConfig(AppConfig):
     verbose_name = _("Parcel pooling")
 
     def ready(self) -> None:
+        from accounts import rgpd
         from notifications.services import position_received
+        from pooling.rgpd import HANDLER
         from pooling.services.couriers import position_from_socket
 
         # Positions couriers send on their socket move their rounds' ETAs.
@@ -20,3 +22,5 @@ class PoolingConfig(AppConfig):
         role_register(
             "courier", lambda user: Courier.objects.filter(user=user, is_active=True).exists()
         )
+
+        rgpd.register(HANDLER)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.apis import rgpd as rgpd_apis
 from accounts.homes import profile_update
 from accounts.models import User
 from accounts.selectors import request_user
@@ -200,3 +201,7 @@ class MeApi(APIView):
         serializer.is_valid(raise_exception=True)
         user = profile_update(user=request_user(request), **serializer.validated_data)
         return Response(ProfileSerializer(user).data)
+
+    @rgpd_apis.me_delete_schema
+    def delete(self, request: Request) -> Response:
+        return rgpd_apis.me_delete(request)

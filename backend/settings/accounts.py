@@ -61,3 +61,10 @@ ACCOUNT_TOKENS_KEEP_DAYS = env.int("ACCOUNT_TOKENS_KEEP_DAYS", default=7)
 # Signed-in sessions are deleted this many days after they were revoked or expired (their refresh
 # tokens are refused from the first moment; the days leave the trace of a recent sign-out).
 ACCOUNT_SESSIONS_KEEP_DAYS = env.int("ACCOUNT_SESSIONS_KEEP_DAYS", default=7)
+
+# --- The RGPD's rights: deletion and export ------------------------------------------------------
+# Files only their owner may download (data exports): never under MEDIA_ROOT, which the web
+# server may serve as it is.
+PRIVATE_ROOT = env.str("PRIVATE_ROOT", default=str(BASE_DIR / "var" / "private"))
+# A data export can be downloaded for this many days, then its file is deleted (accounts.exports_purge).
+DATA_EXPORT_DAYS = env.int("DATA_EXPORT_DAYS", default=7)

@@ -166,6 +166,17 @@ DELIVERIES: tuple[EventType, ...] = (
         push_ttl=timedelta(hours=2),
     ),
     EventType(
+        name="route.order_cancelled",
+        description="An order on the courier's route was cancelled because its resident deleted "
+        "their account: skip its drop (the stop may have nothing left to deliver).",
+        fields={"route_id": INT, "stop_id": INT, "order_id": INT},
+        example={"route_id": 61, "stop_id": 903, "order_id": 733},
+        urgent=True,
+        title=_("Order cancelled"),
+        body=_("An order on your route was cancelled: skip its drop."),
+        push_ttl=timedelta(hours=2),
+    ),
+    EventType(
         name="route.cancelled",
         description="A re-plan removed this route of the courier's (its stops went to other "
         "rounds): drop it.",

@@ -135,7 +135,7 @@ class BatchRouteSerializer(serializers.Serializer):
     stops = BatchStopSerializer(many=True, source="stops.all")
 
     def get_courier_name(self, obj: Any) -> str:
-        return str(obj.courier.user)
+        return obj.courier.user.public_name
 
     def get_km(self, obj: Any) -> float:
         return km(obj.meters)

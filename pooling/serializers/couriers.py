@@ -90,7 +90,7 @@ class CourierStopSerializer(serializers.Serializer):
     def get_name(self, obj: Any) -> str:
         if obj.relay_point is not None:
             return obj.relay_point.name
-        return str(obj.resident) if obj.resident is not None else ""
+        return obj.resident.public_name if obj.resident is not None else ""
 
     @extend_schema_field(StopParcelGroupSerializer(many=True))
     def get_orders(self, obj: Any) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ from PIL import Image
 from psycopg.types.range import Range
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import DataExport, User
 from neighbourhoods.models import Membership
 from pooling.models import Assignment, Batch, Route
 from pooling.planning.pipeline import batch_plan
@@ -128,7 +128,7 @@ def entry_key(entry: Entry, world: World | None = None) -> tuple[str, str]:
 
 class _AnyId(dict):
     def __missing__(self, key: str) -> str:
-        return "1"
+        return "00000000-0000-0000-0000-000000000001" if key == "export" else "1"
 
 
 # --- the world --------------------------------------------------------------------------------------
@@ -265,7 +265,13 @@ def _build() -> World:
     users["route_courier"] = route.courier.user
     users["courier"] = (other_courier if route.courier == round_courier else round_courier).user
 
+    # A data export of the lender's, already built (so that asking for another one is allowed).
+    data_export = DataExport.objects.create(
+        user=lender, status=DataExport.Status.READY, progress=100
+    )
+
     ids = {
+        "export": data_export.pk,
         **{name: item.pk for name, item in items.items()},
         **{name: value.pk for name, value in loans.items()},
         "wanted": wanted.pk,
@@ -396,6 +402,19 @@ MATRIX: list[Entry] = [
     Entry("POST", "/api/v1/auth/token/refresh", "lender", everyone(200, anonymous=200), _refresh),
     Entry("GET", "/api/v1/me", "lender", everyone(200)),
     Entry("PATCH", "/api/v1/me", "lender", everyone(200), {"display_name": "Nouveau nom"}),
+    # Each deletes their own account: the lender has loans under way (409), the courier a password
+    # of their own (403 wrong_password).
+    Entry(
+        "DELETE",
+        "/api/v1/me",
+        "lender",
+        row(other=204, owner=409, courier=403, staff=204, elsewhere=204),
+        {"password": PASSWORD},
+    ),
+    Entry("POST", "/api/v1/me/export", "lender", everyone(202)),
+    Entry("GET", "/api/v1/me/exports/{export}", "lender", row(other=404, owner=200)),
+    # The mailed link's token is the authorization: without it, 400 for anyone.
+    Entry("GET", "/api/v1/me/exports/{export}/download", "lender", everyone(400, anonymous=400)),
     # --- geo: any signed-in person
     Entry(
         "GET", "/api/v1/geo/route?from=60.1699,24.9384&to=60.1675,24.9460", "lender", everyone(200)
