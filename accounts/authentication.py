@@ -18,15 +18,15 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from accounts.models import AuthSession, User
+from accounts.models import AuthSession
 
 
 class SessionJWTAuthentication(JWTAuthentication):
-    def get_user(self, validated_token: Any) -> User:
+    def get_user(self, validated_token: Any) -> Any:
         try:
             session_id = uuid.UUID(str(validated_token.get("sid")))
         except ValueError as error:
-            raise InvalidToken(_("Token is invalid or expired.")) from error
+            raise InvalidToken(str(_("Token is invalid or expired."))) from error
         session = (
             AuthSession.objects.select_related("user")
             .filter(pk=session_id, revoked_at__isnull=True, expires_at__gt=timezone.now())

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -37,8 +39,19 @@ def _throttled(request: HttpRequest, throttle: Any) -> bool:
     return not throttle.allow_request(request, None)
 
 
+def _form(request: HttpRequest) -> dict[str, str]:
+    """The posted form's fields; none for a body that is not a form Django can read (not UTF-8,
+    broken multipart): the page then answers 400 as for a missing field."""
+    if request.method != "POST":
+        return {}
+    try:
+        return {key: str(value) for key, value in request.POST.items()}
+    except (BadRequest, MultiPartParserError, UnicodeDecodeError, ValueError):
+        return {}
+
+
 def _token(request: HttpRequest) -> str:
-    source = request.POST if request.method == "POST" else request.GET
+    source = _form(request) if request.method == "POST" else request.GET
     token = str(source.get("token", ""))
     return token if TOKEN_SHAPE.match(token) else ""
 
@@ -78,7 +91,7 @@ def reset_password(request: HttpRequest) -> HttpResponse:
     if _throttled(request, AccountLinkThrottle()):
         return _page(request, 429, title=title, message=_("Too many attempts: try later."))
     try:
-        password_reset_confirm(secret=token, password=str(request.POST.get("password", "")))
+        password_reset_confirm(secret=token, password=_form(request).get("password", ""))
     except DomainError as error:
         errors = [str(m) for messages in error.fields.values() for m in messages]
         if error.code == "invalid" and errors:
@@ -108,7 +121,7 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
         return _page(request, title=title, form="email", labels=labels)
     if _throttled(request, PasswordResetIPThrottle()):
         return _page(request, 429, title=title, message=_("Too many attempts: try later."))
-    email = str(request.POST.get("email", "")).strip()
+    email = _form(request).get("email", "").strip()
     if "@" not in email or len(email) > 254:
         return _page(
             request,

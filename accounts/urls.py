@@ -33,7 +33,7 @@ urlpatterns = [
     path("me/consents", credentials.ConsentApi.as_view(), name="me-consents"),
     path("me/sessions", sessions.SessionListApi.as_view(), name="me-sessions"),
     path(
-        "me/sessions/<str:session_id>",
+        "me/sessions/<uuid:session_id>",
         sessions.SessionDetailApi.as_view(),
         name="me-session-detail",
     ),

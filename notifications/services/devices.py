@@ -48,7 +48,7 @@ def device_register(
             device.user_id = user_id
             device.platform = platform
             device.locale = locale
-            device.session_id = session_id  # type: ignore[assignment]
+            device.session_id = session_id
             device.save(update_fields=["user", "platform", "locale", "session", "updated_at"])
     return DeviceRegistration(device=device, created=created)
 

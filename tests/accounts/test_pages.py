@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def browser(language: str = "fr") -> Client:
-    return Client(enforce_csrf_checks=False, HTTP_ACCEPT_LANGUAGE=language)
+    return Client(HTTP_ACCEPT_LANGUAGE=language, HTTP_ACCEPT="text/html,application/xhtml+xml")
 
 
 def test_opening_a_verification_link_shows_a_button_and_the_button_verifies(

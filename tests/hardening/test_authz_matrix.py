@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
@@ -36,6 +37,7 @@ from psycopg.types.range import Range
 from rest_framework.test import APIClient
 
 from accounts.models import DataExport, User
+from accounts.services.sessions import session_start
 from neighbourhoods.models import Membership
 from pooling.models import Assignment, Batch, Route
 from pooling.planning.pipeline import batch_plan
@@ -128,7 +130,10 @@ def entry_key(entry: Entry, world: World | None = None) -> tuple[str, str]:
 
 class _AnyId(dict):
     def __missing__(self, key: str) -> str:
-        return "00000000-0000-0000-0000-000000000001" if key == "export" else "1"
+        return "00000000-0000-0000-0000-000000000001" if key in UUID_IDS else "1"
+
+
+UUID_IDS = {"export", "session"}
 
 
 # --- the world --------------------------------------------------------------------------------------
@@ -270,8 +275,12 @@ def _build() -> World:
         user=lender, status=DataExport.Status.READY, progress=100
     )
 
+    # A signed-in session of the lender's (another than the one each call logs in with).
+    session = session_start(user=lender, name="tablet").session
+
     ids = {
         "export": data_export.pk,
+        "session": session.pk,
         **{name: item.pk for name, item in items.items()},
         **{name: value.pk for name, value in loans.items()},
         "wanted": wanted.pk,
@@ -389,8 +398,14 @@ MATRIX: list[Entry] = [
         "POST",
         "/api/v1/auth/register",
         "other",
-        everyone(201, anonymous=201),
-        {"email": "new@example.org", "password": "a-long-passphrase-42", "display_name": "N"},
+        everyone(202, anonymous=202),
+        lambda world: {
+            "email": "new@example.org",
+            "password": "a-long-passphrase-42",
+            "display_name": "N",
+            "terms_version": settings.TERMS_VERSION,
+            "privacy_version": settings.PRIVACY_VERSION,
+        },
     ),
     Entry(
         "POST",
@@ -400,7 +415,59 @@ MATRIX: list[Entry] = [
         {"email": "lender@example.org", "password": "a-long-passphrase-42"},
     ),
     Entry("POST", "/api/v1/auth/token/refresh", "lender", everyone(200, anonymous=200), _refresh),
+    Entry("POST", "/api/v1/auth/logout", "lender", everyone(204), {}),
+    # A mailed link's token is the authorization: a made-up one is refused for anyone.
+    Entry(
+        "POST",
+        "/api/v1/auth/email/verify",
+        "lender",
+        everyone(400, anonymous=400),
+        {"token": "x" * 43},
+    ),
+    Entry(
+        "POST",
+        "/api/v1/auth/password/reset",
+        "lender",
+        everyone(202, anonymous=202),
+        {"email": "lender@example.org"},
+    ),
+    Entry(
+        "POST",
+        "/api/v1/auth/password/reset/confirm",
+        "lender",
+        everyone(400, anonymous=400),
+        {"token": "x" * 43, "password": "another long passphrase 9"},
+    ),
+    Entry("GET", "/api/v1/legal", "lender", everyone(200, anonymous=200)),
     Entry("GET", "/api/v1/me", "lender", everyone(200)),
+    # Each changes their own password or address (the courier has a password of their own).
+    Entry(
+        "POST",
+        "/api/v1/me/password",
+        "lender",
+        row(other=200, owner=200, courier=400),
+        {"current_password": PASSWORD, "new_password": "another long passphrase 9"},
+    ),
+    Entry(
+        "POST",
+        "/api/v1/me/email",
+        "lender",
+        row(other=202, owner=202, courier=400),
+        {"email": "brand.new@example.org", "password": PASSWORD},
+    ),
+    Entry("POST", "/api/v1/me/email/verify/resend", "lender", everyone(202)),
+    Entry(
+        "POST",
+        "/api/v1/me/consents",
+        "lender",
+        everyone(200),
+        lambda world: {
+            "terms_version": settings.TERMS_VERSION,
+            "privacy_version": settings.PRIVACY_VERSION,
+        },
+    ),
+    Entry("GET", "/api/v1/me/sessions", "lender", everyone(200)),
+    Entry("DELETE", "/api/v1/me/sessions/{session}", "lender", row(other=404, owner=204)),
     Entry("PATCH", "/api/v1/me", "lender", everyone(200), {"display_name": "Nouveau nom"}),
     # Each deletes their own account: the lender has loans under way (409), the courier a password
     # of their own (403 wrong_password).

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.accounts.factories import access_token_for
+from tests.accounts.factories import UserFactory, access_token_for
 from tests.harness import Daphne, app_env, django_database_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -155,9 +155,8 @@ def test_an_empty_or_broken_multipart_body(server, path):
 
 
 def test_a_broken_multipart_body_where_multipart_is_parsed(server):
-    from accounts.models import User
 
-    user = User.objects.create_user("hostile@example.org", "a-long-passphrase-42")
+    user = UserFactory(email="hostile@example.org", password="a-long-passphrase-42")
     bearer = b"Authorization: Bearer " + access_token_for(user).encode()
     path = b"/api/v1/items/1/photos"
     for body, content_type, code in [

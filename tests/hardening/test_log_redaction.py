@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import User
 from backend.redaction import MASK, RedactSecretsFilter, redact
 from pooling.services.places import merchant_create
 from pooling.webhooks import signature_of
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +103,7 @@ def written():
 
 def test_real_flows_leave_no_secret_in_the_logs(written, api_client):
     password = "a-long-passphrase-42"
-    user = User.objects.create_user("camille@example.org", password)
+    user = UserFactory(email="camille@example.org", password=password)
     secrets: list[str] = [password]
 
     # Log in, with a wrong password first (Django logs the 401).
@@ -119,7 +119,7 @@ def test_real_flows_leave_no_secret_in_the_logs(written, api_client):
     refreshed = api_client.post(
         "/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json"
     ).json()
-    secrets.append(refreshed["access"])
+    secrets += [refreshed["access"], refreshed["refresh"]]
     api_client.post("/api/v1/auth/token/refresh", {"refresh": tokens["access"]}, format="json")
     # A device's push token.
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")

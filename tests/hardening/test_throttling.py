@@ -18,6 +18,7 @@ from pooling.models import Order
 from pooling.services.places import merchant_create
 from pooling.webhooks import signature_of
 from sharing.models import WantedRequest
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def test_rates_are_parsed_as_documented():
 
 def test_login_is_limited_per_address_and_a_refused_login_gives_no_token(settings, api_client):
     _limit(settings, login="3/min")
-    User.objects.create_user("lea@example.org", "a-long-passphrase-42")
+    UserFactory(email="lea@example.org", password="a-long-passphrase-42")
     wrong = {"email": "lea@example.org", "password": "wrong-guess"}
     for _ in range(3):
         assert api_client.post("/api/v1/auth/token", wrong, format="json").status_code == 401
@@ -71,7 +72,7 @@ def test_login_is_limited_per_address_and_a_refused_login_gives_no_token(setting
 
 def test_login_is_limited_per_account_from_any_address(settings, api_client):
     _limit(settings, login_account="2/min")
-    User.objects.create_user("hugo@example.org", "a-long-passphrase-42")
+    UserFactory(email="hugo@example.org", password="a-long-passphrase-42")
     wrong = {"email": "Hugo@Example.org", "password": "guess"}
     for address in ("10.0.0.1", "10.0.0.2"):
         response = api_client.post("/api/v1/auth/token", wrong, format="json", REMOTE_ADDR=address)
@@ -96,6 +97,9 @@ def test_the_429_is_in_french_when_asked(settings):
     assert str(seconds) in body["detail"]
 
 
+DOCUMENTS = {"terms_version": "2026-12", "privacy_version": "2026-12"}
+
+
 def test_registration_is_limited_and_a_refused_one_creates_no_account(settings, api_client):
     _limit(settings, register="2/h")
     for n in range(2):
@@ -105,13 +109,19 @@ def test_registration_is_limited_and_a_refused_one_creates_no_account(settings, 
                 "email": f"new{n}@example.org",
                 "password": "a-long-passphrase-42",
                 "display_name": "N",
+                **DOCUMENTS,
             },
             format="json",
         )
-        assert response.status_code == 201
+        assert response.status_code == 202
     response = api_client.post(
         "/api/v1/auth/register",
-        {"email": "third@example.org", "password": "a-long-passphrase-42", "display_name": "T"},
+        {
+            "email": "third@example.org",
+            "password": "a-long-passphrase-42",
+            "display_name": "T",
+            **DOCUMENTS,
+        },
         format="json",
     )
     _assert_throttled(response, longest=3600)
@@ -125,15 +135,20 @@ def test_the_x_forwarded_for_of_a_trusted_proxy_is_the_address(settings, api_cli
     def register(n, forwarded):
         return api_client.post(
             "/api/v1/auth/register",
-            {"email": f"p{n}@example.org", "password": "a-long-passphrase-42", "display_name": "P"},
+            {
+                "email": f"p{n}@example.org",
+                "password": "a-long-passphrase-42",
+                "display_name": "P",
+                **DOCUMENTS,
+            },
             format="json",
             HTTP_X_FORWARDED_FOR=forwarded,
         )
 
-    assert register(1, "203.0.113.5").status_code == 201
+    assert register(1, "203.0.113.5").status_code == 202
     # The client cannot pick its address: the proxy appended the one it saw.
     assert register(2, "198.51.100.1, 203.0.113.5").status_code == 429
-    assert register(3, "203.0.113.6").status_code == 201
+    assert register(3, "203.0.113.6").status_code == 202
 
 
 def test_nearby_searches_are_limited_per_account(settings, make_resident, client_for, street_graph):
@@ -179,7 +194,7 @@ def test_webhooks_are_limited_per_merchant_key(settings, api_client):
     from pooling.models import Merchant
 
     _limit(settings, webhook="2/min")
-    resident = User.objects.create_user("camille@example.org", "a-long-passphrase-42")
+    resident = UserFactory(email="camille@example.org", password="a-long-passphrase-42")
     assert resident
     first = merchant_create(name="Librairie")
     second = merchant_create(name="Épicerie")
