@@ -48,7 +48,7 @@ class RealtimeTicketApi(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
-            ticket = ticket_issue(user_id=_user_id(request))
+            ticket = ticket_issue(user_id=_user_id(request), session_id=request_session_id(request))
         except redis.RedisError as error:
             raise RealtimeUnavailableError() from error
         body = {

@@ -41,7 +41,7 @@ from notifications.protocol import (
     position_parse,
 )
 from notifications.services import position_allowed, position_record
-from notifications.tickets import ticket_redeem
+from notifications.tickets import ticket_redeem_owner
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ GROUP_REFRESH_SECONDS = 3600.0
 REASONS = {
     "ticket_missing": "Open the socket with ?ticket= from POST /api/v1/realtime/ticket.",
     "ticket_invalid": "This ticket is unknown, used or expired: get a new one.",
+    "session_ended": "The session that opened this socket has ended: log in again.",
     "invalid_last_id": "last_id must be a non-negative integer.",
     "unavailable": "Live updates are unavailable for a moment: reconnect later.",
     "too_many_errors": "Too many invalid messages.",
@@ -86,6 +87,7 @@ def _dumps(message: dict[str, Any]) -> str:
 
 class EventsConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
+    session_id: str | None = None
     last_seq = 0
     closing = False
     joined: list[str]
@@ -158,15 +160,17 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     async def _open(self, ticket: str, after: int | None) -> None:
         try:
-            user_id = await ticket_redeem(ticket)
+            owner = await ticket_redeem_owner(ticket)
         except redis.RedisError as error:
             logger.warning("socket refused, Redis unavailable: %r", error)
             await self._refuse(CLOSE_TRY_AGAIN_LATER, "unavailable")
             return
-        if user_id is None:
+        if owner is None:
             await self._refuse(CLOSE_UNAUTHORIZED, "ticket_invalid")
             return
+        user_id = owner.user_id
         self.user_id = user_id
+        self.session_id = owner.session_id
         hub = process_hub()
         try:
             await self._join(user_group(user_id))
@@ -306,6 +310,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
             for earlier in missing:
                 await self.send(text_data=_dumps(earlier))
         self.last_seq = upto
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """The session that opened this socket ended (logout, revoked, password reset, account
+        deleted): the socket closes, saying why."""
+        if self.session_id is not None and self.session_id in message.get("sessions", []):
+            await self._refuse(CLOSE_UNAUTHORIZED, "session_ended")
 
     async def topics_changed(self, message: dict[str, Any]) -> None:
         assert self.user_id is not None

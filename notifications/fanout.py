@@ -159,9 +159,16 @@ async def _send_control(user_ids: list[int], message: dict[str, Any]) -> None:
     await asyncio.wait_for(send_all(), timeout=settings.REALTIME_FANOUT_TIMEOUT_SECONDS)
 
 
-def fanout_control(user_ids: list[int], message_type: str) -> None:
-    """Tells the sockets of ``user_ids`` something about themselves (``topics.changed``)."""
+def fanout_control(user_ids: list[int], message_type: str, **fields: Any) -> None:
+    """Tells the sockets of ``user_ids`` something about themselves (``topics.changed``,
+    ``session.ended`` with the ``sessions`` that ended)."""
     try:
-        _run(_send_control(user_ids, {"type": message_type}))
+        _run(_send_control(user_ids, {"type": message_type, **fields}))
     except (redis.RedisError, OSError, TimeoutError) as error:
         logger.warning("control message %s failed (%s)", message_type, type(error).__name__)
+
+
+def sessions_ended_close(*, user_id: int, session_ids: list[str], **_: Any) -> None:
+    """Receiver of ``accounts.signals.sessions_ended``: the sockets those sessions opened close
+    (logout, a revoked device, a password reset, a deleted account)."""
+    fanout_control([user_id], "session.ended", sessions=list(session_ids))

@@ -29,20 +29,39 @@ def _ticket_key(token: str) -> str:
     return key("ticket", hashlib.sha256(token.encode()).hexdigest())
 
 
-def ticket_issue(*, user_id: int) -> Ticket:
-    """A new ticket for ``user_id``. Raises ``redis.RedisError`` when Redis is unreachable."""
+@dataclass(frozen=True)
+class TicketOwner:
+    user_id: int
+    # The signed-in session that asked for the ticket: ending it closes the socket.
+    session_id: str | None
+
+
+def ticket_issue(*, user_id: int, session_id: str | None = None) -> Ticket:
+    """A new ticket for ``user_id`` (and the session it came from). Raises ``redis.RedisError``
+    when Redis is unreachable."""
     token = secrets.token_urlsafe(32)
     ttl_ms = max(1, round(settings.REALTIME_TICKET_TTL_SECONDS * 1000))
-    sync_client().set(_ticket_key(token), str(user_id), px=ttl_ms, nx=True)
+    value = f"{user_id}:{session_id}" if session_id else str(user_id)
+    sync_client().set(_ticket_key(token), value, px=ttl_ms, nx=True)
     return Ticket(token=token, expires_in=ttl_ms / 1000)
+
+
+async def ticket_redeem_owner(token: str) -> TicketOwner | None:
+    """Who the ticket was issued to, once; ``None`` for an unknown, used or expired one."""
+    if not TICKET.match(token):
+        return None
+    value = await async_client().getdel(_ticket_key(token))
+    if value is None:
+        return None
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    user, _, session = text.partition(":")
+    return TicketOwner(user_id=int(user), session_id=session or None)
 
 
 async def ticket_redeem(token: str) -> int | None:
     """The user the ticket was issued to, once; ``None`` for an unknown, used or expired one."""
-    if not TICKET.match(token):
-        return None
-    value = await async_client().getdel(_ticket_key(token))
-    return int(value) if value is not None else None
+    owner = await ticket_redeem_owner(token)
+    return None if owner is None else owner.user_id
 
 
 def ticket_exists(token: str) -> bool:

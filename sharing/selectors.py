@@ -303,6 +303,7 @@ NEARBY_PAGE_FIELDS = (
     "location",
     "owner__id",
     "owner__display_name",
+    "owner__deleted_at",
     "owner__email",
 )
 

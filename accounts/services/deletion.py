@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import rgpd
 from accounts.models import AccountToken, AuthSession, Consent, DataExport, User
 from accounts.services.export import accounts_export, export_files_delete, export_path
+from accounts.services.sessions import sessions_ended_tell
 from backend.errors import ConflictError, ForbiddenError
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,12 @@ def _accounts_erase(user: User) -> list[str]:
     exports (their files after the commit) are deleted."""
     paths = [export_path(e) for e in DataExport.objects.filter(user=user).exclude(file="")]
     DataExport.objects.filter(user=user).delete()
+    sessions_ended_tell(
+        user_id=user.pk,
+        session_ids=[
+            str(pk) for pk in AuthSession.objects.filter(user=user).values_list("pk", flat=True)
+        ],
+    )
     AuthSession.objects.filter(user=user).delete()
     AccountToken.objects.filter(user=user).delete()
     Consent.objects.filter(user=user).delete()

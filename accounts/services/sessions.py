@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +24,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import AuthSession, User
+from accounts.signals import sessions_ended
 from backend.errors import DomainError, NotFoundError
 
 SESSION_NAME_MAX = 120
@@ -144,6 +146,23 @@ def _revoke(session: AuthSession, now: datetime) -> None:
     # Its devices stop receiving pushes (notifications.Device.session, by its reverse relation:
     # accounts does not import the apps built on it).
     session.devices.all().delete()
+    sessions_ended_tell(user_id=session.user_id, session_ids=[str(session.pk)])
+
+
+def sessions_ended_tell(*, user_id: int, session_ids: list[str]) -> None:
+    """After the commit, the apps are told (``accounts.signals.sessions_ended``): the sockets
+    these sessions opened close."""
+    if not session_ids:
+        return
+    transaction.on_commit(
+        partial(
+            sessions_ended.send_robust,
+            sender=AuthSession,
+            user_id=user_id,
+            session_ids=list(session_ids),
+        ),
+        robust=True,
+    )
 
 
 def session_end(*, user: User, session_id: uuid.UUID | str) -> None:

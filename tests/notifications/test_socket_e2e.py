@@ -58,6 +58,34 @@ def closed_with(connection, timeout: float = 5.0) -> tuple[int, str]:
     return received.code, messages[-1]["code"]
 
 
+# --- sessions -----------------------------------------------------------------------------------
+
+
+class TestSessions:
+    def test_ending_the_session_closes_the_sockets_it_opened(self, daphne, client_for):
+        from tests.accounts.factories import access_token_for
+
+        user = UserFactory()
+        phone, tablet = client_for(None), client_for(None)
+        phone.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user, 'phone')}")
+        tablet.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user, 'tablet')}")
+        phone_ticket = phone.post("/api/v1/realtime/ticket").json()["ticket"]
+        tablet_ticket = tablet.post("/api/v1/realtime/ticket").json()["ticket"]
+        with (
+            open_socket(daphne, phone_ticket) as on_phone,
+            open_socket(daphne, tablet_ticket) as on_tablet,
+        ):
+            Socket(on_phone).until_ready()
+            Socket(on_tablet).until_ready()
+
+            assert phone.post("/api/v1/auth/logout", {}, format="json").status_code == 204
+
+            assert closed_with(on_phone) == (4401, "session_ended")
+            # The tablet's session goes on: its socket still receives.
+            send(user, 1)
+            assert Socket(on_tablet).next()["type"] == "message.new"
+
+
 # --- tickets and origins ------------------------------------------------------------------------
 
 
