@@ -246,3 +246,25 @@ class MailOutbox(models.Model):
     due_at = models.DateTimeField(default=timezone.now, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=200, blank=True)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a person's POST with an ``Idempotency-Key`` (accounts/idempotency.py):
+    the same key and body within ``IDEMPOTENCY_HOURS`` replays it without acting again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    key = models.CharField(max_length=255)
+    # What was asked: the method and path, and the SHA-256 of the body.
+    request_digest = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField()
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="accounts_idempotency_key_once")
+        ]

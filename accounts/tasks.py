@@ -60,3 +60,10 @@ def export_build(export_id: str) -> str | None:
 @shared_task(name="accounts.exports_purge")
 def exports_purge() -> int:
     return export.exports_purge()
+
+
+@shared_task(name="accounts.idempotency_purge")
+def idempotency_purge() -> int:
+    from accounts.idempotency import idempotency_purge as purge
+
+    return purge()

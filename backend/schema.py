@@ -11,7 +11,8 @@ error format (backend/errors.py), unless the view documented that status itself:
   does not exist or is not yours);
 - 409 for writes (the object's state does not allow it now);
 - 413 and 415 when it reads a body (too large; a media type it does not parse);
-- 429 with ``Retry-After`` when a rate limit applies (backend/throttling.py).
+- 429 with ``Retry-After`` when a rate limit applies (backend/throttling.py);
+- for a signed-in POST, the ``Idempotency-Key`` header and its 422 (accounts/idempotency.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ DESCRIPTIONS = {
     "403": "Not allowed for you (permission_denied, forbidden or a more precise code).",
     "404": "not_found: it does not exist, or it is not visible to you.",
     "409": "The current state of the object does not allow this now.",
+    "422": "idempotency_key_reused: this Idempotency-Key was already used for another request.",
     "413": "too_large: the request body is over the limit.",
     "415": "unsupported_media_type: send the body in a media type listed here.",
     "429": "throttled: too many requests; retry after `Retry-After` seconds.",
@@ -69,6 +71,29 @@ def _error(status: str) -> dict[str, Any]:
     return response
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes a retry safe: the same key and body within 24 h replay the first answer "
+        "(`Idempotent-Replayed: true`) without acting again; the same key with another body is "
+        "422 idempotency_key_reused. 1 to 255 visible ASCII characters (a UUID)."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
+def _idempotency_header(operation: dict[str, Any]) -> None:
+    """Every signed-in POST accepts an ``Idempotency-Key`` (accounts/idempotency.py)."""
+    parameters = operation.setdefault("parameters", [])
+    if not any(
+        p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key"
+        for p in parameters
+    ):
+        parameters.append(IDEMPOTENCY_KEY)
+
+
 def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
     views = _views_by_operation(generator)
     for path, operations in result.get("paths", {}).items():
@@ -80,7 +105,8 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
             # Any path or query string may hold a refused character (backend/security.py).
             statuses = ["400"]
             has_body = "requestBody" in operation
-            if operation.get("security") and operation["security"] != [{}]:
+            signed_in = bool(operation.get("security")) and operation["security"] != [{}]
+            if signed_in:
                 statuses += ["401", "403"]
             if "{" in path or has_body:
                 statuses.append("404")
@@ -90,6 +116,9 @@ def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -
                 statuses += ["413", "415"]
             if _throttled(view, method):
                 statuses.append("429")
+            if method == "post" and path.startswith("/api/v1/") and signed_in:
+                _idempotency_header(operation)
+                statuses.append("422")
             for status in statuses:
                 if status not in responses:
                     responses[status] = _error(status)

@@ -22,7 +22,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import rgpd
-from accounts.models import AccountToken, AuthSession, Consent, DataExport, User
+from accounts.models import (
+    AccountToken,
+    AuthSession,
+    Consent,
+    DataExport,
+    IdempotencyRecord,
+    User,
+)
 from accounts.services.export import accounts_export, export_files_delete, export_path
 from accounts.services.sessions import sessions_ended_tell
 from backend.errors import ConflictError, ForbiddenError
@@ -133,8 +140,8 @@ def user_delete(
 
 
 def _accounts_erase(user: User) -> list[str]:
-    """The person's consents, sessions (their push devices go with them), mailed tokens and data
-    exports (their files after the commit) are deleted."""
+    """The person's consents, sessions (their push devices go with them), mailed tokens, kept
+    answers to retried requests and data exports (their files after the commit) are deleted."""
     paths = [export_path(e) for e in DataExport.objects.filter(user=user).exclude(file="")]
     DataExport.objects.filter(user=user).delete()
     sessions_ended_tell(
@@ -146,6 +153,7 @@ def _accounts_erase(user: User) -> list[str]:
     AuthSession.objects.filter(user=user).delete()
     AccountToken.objects.filter(user=user).delete()
     Consent.objects.filter(user=user).delete()
+    IdempotencyRecord.objects.filter(user=user).delete()
     transaction.on_commit(partial(export_files_delete, paths))
     return []
 
@@ -157,6 +165,7 @@ ACCOUNTS_HANDLER = rgpd.RgpdHandler(
         ("accounts.AuthSession", "user"),
         ("accounts.AccountToken", "user"),
         ("accounts.DataExport", "user"),
+        ("accounts.IdempotencyRecord", "user"),
         # Kept: the admin's audit log of what staff did, pointing to the former member.
         ("admin.LogEntry", "user"),
     ),

@@ -68,3 +68,8 @@ ACCOUNT_SESSIONS_KEEP_DAYS = env.int("ACCOUNT_SESSIONS_KEEP_DAYS", default=7)
 PRIVATE_ROOT = env.str("PRIVATE_ROOT", default=str(BASE_DIR / "var" / "private"))
 # A data export can be downloaded for this many days, then its file is deleted (accounts.exports_purge).
 DATA_EXPORT_DAYS = env.int("DATA_EXPORT_DAYS", default=7)
+
+# --- Safe retries (accounts/idempotency.py) -------------------------------------------------------
+# A POST with an Idempotency-Key replays its first answer for this many hours, then the record is
+# purged (accounts.idempotency_purge, hourly).
+IDEMPOTENCY_HOURS = env.int("IDEMPOTENCY_HOURS", default=24)

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "backend.paths.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A POST under /api/ with an Idempotency-Key acts once per person (accounts/idempotency.py).
+    "accounts.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

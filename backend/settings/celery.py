@@ -47,6 +47,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.retention_purge",
         "schedule": crontab(minute=17, hour=3),
     },
+    # Answers kept for retried POSTs (Idempotency-Key), past IDEMPOTENCY_HOURS.
+    "accounts.idempotency_purge": {"task": "accounts.idempotency_purge", "schedule": 3600.0},
     # Data exports past their DATA_EXPORT_DAYS: their files deleted, the exports marked expired.
     "accounts.exports_purge": {"task": "accounts.exports_purge", "schedule": 3600.0},
     # notifications/tasks.py: pushes the queue could not send yet; the event log's retention.
