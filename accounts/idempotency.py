@@ -9,8 +9,9 @@ the first (a PostgreSQL advisory lock on the person and key) and replays its ans
 
 One mechanism for every view, as a middleware: it identifies the person by their bearer token
 (the same check as the API's authentication); a request without a valid token passes through
-untouched (the view answers 401, or acts for an anonymous endpoint). Answers of 500 and more are
-not kept (the retry acts), nor are streamed ones. Records are kept ``IDEMPOTENCY_HOURS`` (24 h)
+untouched (the view answers 401, or acts for an anonymous endpoint). Only answers that acted
+(below 400) are kept: a refused request changed nothing, so its retry is simply asked again, and
+bad input leaves nothing in the database. Streamed answers are not kept. Records are kept ``IDEMPOTENCY_HOURS`` (24 h)
 and purged by ``accounts.idempotency_purge`` (Celery beat); the unique constraint on (person,
 key) is the database's guarantee.
 """
@@ -153,7 +154,9 @@ class IdempotencyMiddleware:
                 )
             return _replay(record)
         response = self.get_response(request)
-        if response.status_code >= 500 or response.streaming:
+        if response.status_code >= 400 or response.streaming:
+            # A refused request acted on nothing: a retry is asked again (and refused again,
+            # unless what refused it changed); bad input leaves nothing in the database.
             return response
         if isinstance(response, HttpResponse) or hasattr(response, "content"):
             content = getattr(response, "content", b"")

@@ -208,3 +208,14 @@ def test_a_photo_sent_again_with_another_boundary_is_added_once(make_resident, m
     assert [a.status_code for a in answers] == [201, 201], answers[0].content
     assert answers[0].json() == answers[1].json()
     assert ItemPhoto.objects.filter(item=item).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_refused_request_keeps_nothing_and_its_retry_is_asked_again(make_resident):
+    client = bearer(make_resident())
+    for _ in range(2):
+        refused = client.post(
+            "/api/v1/wanted/", {"title": ""}, format="json", HTTP_IDEMPOTENCY_KEY="bad-1"
+        )
+        assert refused.status_code == 400 and "Idempotent-Replayed" not in refused
+    assert not IdempotencyRecord.objects.exists()
