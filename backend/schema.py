@@ -94,7 +94,25 @@ def _idempotency_header(operation: dict[str, Any]) -> None:
         parameters.append(IDEMPOTENCY_KEY)
 
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "The API's one error format (backend/errors.py).",
+    "properties": {
+        "code": {"type": "string", "description": "Stable machine code, e.g. not_found."},
+        "detail": {"type": "string", "description": "Human message, in the language asked for."},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {},
+            "description": "Messages per input field (empty when no field is at fault).",
+        },
+    },
+    "required": ["code", "detail", "fields"],
+}
+
+
 def add_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    # The component every added error response refers to.
+    result.setdefault("components", {}).setdefault("schemas", {}).setdefault("Error", ERROR_SCHEMA)
     views = _views_by_operation(generator)
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():

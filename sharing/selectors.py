@@ -15,6 +15,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
 )
 from psycopg.types.range import Range
 
@@ -23,7 +24,7 @@ from geo.privacy import blurred_point
 from geo.selectors import Reachable, reach_radius_m, reachable_rows, rows_for
 from neighbourhoods.models import Membership
 from neighbourhoods.selectors import require_active_member
-from sharing.models import BlockedPeriod, Item, Loan
+from sharing.models import BlockedPeriod, Conversation, Item, ItemPhoto, Loan
 from sharing.services.items import normalize
 
 # Close spellings kept per search word, the closest first.
@@ -308,8 +309,30 @@ NEARBY_PAGE_FIELDS = (
 )
 
 
+def loan_conversation_id(loan: Loan) -> int | None:
+    return Conversation.objects.filter(loan=loan).values_list("pk", flat=True).first()
+
+
+def item_thumbnail_name(item_id: int) -> str | None:
+    """The storage name of the item's first photo's small size, if it has a photo."""
+    return (
+        ItemPhoto.objects.filter(item_id=item_id)
+        .order_by("position", "pk")
+        .values_list("thumbnail", flat=True)
+        .first()
+    )
+
+
 def loans_for(user: User, role: str | None = None, status: str | None = None) -> QuerySet[Loan]:
-    qs = Loan.objects.select_related("item", "borrower", "lender")
+    qs = Loan.objects.select_related("item", "borrower", "lender").annotate(
+        # What each loan of a list shows beside it, in the same query.
+        conversation_pk=Subquery(Conversation.objects.filter(loan=OuterRef("pk")).values("pk")[:1]),
+        thumbnail_name=Subquery(
+            ItemPhoto.objects.filter(item=OuterRef("item_id"))
+            .order_by("position", "pk")
+            .values("thumbnail")[:1]
+        ),
+    )
     if role == "borrower":
         qs = qs.filter(borrower=user)
     elif role == "lender":

@@ -14,6 +14,7 @@ from geo.privacy import coarse_minutes
 from geo.profiles import WALKING_PROFILES
 from geo.serializers import LatLonField
 from sharing.models import Item, ItemPhoto, Loan
+from sharing.selectors import item_thumbnail_name, loan_conversation_id
 from sharing.taxonomy import CATEGORIES, CATEGORY_CHOICES
 
 
@@ -261,6 +262,9 @@ class PartySerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+_MISSING = object()
+
+
 class LoanSerializer(serializers.ModelSerializer):
     item = serializers.SerializerMethodField()
     borrower = serializers.SerializerMethodField()
@@ -270,12 +274,16 @@ class LoanSerializer(serializers.ModelSerializer):
     handover_code = serializers.SerializerMethodField()
     meeting_point = serializers.SerializerMethodField()
     role = serializers.SerializerMethodField()
+    conversation = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
 
     class Meta:
         model = Loan
         fields = [
             "id",
             "item",
+            "thumbnail",
+            "conversation",
             "borrower",
             "lender",
             "role",
@@ -320,6 +328,31 @@ class LoanSerializer(serializers.ModelSerializer):
 
     def get_role(self, obj: Loan) -> str:
         return "lender" if self._viewer().pk == obj.lender_id else "borrower"
+
+    @extend_schema_field(
+        serializers.IntegerField(
+            allow_null=True,
+            help_text="The loan's conversation (GET /api/v1/conversations/{id}/messages).",
+        )
+    )
+    def get_conversation(self, obj: Loan) -> int | None:
+        annotated = getattr(obj, "conversation_pk", _MISSING)
+        if annotated is not _MISSING:
+            return cast("int | None", annotated)
+        return loan_conversation_id(obj)
+
+    @extend_schema_field(
+        serializers.URLField(allow_null=True, help_text="The item's first photo, small.")
+    )
+    def get_thumbnail(self, obj: Loan) -> str | None:
+        name = getattr(obj, "thumbnail_name", _MISSING)
+        if name is _MISSING:
+            name = item_thumbnail_name(obj.item_id)
+        if not name:
+            return None
+        url = default_storage.url(str(name))
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
 
     @extend_schema_field(
         serializers.CharField(allow_null=True, help_text="Only the lender sees it.")

@@ -53,6 +53,9 @@ MIDDLEWARE = [
     # The request's language, before anything under it answers: every answer of the API and the
     # probes (413, 400, 503, CORS preflights included) is in it and says it (Content-Language).
     "django.middleware.locale.LocaleMiddleware",
+    # Every GET answer carries an ETag (a digest of its body); If-None-Match with it is answered
+    # 304 without a body: an app polling an item, a loan or a round spends no bytes on no change.
+    "django.middleware.http.ConditionalGetMiddleware",
     # CORS, then the error format and the input limits (so that their answers carry the CORS
     # headers a browser needs to read them). See security.py and docs/security.md.
     "corsheaders.middleware.CorsMiddleware",
