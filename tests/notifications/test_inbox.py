@@ -56,9 +56,7 @@ def at(user, seq: int) -> str:
     """An event's ``at`` as the API writes it (DRF's DateTimeField, in the current time zone)."""
     from rest_framework.fields import DateTimeField
 
-    return DateTimeField().to_representation(
-        Event.objects.get(recipient=user, seq=seq).created_at
-    )
+    return DateTimeField().to_representation(Event.objects.get(recipient=user, seq=seq).created_at)
 
 
 def ids(response) -> list[int]:
@@ -238,9 +236,7 @@ class TestMarkRead:
         assert unread_seqs(user) == [4]
         assert ids(api.get(LIST, {"unread": "true"})) == [4]
 
-    def test_read_all_without_up_to_marks_everything_and_a_larger_one_is_clamped(
-        self, client_for
-    ):
+    def test_read_all_without_up_to_marks_everything_and_a_larger_one_is_clamped(self, client_for):
         user, neighbour = UserFactory(), UserFactory()
         send(user, 1, 2)
         send(neighbour, 3, 4, 5)
