@@ -337,3 +337,60 @@ def test_an_event_committing_while_all_is_marked_read_stays_unread():
 
     assert (up_to, unread.unread, unread.last_id) == (2, 0, 2)
     assert unread_seqs(user) == [3]
+
+
+# --- live: the read state reaches the person's other devices ------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("daphne")
+@pytest.mark.django_db(transaction=True)
+def test_marking_read_reaches_the_persons_other_socket(daphne, client_for):
+    from tests.accounts.factories import access_token_for
+    from tests.notifications.realtime import Socket, open_socket
+
+    user, neighbour = UserFactory(), UserFactory()
+    send(user, 1, 2, 3)
+    phone, tablet = client_for(None), client_for(None)
+    phone.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user, 'phone')}")
+    tablet.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user, 'tablet')}")
+    tickets = [api.post("/api/v1/realtime/ticket").json()["ticket"] for api in (phone, tablet)]
+    neighbour_ticket = client_for(neighbour).post("/api/v1/realtime/ticket").json()["ticket"]
+    with (
+        open_socket(daphne, tickets[0], last_id=3) as on_phone,
+        open_socket(daphne, tickets[1], last_id=3) as on_tablet,
+        open_socket(daphne, neighbour_ticket) as on_neighbours,
+    ):
+        sockets = [Socket(on_phone), Socket(on_tablet)]
+        assert [socket.until_ready() for socket in sockets] == [([], 3), ([], 3)]
+        assert Socket(on_neighbours).until_ready() == ([], 0)
+
+        assert phone.post(read_url(2)).json() == {"unread": 2, "last_id": 3}
+        for socket in sockets:  # the tablet, and the phone's own socket too
+            assert socket.next() == {
+                "type": "notifications.read",
+                "ids": [2],
+                "unread": 2,
+                "last_id": 3,
+            }
+
+        # Marked already: nothing is sent. Then everything, from the tablet.
+        assert phone.post(read_url(2)).status_code == 200
+        assert tablet.post(READ_ALL, {}, format="json").json() == {
+            "up_to": 3,
+            "unread": 0,
+            "last_id": 3,
+        }
+        for socket in sockets:
+            assert socket.next() == {
+                "type": "notifications.read",
+                "up_to": 3,
+                "unread": 0,
+                "last_id": 3,
+            }
+
+        # Events go on as before, and nobody else heard of any of it.
+        send(user, 4)
+        assert [socket.next()["id"] for socket in sockets] == [4, 4]
+        send(neighbour, 1)
+        assert Socket(on_neighbours).next()["id"] == 1
