@@ -185,8 +185,8 @@ class NotificationReadApi(APIView):
             ),
         },
     )
-    def post(self, request: Request, seq: int) -> Response:
-        unread = event_mark_read(user_id=_user_id(request), seq=seq)
+    def post(self, request: Request, notification_id: int) -> Response:
+        unread = event_mark_read(user_id=_user_id(request), seq=notification_id)
         return Response(UnreadSerializer(unread).data)
 
 

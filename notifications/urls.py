@@ -18,7 +18,7 @@ urlpatterns = [
         name="notifications-read-all",
     ),
     path(
-        "notifications/<int:seq>/read",
+        "notifications/<int:notification_id>/read",
         apis.NotificationReadApi.as_view(),
         name="notification-read",
     ),

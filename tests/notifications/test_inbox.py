@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+import yaml
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -307,6 +308,42 @@ class TestMarkRead:
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
         assert unread_seqs(user) == [1]
+
+
+def test_the_endpoints_are_documented(client_for):
+    schema = yaml.safe_load(client_for(None).get("/api/schema/").content)
+    paths = schema["paths"]
+    operations = {
+        LIST: "get",
+        COUNT: "get",
+        "/api/v1/notifications/{notification_id}/read": "post",
+        READ_ALL: "post",
+    }
+    for path, method in operations.items():
+        assert set(paths[path]) == {method}
+        assert paths[path][method]["tags"] == ["notifications"]
+    listing = paths[LIST]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"before", "limit", "unread"}
+    assert set(listing["responses"]) == {"200", "400", "401", "403"}
+    assert set(paths["/api/v1/notifications/{notification_id}/read"]["post"]["responses"]) >= {
+        "200",
+        "401",
+        "404",
+    }
+    components = schema["components"]["schemas"]
+    assert set(components["Notification"]["properties"]) == {
+        "id",
+        "type",
+        "at",
+        "data",
+        "read",
+        "title",
+        "body",
+    }
+    assert set(components["NotificationPage"]["properties"]) == {"next", "results"}
+    assert set(components["Unread"]["properties"]) == {"unread", "last_id"}
+    assert set(components["ReadAll"]["properties"]) == {"up_to", "unread", "last_id"}
+    assert set(components["ReadAllInputRequest"]["properties"]) == {"up_to"}
 
 
 @pytest.mark.django_db(transaction=True)
