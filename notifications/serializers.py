@@ -74,7 +74,8 @@ class NotificationSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The event's id (its seq in your event log).")
     type = serializers.CharField(help_text="The event type (docs/events.md).")
     at = serializers.DateTimeField(help_text="When it happened.")
-    data = serializers.DictField(help_text="The event's data, as on the socket.")
+    # The metaclass moves declared fields out of the class: Serializer.data is untouched.
+    data = serializers.DictField(help_text="The event's data, as on the socket.")  # type: ignore[assignment]
     read = serializers.BooleanField()
     title = serializers.CharField(
         allow_null=True, help_text="The push title in your language; null for a type without."
