@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -63,7 +64,11 @@ class InboxQuerySerializer(serializers.Serializer):
         help_text="Only events with a lower id: the cursor of the `next` link.",
     )
     limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=100, default=20, help_text="Events per page."
+        required=False,
+        min_value=1,
+        max_value=settings.API_MAX_PAGE_SIZE,
+        default=20,
+        help_text="Events per page.",
     )
     unread = serializers.BooleanField(
         required=False, default=False, help_text="true: only the unread events."
