@@ -1,4 +1,4 @@
-"""Notifications API: websocket tickets and push devices. Thin views."""
+"""Notifications API: websocket tickets, push devices and the inbox. Thin views."""
 
 from __future__ import annotations
 
@@ -8,18 +8,34 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts.selectors import request_session_id, request_user
 from accounts.serializers import ErrorSerializer
 from backend.errors import UnavailableError
 from notifications import selectors
-from notifications.serializers import DeviceInputSerializer, DeviceSerializer, TicketSerializer
-from notifications.services import device_delete, device_register
+from notifications.serializers import (
+    DeviceInputSerializer,
+    DeviceSerializer,
+    InboxQuerySerializer,
+    NotificationPageSerializer,
+    ReadAllInputSerializer,
+    ReadAllSerializer,
+    TicketSerializer,
+    UnreadSerializer,
+)
+from notifications.services import (
+    device_delete,
+    device_register,
+    event_mark_read,
+    events_mark_all_read,
+)
 from notifications.tickets import ticket_issue
 
 REALTIME_TAG = "realtime"
 DEVICES_TAG = "devices"
+NOTIFICATIONS_TAG = "notifications"
 
 
 def _user_id(request: Request) -> int:
@@ -102,3 +118,98 @@ class DeviceDeleteApi(APIView):
     def delete(self, request: Request, device_id: int) -> Response:
         device_delete(user_id=_user_id(request), device_id=device_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+
+class NotificationListApi(APIView):
+    @extend_schema(
+        operation_id="notifications_list",
+        tags=[NOTIFICATIONS_TAG],
+        summary="My notifications, newest first",
+        description="Your events from the event log (kept NOTIFICATIONS_EVENT_RETENTION_DAYS), "
+        "newest first, a page at a time: follow `next` for older ones. Unknown query "
+        "parameters are ignored.",
+        parameters=[InboxQuerySerializer],
+        responses={
+            200: NotificationPageSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="invalid before, limit or unread"),
+            401: ErrorSerializer,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = InboxQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        page = selectors.inbox_page(
+            user_id=_user_id(request),
+            language=request_user(request).language,
+            before=params.get("before"),
+            limit=params["limit"],
+            unread_only=params["unread"],
+        )
+        next_url = None
+        if page.next_before is not None:
+            next_url = replace_query_param(
+                request.build_absolute_uri(), "before", str(page.next_before)
+            )
+        return Response(NotificationPageSerializer({"next": next_url, "results": page.items}).data)
+
+
+class NotificationUnreadCountApi(APIView):
+    @extend_schema(
+        operation_id="notifications_unread_count",
+        tags=[NOTIFICATIONS_TAG],
+        summary="How many of my notifications are unread",
+        responses={200: UnreadSerializer, 401: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        unread = selectors.inbox_unread(user_id=_user_id(request))
+        return Response(UnreadSerializer(unread).data)
+
+
+class NotificationReadApi(APIView):
+    @extend_schema(
+        operation_id="notifications_read",
+        tags=[NOTIFICATIONS_TAG],
+        summary="Mark one of my notifications read",
+        description="Idempotent. Your other open sockets receive "
+        '`{"type": "notifications.read", "ids": [id], ...}` (docs/events.md).',
+        request=None,
+        responses={
+            200: UnreadSerializer,
+            401: ErrorSerializer,
+            404: OpenApiResponse(
+                ErrorSerializer, description="notification_not_found (or not yours)"
+            ),
+        },
+    )
+    def post(self, request: Request, notification_id: int) -> Response:
+        unread = event_mark_read(user_id=_user_id(request), seq=notification_id)
+        return Response(UnreadSerializer(unread).data)
+
+
+class NotificationReadAllApi(APIView):
+    @extend_schema(
+        operation_id="notifications_read_all",
+        tags=[NOTIFICATIONS_TAG],
+        summary="Mark my notifications read, up to an id",
+        description="Marks your events up to `up_to` (default: your latest) read; a newer one "
+        "stays unread. Your other open sockets receive "
+        '`{"type": "notifications.read", "up_to": n, ...}` (docs/events.md).',
+        request=ReadAllInputSerializer,
+        responses={
+            200: ReadAllSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="invalid up_to"),
+            401: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ReadAllInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        up_to, unread = events_mark_all_read(
+            user_id=_user_id(request), up_to=serializer.validated_data.get("up_to")
+        )
+        body = {"up_to": up_to, "unread": unread.unread, "last_id": unread.last_id}
+        return Response(ReadAllSerializer(body).data)

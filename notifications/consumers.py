@@ -334,6 +334,19 @@ class EventsConsumer(AsyncWebsocketConsumer):
             if last > self.last_seq:
                 await self._catch_up_to(last)
 
+    async def notifications_read(self, message: dict[str, Any]) -> None:
+        """Some of the person's events were marked read (on this device or another): the socket
+        says which, ``ids`` or everything ``up_to`` an id, with the unread count after it."""
+        if self.closing:
+            return
+        body: dict[str, Any] = {"type": "notifications.read"}
+        for key in ("ids", "up_to", "unread", "last_id"):
+            if key in message:
+                body[key] = message[key]
+        async with self.deliver_lock:  # after the replay and "ready", never amid them
+            if not self.closing:
+                await self.send(text_data=_dumps(body))
+
     # --- inbound messages -----------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -47,8 +47,19 @@ class Event(models.Model):
     type = models.CharField(max_length=64)
     data = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # When the person marked it read in their inbox (null: unread). Set by
+    # services/inbox.py only, and never unset.
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        indexes = [
+            # The unread count and ?unread=true: each person's unread events, by seq.
+            models.Index(
+                fields=["recipient", "seq"],
+                condition=Q(read_at__isnull=True),
+                name="notifications_event_unread",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["recipient", "seq"], name="notifications_event_recipient_seq_unique"

@@ -19,7 +19,7 @@ def _export(user: User, writer: ExportWriter) -> None:
         rows(
             Event.objects.filter(recipient=user)
             .order_by("seq")
-            .values("seq", "type", "data", "created_at")
+            .values("seq", "type", "data", "created_at", "read_at")
         ),
     )
     writer.json(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -48,3 +49,70 @@ class DeviceSerializer(serializers.ModelSerializer):
         model = Device
         fields = ["id", "platform", "locale", "created_at"]
         read_only_fields = fields
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+SEQ_MAX = 2**63 - 1  # an id is a PostgreSQL bigint
+
+
+class InboxQuerySerializer(serializers.Serializer):
+    before = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=SEQ_MAX,
+        help_text="Only events with a lower id: the cursor of the `next` link.",
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=settings.API_MAX_PAGE_SIZE,
+        default=20,
+        help_text="Events per page.",
+    )
+    unread = serializers.BooleanField(
+        required=False, default=False, help_text="true: only the unread events."
+    )
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The event's id (its seq in your event log).")
+    type = serializers.CharField(help_text="The event type (docs/events.md).")
+    at = serializers.DateTimeField(help_text="When it happened.")
+    # The metaclass moves declared fields out of the class: Serializer.data is untouched.
+    data = serializers.DictField(help_text="The event's data, as on the socket.")  # type: ignore[assignment]
+    read = serializers.BooleanField()
+    title = serializers.CharField(
+        allow_null=True, help_text="The push title in your language; null for a type without."
+    )
+    body = serializers.CharField(
+        allow_null=True, help_text="The push body in your language; null for a type without."
+    )
+
+
+class NotificationPageSerializer(serializers.Serializer):
+    next = serializers.URLField(
+        allow_null=True, help_text="The next (older) page; null on the last one."
+    )
+    results = NotificationSerializer(many=True)
+
+
+class UnreadSerializer(serializers.Serializer):
+    unread = serializers.IntegerField(help_text="How many of your events are unread.")
+    last_id = serializers.IntegerField(
+        help_text="The count covers your events up to this id: add the unread events that "
+        "arrive on the socket with a higher one."
+    )
+
+
+class ReadAllInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    up_to = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=SEQ_MAX,
+        help_text="Mark the events up to this id (the latest you have seen); default: all.",
+    )
+
+
+class ReadAllSerializer(UnreadSerializer):
+    up_to = serializers.IntegerField(help_text="The events up to this id are read.")

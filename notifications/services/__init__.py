@@ -20,6 +20,11 @@ from notifications.services.events import (
     topic_subscribe,
     topic_unsubscribe,
 )
+from notifications.services.inbox import (
+    NotificationNotFoundError,
+    event_mark_read,
+    events_mark_all_read,
+)
 from notifications.services.positions import (
     position_allowed,
     position_received,
@@ -31,12 +36,15 @@ from notifications.services.push import PushRun, push_outbox_deliver
 __all__ = [
     "DeviceNotFoundError",
     "DeviceRegistration",
+    "NotificationNotFoundError",
     "PushRun",
     "device_delete",
     "device_register",
     "email_digest_sweep",
     "email_outbox_add",
     "email_unsubscribe",
+    "event_mark_read",
+    "events_mark_all_read",
     "events_prune",
     "notify",
     "position_allowed",

@@ -39,6 +39,7 @@ from rest_framework.test import APIClient
 from accounts.models import DataExport, User
 from accounts.services.sessions import session_start
 from neighbourhoods.models import Membership
+from notifications.models import EventStream
 from pooling.models import Assignment, Batch, Route
 from pooling.planning.pipeline import batch_plan
 from pooling.services.places import merchant_create
@@ -278,8 +279,17 @@ def _build() -> World:
     # A signed-in session of the lender's (another than the one each call logs in with).
     session = session_start(user=lender, name="tablet").session
 
+    # The lender's latest event: an id of theirs that no other actor's log has (ids count each
+    # person's own events), so that the others' 404 is about whose it is.
+    streams = dict(EventStream.objects.values_list("user_id", "last_seq"))
+    notification = streams[lender.pk]
+    assert all(
+        streams.get(user.pk, 0) < notification for name, user in users.items() if name != "lender"
+    )
+
     ids = {
         "export": data_export.pk,
+        "notification": notification,
         "session": session.pk,
         **{name: item.pk for name, item in items.items()},
         **{name: value.pk for name, value in loans.items()},
@@ -716,6 +726,11 @@ MATRIX: list[Entry] = [
         {"platform": "ios", "token": "apns-0002"},
     ),
     Entry("DELETE", "/api/v1/devices/{device}", "borrower", row(other=404, owner=204)),
+    # The inbox is always one's own: anyone signed in sees theirs; someone else's id is a 404.
+    Entry("GET", "/api/v1/notifications", "lender", everyone(200)),
+    Entry("GET", "/api/v1/notifications/unread-count", "lender", everyone(200)),
+    Entry("POST", "/api/v1/notifications/{notification}/read", "lender", row(other=404, owner=200)),
+    Entry("POST", "/api/v1/notifications/read-all", "lender", everyone(200), {}),
     # --- pooling: the merchant webhook answers a valid key and signature, whoever sends it
     Entry("POST", "/api/v1/merchant/orders", "lender", everyone(201, anonymous=201), _webhook),
     Entry("GET", "/api/v1/orders/", "borrower", everyone(200)),

@@ -44,7 +44,7 @@ def _seed() -> World:
     from accounts.demo import DEMO_VOLUNTEER_EMAIL
     from accounts.models import User
     from neighbourhoods.models import Membership, Neighbourhood
-    from notifications.models import Device
+    from notifications.models import Device, Event
     from pooling.models import Batch, Courier, Order, RelayPoint, Route, Stop
     from pooling.services.demo import pooling_demo_seed
     from sharing.models import Conversation, Item, Loan, Offer, Report, WantedRequest
@@ -77,6 +77,12 @@ def _seed() -> World:
         ("/api/v1/moderation/reports/", "id"): _ids(Report.objects.all()),
         ("/api/v1/moderation/memberships/", "id"): _ids(Membership.objects.all()),
         ("/api/v1/devices/", "device_id"): _ids(Device.objects.all()),
+        # An event's id is its seq in its recipient's log: the resident's own.
+        ("/api/v1/notifications/", "notification_id"): sorted(
+            Event.objects.filter(recipient=resident)
+            .order_by("-seq")
+            .values_list("seq", flat=True)[:12]
+        ),
         ("/api/v1/orders/", "order_id"): _ids(Order.objects.filter(resident=resident))
         + _ids(Order.objects.exclude(resident=resident)),
         ("/api/v1/relay-points/", "relay_point_id"): _ids(RelayPoint.objects.all()),
@@ -195,6 +201,7 @@ _ID_SOURCES = [
     ("/api/v1/moderation/reports/", "id"),
     ("/api/v1/moderation/memberships/", "id"),
     ("/api/v1/devices/", "device_id"),
+    ("/api/v1/notifications/", "notification_id"),
     ("/api/v1/orders/", "order_id"),
     ("/api/v1/relay-points/", "relay_point_id"),
     ("/api/v1/pooling/batches/", "batch_id"),
