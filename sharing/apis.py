@@ -79,8 +79,8 @@ class ItemDetailApi(APIView):
         operation_id="item_get",
         responses=PolymorphicProxySerializer(
             component_name="ItemDetail",
-            serializers=[ItemSerializer, NeighbourItemSerializer],
-            resource_type_field_name=None,
+            serializers={"owner": ItemSerializer, "neighbour": NeighbourItemSerializer},
+            resource_type_field_name="view",
             many=False,
         ),
         description="Your own item in full; a neighbour's as in a search, without travel time.",

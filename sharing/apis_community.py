@@ -123,8 +123,11 @@ class WantedDetailApi(APIView):
             200: OpenApiResponse(
                 PolymorphicProxySerializer(
                     component_name="WantedDetail",
-                    serializers=[WantedSerializer, WantedNeighbourSerializer],
-                    resource_type_field_name=None,
+                    serializers={
+                        "author": WantedSerializer,
+                        "neighbour": WantedNeighbourSerializer,
+                    },
+                    resource_type_field_name="view",
                     many=False,
                 ),
                 description="The author gets WantedSerializer; a neighbour "

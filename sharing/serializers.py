@@ -58,15 +58,32 @@ class ItemPatchSerializer(ItemInSerializer):
         super().__init__(*args, **kwargs)
 
 
+def view_field(value: str, help_text: str) -> serializers.Field:
+    """A constant ``view`` field: which shape of an object an answer holds (the OpenAPI
+    discriminator of answers that are one shape or another)."""
+
+    @extend_schema_field({"type": "string", "enum": [value], "description": help_text})
+    class ViewField(serializers.Field):
+        def __init__(self) -> None:
+            super().__init__(read_only=True, source="*")
+
+        def to_representation(self, value_: Any) -> str:
+            return value
+
+    return ViewField()
+
+
 class ItemSerializer(serializers.ModelSerializer):
     """An item as its owner sees it."""
 
+    view = view_field("owner", "Your own item, in full.")
     photos = PhotoSerializer(many=True, read_only=True)
     category_label = serializers.SerializerMethodField()
 
     class Meta:
         model = Item
         fields = [
+            "view",
             "id",
             "title",
             "description",
@@ -189,15 +206,19 @@ class NearbyItemSerializer(serializers.ModelSerializer):
 class NeighbourItemSerializer(NearbyItemSerializer):
     """A neighbour's item read by its id: as in a search, without a travel time."""
 
+    view = view_field("neighbour", "A neighbour's item, as a search shows it.")
     travel_minutes = None  # type: ignore[assignment]
     travel_label = None  # type: ignore[assignment]
 
     class Meta(NearbyItemSerializer.Meta):
-        fields = [
+        fields = ["view"] + [
             f
             for f in NearbyItemSerializer.Meta.fields
             if f not in ("travel_minutes", "travel_label")
         ]
+
+    def get_view(self, obj: Item) -> str:  # written by hand (NearbyItemSerializer)
+        return "neighbour"
 
 
 class NearbyQuerySerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from geo.privacy import coarse_minutes
 from neighbourhoods.models import Membership
 from sharing.models import Conversation, Message, Offer, Rating, Report, WantedRequest
-from sharing.serializers import NearbyItemSerializer, PartySerializer
+from sharing.serializers import NearbyItemSerializer, PartySerializer, view_field
 from sharing.taxonomy import CATEGORIES, CATEGORY_CHOICES
 
 
@@ -133,12 +133,14 @@ class _WantedBase(serializers.ModelSerializer):
 class WantedSerializer(_WantedBase):
     """A wanted request as its author sees it, with the offers it received."""
 
+    view = view_field("author", "Your own wanted request, with its offers.")
     offers = OfferSerializer(many=True, read_only=True)
     notified = serializers.SerializerMethodField()
 
     class Meta:
         model = WantedRequest
         fields = [
+            "view",
             "id",
             "title",
             "description",
@@ -166,6 +168,7 @@ class WantedNeighbourSerializer(_WantedBase):
     """A wanted request as a neighbour sees it: who asks, how far (coarse, from blurred places),
     the item of theirs it matched, and the offers they made."""
 
+    view = view_field("neighbour", "A neighbour's wanted request.")
     requester = serializers.SerializerMethodField()
     travel_minutes = serializers.SerializerMethodField()
     travel_label = serializers.SerializerMethodField()
@@ -175,6 +178,7 @@ class WantedNeighbourSerializer(_WantedBase):
     class Meta:
         model = WantedRequest
         fields = [
+            "view",
             "id",
             "title",
             "description",

@@ -60,6 +60,10 @@ SPECTACULAR_SETTINGS = {
         "BatchStatusEnum": "pooling.models.Batch.Status",
         "RouteStatusEnum": "pooling.models.Route.Status",
         "StopStatusEnum": "pooling.models.Stop.Status",
+        # The ``view`` discriminators of answers that are one shape or another.
+        "OwnerViewEnum": ["owner"],
+        "AuthorViewEnum": ["author"],
+        "NeighbourViewEnum": ["neighbour"],
     },
     # The error answers every operation can give, documented once (backend/schema.py).
     "POSTPROCESSING_HOOKS": [
