@@ -23,7 +23,7 @@ from backend.errors import DomainError, NotFoundError
 from backend.pagination import LimitOffsetPagination
 from backend.parsers import FormParser, JSONParser, MultiPartParser
 from backend.throttling import NearbyThrottle
-from sharing import selectors
+from sharing import apis_calendar, selectors
 from sharing.models import Item, Loan
 from sharing.serializers import (
     BlockSerializer,
@@ -121,15 +121,21 @@ class ItemDetailApi(APIView):
         return Response(ItemSerializer(item).data)
 
 
-class ItemBlockApi(APIView):
+class ItemBlockApi(apis_calendar.ItemBlockedPeriodsApi):
+    """GET lists the owner's blocked periods (apis_calendar); POST blocks one."""
+
     @extend_schema(
-        operation_id="item_block", request=BlockSerializer, responses={201: BlockSerializer}
+        operation_id="item_block",
+        request=BlockSerializer,
+        responses={201: apis_calendar.BlockedPeriodSerializer},
     )
     def post(self, request: Request, pk: int) -> Response:
         body = BlockSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item_services.item_block(actor=request_user(request), item_id=pk, **body.validated_data)
-        return Response(body.data, status=201)
+        block = item_services.item_block(
+            actor=request_user(request), item_id=pk, **body.validated_data
+        )
+        return Response(apis_calendar.BlockedPeriodSerializer(block).data, status=201)
 
 
 class ItemPhotoApi(APIView):

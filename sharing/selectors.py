@@ -367,3 +367,24 @@ def reliability(user_ids: list[int]) -> dict[int, Reliability]:
     with connection.cursor() as cursor:
         cursor.execute(RELIABILITY_SQL, _reliability_params(user_ids))
         return {row[0]: _reliability(*row[1:]) for row in cursor.fetchall()}
+
+
+@dataclass(frozen=True)
+class TakenPeriod:
+    starts_at: datetime
+    ends_at: datetime
+    kind: str  # "loan" (a loan holds it, with the buffer between loans) or "blocked"
+
+
+def item_taken_periods(item: Item, starts_at: datetime, ends_at: datetime) -> list[TakenPeriod]:
+    """When the item cannot be asked for between ``starts_at`` and ``ends_at``: the loans that
+    hold it (their hold, the buffer included) and its blocked periods, in time order. Nobody's
+    name: a borrower sees that it is taken, not by whom."""
+    window = Range(starts_at, ends_at, "[)")
+    held = Loan.objects.filter(item=item, status__in=Loan.HOLDING, hold__overlap=window)
+    blocked = BlockedPeriod.objects.filter(item=item, period__overlap=window)
+    periods = [TakenPeriod(r.lower, r.upper, "loan") for r in held.values_list("hold", flat=True)]
+    periods += [
+        TakenPeriod(r.lower, r.upper, "blocked") for r in blocked.values_list("period", flat=True)
+    ]
+    return sorted(periods, key=lambda p: (p.starts_at, p.ends_at))

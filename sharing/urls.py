@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sharing import apis
+from sharing import apis, apis_calendar
 from sharing import apis_community as community
 
 urlpatterns = [
@@ -10,6 +10,16 @@ urlpatterns = [
     path("items/<int:pk>", apis.ItemDetailApi.as_view(), name="item-detail"),
     path("items/<int:pk>/photos", apis.ItemPhotoApi.as_view(), name="item-photos"),
     path("items/<int:pk>/blocked-periods", apis.ItemBlockApi.as_view(), name="item-block"),
+    path(
+        "items/<int:pk>/blocked-periods/<int:block_id>",
+        apis_calendar.ItemBlockedPeriodApi.as_view(),
+        name="item-blocked-period",
+    ),
+    path(
+        "items/<int:pk>/availability",
+        apis_calendar.ItemAvailabilityApi.as_view(),
+        name="item-availability",
+    ),
     path("loans/", apis.LoanListApi.as_view(), name="loans"),
     path("loans/<int:pk>", apis.LoanDetailApi.as_view(), name="loan-detail"),
     path("loans/<int:pk>/<str:action>", apis.LoanActionApi.as_view(), name="loan-action"),

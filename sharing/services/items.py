@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from psycopg.types.range import Range
 
 from accounts.models import User
-from backend.errors import ConflictError, DomainError, ForbiddenError
+from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from geo.privacy import blurred_point
 from neighbourhoods.selectors import require_active_member
 from sharing.locks import lock
@@ -159,6 +159,22 @@ def item_block(
         raise ConflictError(
             _("This period overlaps another blocked period."), code="period_taken"
         ) from None
+
+
+class BlockedPeriodNotFoundError(NotFoundError):
+    code = "blocked_period_not_found"
+    default_message = _("No such blocked period.")
+
+
+@transaction.atomic
+def item_unblock(*, actor: User, item_id: int, block_id: int) -> None:
+    """Removes one of the item's blocked periods (its owner only)."""
+    item = lock(Item, item_id)
+    if item.owner_id != actor.pk:
+        raise NotOwnerError()
+    deleted, _count = BlockedPeriod.objects.filter(pk=block_id, item=item).delete()
+    if not deleted:
+        raise BlockedPeriodNotFoundError()
 
 
 # --- photos -----------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from sharing.apis import LOAN_ACTIONS
 from sharing.apis_community import MEMBERSHIP_ACTIONS, OFFER_ACTIONS, REPORT_ACTIONS
 from sharing.models import Conversation, Loan
 from sharing.services import loans as loan_services
-from sharing.services.items import item_create
+from sharing.services.items import item_block, item_create
 from sharing.services.trust import report_create
 from sharing.services.wanted import offer_create, wanted_create
 from tests.accounts.factories import UserFactory, access_token_for, refresh_token_for
@@ -294,6 +294,12 @@ def _build() -> World:
         **{name: item.pk for name, item in items.items()},
         **{name: value.pk for name, value in loans.items()},
         "wanted": wanted.pk,
+        "blocked": item_block(
+            actor=lender,
+            item_id=items["item"].pk,
+            starts_at=start + timedelta(days=40),
+            ends_at=start + timedelta(days=41),
+        ).pk,
         "offer": offer.pk,
         "report": report.pk,
         "pending": Membership.objects.get(user=users["applicant"]).pk,
@@ -543,6 +549,15 @@ MATRIX: list[Entry] = [
         row(other=403, owner=201),
         lambda world: {"starts_at": _iso(world, "start", 20), "ends_at": _iso(world, "start", 21)},
     ),
+    Entry("GET", "/api/v1/items/{item}/blocked-periods", "lender", row(other=403, owner=200)),
+    Entry(
+        "DELETE",
+        "/api/v1/items/{item}/blocked-periods/{blocked}",
+        "lender",
+        row(other=403, owner=204),
+    ),
+    # When it is taken, without who: anyone who may borrow it.
+    Entry("GET", "/api/v1/items/{item}/availability", "lender", members(200)),
     # --- loans: the two parties, each action to the party whose turn it is
     Entry("GET", "/api/v1/loans/", "borrower", everyone(200)),
     Entry(
