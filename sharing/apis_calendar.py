@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -38,9 +39,11 @@ class AvailabilityQuerySerializer(serializers.Serializer):
         start = attrs.get("starts_at") or timezone.now()
         end = attrs.get("ends_at") or start + DEFAULT_WINDOW
         if end <= start:
-            raise serializers.ValidationError({"ends_at": ["The end must come after the start."]})
+            raise serializers.ValidationError(
+                {"ends_at": [_("The end must come after the start.")]}
+            )
         if end - start > MAX_WINDOW:
-            raise serializers.ValidationError({"ends_at": ["At most 366 days at a time."]})
+            raise serializers.ValidationError({"ends_at": [_("At most 366 days at a time.")]})
         return {"starts_at": start, "ends_at": end}
 
 

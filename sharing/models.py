@@ -14,6 +14,7 @@ from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from neighbourhoods.models import Neighbourhood
@@ -451,5 +452,26 @@ class Report(models.Model):
                 | (Q(target="message") & Q(message__isnull=False))
                 | (Q(target="member") & Q(member__isnull=False)),
                 name="sharing_report_target_set",
+            ),
+        ]
+
+
+class PersonBlock(models.Model):
+    """One person blocked another: between them, either way, no loan requests, messages or
+    offers, and neither sees the other's items or wanted requests."""
+
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_made"
+    )
+    blocked = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocks_received"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="sharing_block_once"),
+            models.CheckConstraint(
+                condition=~Q(blocker=F("blocked")), name="sharing_block_not_oneself"
             ),
         ]

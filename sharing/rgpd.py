@@ -15,6 +15,7 @@ from sharing.models import (
     Loan,
     Message,
     Offer,
+    PersonBlock,
     Rating,
     Report,
     WantedRequest,
@@ -133,6 +134,14 @@ def _export(user: User, writer: ExportWriter) -> None:
         ),
     )
     writer.json(
+        "sharing/blocks_made.json",
+        rows(
+            PersonBlock.objects.filter(blocker=user)
+            .order_by("pk")
+            .values("blocked_id", "created_at")
+        ),
+    )
+    writer.json(
         "sharing/reports_made.json",
         rows(
             Report.objects.filter(reporter=user)
@@ -147,6 +156,9 @@ HANDLER = RgpdHandler(
     covers=(
         # Withdrawn, their photos deleted; kept for the loans of others that name them.
         ("sharing.Item", "owner"),
+        # Deleted either way.
+        ("sharing.PersonBlock", "blocker"),
+        ("sharing.PersonBlock", "blocked"),
         # Kept, with the former member: the other party's history (or blocking, under way).
         ("sharing.Loan", "borrower"),
         ("sharing.Loan", "lender"),

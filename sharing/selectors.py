@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,8 +24,8 @@ from accounts.models import User
 from geo.privacy import blurred_point
 from geo.selectors import Reachable, reach_radius_m, reachable_rows, rows_for
 from neighbourhoods.models import Membership
-from neighbourhoods.selectors import require_active_member
-from sharing.models import BlockedPeriod, Conversation, Item, ItemPhoto, Loan
+from neighbourhoods.selectors import require_active_member, share_a_neighbourhood
+from sharing.models import BlockedPeriod, Conversation, Item, ItemPhoto, Loan, PersonBlock
 from sharing.services.items import normalize
 
 # Close spellings kept per search word, the closest first.
@@ -66,7 +67,7 @@ def close_spellings(q: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 # The items a resident may find (active, of an active member of one of their neighbourhoods, not
-# their own) within a radius of a point, as (id, longitude, latitude), with optional filters
+# their own, nor of someone either of them blocked) within a radius of a point, as (id, longitude, latitude), with optional filters
 # below. Fixed SQL put together from fixed parts: the ORM took longer to build and compile this
 # query than PostgreSQL took to run it. tests/sharing/test_items.py checks it against the same
 # rules written with the ORM (items_visible_to, items_available, SearchQuery).
@@ -81,6 +82,11 @@ _CANDIDATES_SQL = """
           SELECT 1 FROM sharing_membership m
           WHERE m.user_id = i.owner_id AND m.neighbourhood_id = ANY(%(hoods)s)
             AND m.status = %(member)s
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM sharing_personblock pb
+          WHERE (pb.blocker_id = %(me)s AND pb.blocked_id = i.owner_id)
+             OR (pb.blocker_id = i.owner_id AND pb.blocked_id = %(me)s)
       )
 """
 _CANDIDATES_TEXT = " AND i.search @@ ({tsquery})"
@@ -154,13 +160,41 @@ def item_candidates(
         return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
 
 
+def blocked_between(first_id: int, second_id: int) -> bool:
+    """Whether either of the two has blocked the other."""
+    return PersonBlock.objects.filter(
+        Q(blocker_id=first_id, blocked_id=second_id) | Q(blocker_id=second_id, blocked_id=first_id)
+    ).exists()
+
+
+def blocked_user_ids(user_id: int) -> set[int]:
+    """The people ``user_id`` blocked or was blocked by."""
+    rows = PersonBlock.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list(
+        "blocker_id", "blocked_id"
+    )
+    return {b if a == user_id else a for a, b in rows}
+
+
+def _blocks_with(user_id: int, other: Any) -> Exists:
+    return Exists(
+        PersonBlock.objects.filter(
+            Q(blocker_id=user_id, blocked_id=other) | Q(blocker_id=other, blocked_id=user_id)
+        )
+    )
+
+
 def items_visible_to(user: User, neighbourhood_ids: list[int] | None = None) -> QuerySet[Item]:
-    """Active items of active members who share a neighbourhood with ``user`` (not their own)."""
+    """Active items of active members who share a neighbourhood with ``user`` (not their own,
+    nor those of a person either of them blocked)."""
     ids = neighbourhood_ids if neighbourhood_ids is not None else require_active_member(user)
     shares = Membership.objects.filter(
         user=OuterRef("owner_id"), neighbourhood_id__in=ids, status=Membership.Status.ACTIVE
     )
-    return Item.objects.filter(Exists(shares), status=Item.Status.ACTIVE).exclude(owner=user)
+    return (
+        Item.objects.filter(Exists(shares), status=Item.Status.ACTIVE)
+        .exclude(owner=user)
+        .exclude(_blocks_with(user.pk, OuterRef("owner_id")))
+    )
 
 
 def items_available(qs: QuerySet[Item], starts_at: datetime, ends_at: datetime) -> QuerySet[Item]:
@@ -388,3 +422,58 @@ def item_taken_periods(item: Item, starts_at: datetime, ends_at: datetime) -> li
         TakenPeriod(r.lower, r.upper, "blocked") for r in blocked.values_list("period", flat=True)
     ]
     return sorted(periods, key=lambda p: (p.starts_at, p.ends_at))
+
+
+@dataclass(frozen=True)
+class MemberProfile:
+    user: User
+    neighbourhoods: list[dict[str, Any]]
+    reliability: Reliability | None
+    lent: int
+    borrowed: int
+    items: Sequence[Item]
+
+
+def member_profile(viewer: User, member_id: int) -> MemberProfile | None:
+    """What a neighbour may know of a member: name, the neighbourhoods they share, ratings, how
+    many loans, the items they list. No place at all. ``None`` when the two share no
+    neighbourhood, or one blocked the other (the same answer as for nobody)."""
+    member = User.objects.filter(pk=member_id, is_active=True).first()
+    if member is None:
+        return None
+    if member.pk != viewer.pk and (
+        blocked_between(viewer.pk, member.pk) or not share_a_neighbourhood(viewer, member)
+    ):
+        return None
+    shared = (
+        Membership.objects.filter(user=member, status=Membership.Status.ACTIVE)
+        .filter(
+            neighbourhood__memberships__user=viewer,
+            neighbourhood__memberships__status=Membership.Status.ACTIVE,
+        )
+        .values("neighbourhood_id", "neighbourhood__name")
+        .order_by("neighbourhood__name")
+        .distinct()
+    )
+    done = ("returned", "closed")
+    items = list(
+        Item.objects.filter(owner=member, status=Item.Status.ACTIVE)
+        .annotate(
+            thumbnail_name=Subquery(
+                ItemPhoto.objects.filter(item=OuterRef("pk"))
+                .order_by("position", "pk")
+                .values("thumbnail")[:1]
+            )
+        )
+        .order_by("-created_at")[:50]
+    )
+    return MemberProfile(
+        user=member,
+        neighbourhoods=[
+            {"id": row["neighbourhood_id"], "name": row["neighbourhood__name"]} for row in shared
+        ],
+        reliability=reliability([member.pk]).get(member.pk),
+        lent=Loan.objects.filter(lender=member, status__in=done).count(),
+        borrowed=Loan.objects.filter(borrower=member, status__in=done).count(),
+        items=items,
+    )

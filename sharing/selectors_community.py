@@ -57,7 +57,7 @@ from sharing.models import (
     Report,
     WantedRequest,
 )
-from sharing.selectors import Reliability, item_candidates, reliability
+from sharing.selectors import Reliability, blocked_user_ids, item_candidates, reliability
 from sharing.services.items import normalize
 
 WEIGHT_NEARNESS = 0.5
@@ -168,10 +168,11 @@ def wanted_matches(wanted: WantedRequest, *, neighbourhood_ids: list[int] | None
         .in_bulk(pks)
     )
     rel = reliability(sorted({row.owner_id for row in rows.values()}))
+    blocked = blocked_user_ids(wanted.requester_id)
     out = []
     for pk, sec in zip(pks, seconds, strict=True):
         item = rows.get(pk)
-        if item is None:
+        if item is None or item.owner_id in blocked:
             continue
         item.travel_seconds = sec  # type: ignore[attr-defined]
         relevance = relevance_of(item.rank, item.similarity)

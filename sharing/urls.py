@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sharing import apis, apis_calendar
+from sharing import apis, apis_calendar, apis_members
 from sharing import apis_community as community
 
 urlpatterns = [
@@ -20,6 +20,13 @@ urlpatterns = [
         apis_calendar.ItemAvailabilityApi.as_view(),
         name="item-availability",
     ),
+    path("members/<int:member_id>", apis_members.MemberProfileApi.as_view(), name="member"),
+    path(
+        "members/<int:member_id>/block",
+        apis_members.MemberBlockApi.as_view(),
+        name="member-block",
+    ),
+    path("me/blocks", apis_members.MyBlocksApi.as_view(), name="me-blocks"),
     path("loans/", apis.LoanListApi.as_view(), name="loans"),
     path("loans/<int:pk>", apis.LoanDetailApi.as_view(), name="loan-detail"),
     path("loans/<int:pk>/<str:action>", apis.LoanActionApi.as_view(), name="loan-action"),

@@ -16,7 +16,9 @@ from backend.errors import DomainError, ForbiddenError, NotFoundError
 from notifications.services.events import notify
 from sharing.locks import lock
 from sharing.models import Conversation, Message
+from sharing.selectors import blocked_between
 from sharing.selectors_community import display_name
+from sharing.services.blocks import BlockedError
 
 BODY_MAX = 2000
 PREVIEW_MAX = 140
@@ -56,6 +58,8 @@ def message_send(*, sender: User, conversation_id: int, body: str) -> Message:
         )
     conversation_for(sender, conversation_id)  # 404 / 403 before any lock
     conversation = lock(Conversation, conversation_id)
+    if blocked_between(conversation.first_id, conversation.second_id):
+        raise BlockedError()
     message = Message.objects.create(conversation=conversation, sender=sender, body=text)
     conversation.last_message_at = message.created_at or timezone.now()
     conversation.save(update_fields=["last_message_at"])

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from sharing.models import Item, ItemPhoto, Loan, LoanReminder, WantedNotice
+from sharing.models import Item, ItemPhoto, Loan, LoanReminder, PersonBlock, WantedNotice
 from sharing.services.loans import loan_cancel_for_suspension, loan_decline
 from sharing.services.wanted import wanted_withdraw_for_suspension
 
@@ -44,6 +44,8 @@ def member_erase(*, user: User) -> list[str]:
     for loan_id in sorted(not_started.values_list("pk", flat=True)):
         loan_cancel_for_suspension(loan_id=loan_id, suspended=user)
     wanted_withdraw_for_suspension(user=user)
+    # Blocks either way: nothing of the person is left to block or to be blocked from.
+    PersonBlock.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
 
     items = Item.objects.select_for_update().filter(owner=user).order_by("pk")
     list(items)  # the lock

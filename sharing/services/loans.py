@@ -33,6 +33,7 @@ from neighbourhoods.selectors import (
 from notifications.services.events import notify
 from sharing.locks import lock
 from sharing.models import BlockedPeriod, Conversation, Item, Loan
+from sharing.selectors import blocked_between
 
 
 class NotYourTurnError(ForbiddenError):
@@ -114,6 +115,8 @@ def loan_request(
         raise NotFoundError()
     if item.owner_id == borrower.pk:
         raise DomainError(_("You cannot borrow your own item."), code="own_item")
+    if blocked_between(borrower.pk, item.owner_id):
+        raise NotFoundError()  # as for an item they cannot see
     validate_period(item, starts_at, ends_at)
     period = Range(starts_at, ends_at, "[)")
     if not _available(item, _hold(starts_at, ends_at), period):

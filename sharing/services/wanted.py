@@ -45,12 +45,13 @@ from sharing.models import (
     WantedNotice,
     WantedRequest,
 )
-from sharing.selectors import items_available
+from sharing.selectors import blocked_between, blocked_user_ids, items_available
 from sharing.selectors_community import (
     ask_me_too_candidates,
     display_name,
     wanted_matches,
 )
+from sharing.services.blocks import BlockedError
 from sharing.services.items import NoHomeError, NotOwnerError
 from sharing.services.loans import validate_period
 
@@ -155,6 +156,8 @@ def _round(wanted: WantedRequest, neighbourhood_ids: list[int], now: datetime) -
     size = int(settings.SHARING_WANTED_FIRST_ROUND)
     wanted.round += 1
     told = set(WantedNotice.objects.filter(wanted=wanted).values_list("neighbour_id", flat=True))
+    # Nobody either way blocked with the requester is told (nor their items matched).
+    told |= blocked_user_ids(wanted.requester_id)
     matches = wanted_matches(wanted, neighbourhood_ids=neighbourhood_ids)
     notices: list[WantedNotice] = []
     for match in matches.rows:
@@ -325,6 +328,8 @@ def offer_create(*, lender: User, wanted_id: int, item_id: int, message: str = "
     told = WantedNotice.objects.filter(wanted=wanted, neighbour=lender).exists()
     if not told and not share_a_neighbourhood(lender, requester):
         raise NotFoundError()
+    if blocked_between(lender.pk, requester.pk):
+        raise BlockedError()
     if wanted.status != WantedRequest.Status.OPEN:
         raise WantedClosedError()
     item = Item.objects.filter(pk=item_id, owner=lender).first()

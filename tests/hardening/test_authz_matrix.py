@@ -294,6 +294,7 @@ def _build() -> World:
         **{name: item.pk for name, item in items.items()},
         **{name: value.pk for name, value in loans.items()},
         "wanted": wanted.pk,
+        "member": lender.pk,
         "blocked": item_block(
             actor=lender,
             item_id=items["item"].pk,
@@ -558,6 +559,19 @@ MATRIX: list[Entry] = [
     ),
     # When it is taken, without who: anyone who may borrow it.
     Entry("GET", "/api/v1/items/{item}/availability", "lender", members(200)),
+    # --- members: a neighbour's profile (no place), blocking
+    Entry(
+        "GET", "/api/v1/members/{member}", "lender",
+        row(other=200, owner=200, courier=404, staff=404, elsewhere=404),
+    ),
+    # Blocking the lender: anyone may (he himself may not block himself).
+    Entry(
+        "POST", "/api/v1/members/{member}/block", "lender", row(other=201, owner=400),
+    ),
+    Entry(
+        "DELETE", "/api/v1/members/{member}/block", "lender", row(other=404, owner=404),
+    ),
+    Entry("GET", "/api/v1/me/blocks", "lender", everyone(200)),
     # --- loans: the two parties, each action to the party whose turn it is
     Entry("GET", "/api/v1/loans/", "borrower", everyone(200)),
     Entry(
