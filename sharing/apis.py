@@ -269,7 +269,12 @@ class LoanActionApi(APIView):
             raise NotFoundError()
         user = request_user(request)
         if action == "accept":
-            loan = loan_services.loan_accept(actor=user, loan_id=pk)
+            loan = loan_services.loan_accept(
+                actor=user,
+                loan_id=pk,
+                meeting_point=data.get("meeting_point"),
+                meeting_note=data["meeting_note"],
+            )
         elif action == "decline":
             loan = loan_services.loan_decline(actor=user, loan_id=pk, reason=data["reason"])
         elif action == "cancel":

@@ -169,6 +169,16 @@ class Loan(models.Model):
         max_length=16, choices=Status.choices, default=Status.REQUESTED, verbose_name=_("status")
     )
     message = models.CharField(max_length=500, blank=True, verbose_name=_("message"))
+    # Where the two meet to hand the object over: a place the lender chose when accepting, else
+    # (null) the lender's home. Shown to the borrower only once the loan is accepted.
+    meeting_point = models.PointField(
+        srid=settings.GEO_SRID,
+        geography=True,
+        null=True,
+        blank=True,
+        verbose_name=_("meeting point"),
+    )
+    meeting_note = models.CharField(max_length=200, blank=True, verbose_name=_("meeting note"))
     handover_code = models.CharField(max_length=6, blank=True)
     borrower_handover_at = models.DateTimeField(null=True, blank=True)
     lender_handover_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.serializers import GeoJSONPointField
 from backend.validation import plausible_datetime
 from geo.privacy import coarse_minutes
 from geo.profiles import WALKING_PROFILES
@@ -276,6 +277,18 @@ class LoanActionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     photo = serializers.FileField(required=False)
     ends_at = serializers.DateTimeField(required=False, help_text="renew: the new end")
+    meeting_point = GeoJSONPointField(
+        required=False,
+        help_text="accept: where to meet (a GeoJSON Point within 3 km of the object); "
+        "default: the lender's home.",
+    )
+    meeting_note = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="accept: how to find each other there.",
+    )
 
 
 class PartySerializer(serializers.Serializer):
@@ -294,6 +307,7 @@ class LoanSerializer(serializers.ModelSerializer):
     ends_at = serializers.SerializerMethodField()
     handover_code = serializers.SerializerMethodField()
     meeting_point = serializers.SerializerMethodField()
+    meeting_note = serializers.SerializerMethodField()
     role = serializers.SerializerMethodField()
     conversation = serializers.SerializerMethodField()
     thumbnail = serializers.SerializerMethodField()
@@ -314,6 +328,7 @@ class LoanSerializer(serializers.ModelSerializer):
             "message",
             "handover_code",
             "meeting_point",
+            "meeting_note",
             "return_condition",
             "renewals",
             "expires_at",
@@ -385,8 +400,14 @@ class LoanSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PointSchema(allow_null=True))
     def get_meeting_point(self, obj: Loan) -> dict[str, Any] | None:
-        """The exact place to meet (the lender's home), only to the two parties of an accepted
-        or running loan."""
+        """The exact place to meet (the one the lender chose, else their home), only to the two
+        parties of an accepted or running loan."""
         if obj.status in (Loan.Status.ACCEPTED, Loan.Status.ACTIVE, Loan.Status.RETURNED):
-            return point_json(obj.lender.home)
+            return point_json(obj.meeting_point or obj.lender.home)
+        return None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_meeting_note(self, obj: Loan) -> str | None:
+        if obj.status in (Loan.Status.ACCEPTED, Loan.Status.ACTIVE, Loan.Status.RETURNED):
+            return obj.meeting_note
         return None

@@ -44,6 +44,10 @@ def member_erase(*, user: User) -> list[str]:
     for loan_id in sorted(not_started.values_list("pk", flat=True)):
         loan_cancel_for_suspension(loan_id=loan_id, suspended=user)
     wanted_withdraw_for_suspension(user=user)
+    # The places they chose to meet (often near their home) go with the home.
+    Loan.objects.filter(lender=user).exclude(meeting_point=None).update(
+        meeting_point=None, meeting_note=""
+    )
     # Blocks either way: nothing of the person is left to block or to be blocked from.
     PersonBlock.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
 

@@ -12,10 +12,12 @@ for one item are serialised on the item's row, and the constraint is the guard t
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -174,13 +176,45 @@ def _party(loan: Loan, actor: User) -> str:
     raise NotYourTurnError()
 
 
+class MeetingTooFarError(DomainError):
+    code = "meeting_too_far"
+    default_message = _("Choose a meeting place near the object (at most 3 km from it).")
+
+
+MEETING_MAX_M = 3000.0
+
+
+def _metres(a: Point, b: Point) -> float:
+    """Great-circle distance between two WGS84 points."""
+    lon1, lat1, lon2, lat2 = map(math.radians, (a.x, a.y, b.x, b.y))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6_371_000 * math.asin(math.sqrt(h))
+
+
 @transaction.atomic
-def loan_accept(*, actor: User, loan_id: int) -> Loan:
+def loan_accept(
+    *,
+    actor: User,
+    loan_id: int,
+    meeting_point: Point | None = None,
+    meeting_note: str = "",
+) -> Loan:
+    """The lender accepts; ``meeting_point`` (else their home) is where they meet, shown to the
+    borrower from now on, with ``meeting_note`` ("at the bakery's door")."""
     loan = _locked(loan_id, item_first=True)
     if _party(loan, actor) != "lender":
         raise NotYourTurnError()
     if loan.status != Loan.Status.REQUESTED:
         raise WrongStateError()
+    if meeting_point is not None:
+        reference = loan.item.location or actor.home
+        if reference is not None and _metres(reference, meeting_point) > MEETING_MAX_M:
+            raise MeetingTooFarError(fields={"meeting_point": [MeetingTooFarError.default_message]})
+        loan.meeting_point = meeting_point
+    loan.meeting_note = meeting_note[:200]
     require_active_member(actor)
     if loan.expires_at <= timezone.now():
         raise WrongStateError(_("This request has expired."), code="request_expired")
@@ -192,7 +226,15 @@ def loan_accept(*, actor: User, loan_id: int) -> Loan:
     loan.handover_code = f"{secrets.randbelow(1_000_000):06d}"
     try:
         with transaction.atomic():
-            loan.save(update_fields=["status", "decided_at", "handover_code"])
+            loan.save(
+                update_fields=[
+                    "status",
+                    "decided_at",
+                    "handover_code",
+                    "meeting_point",
+                    "meeting_note",
+                ]
+            )
     except IntegrityError:
         raise PeriodTakenError() from None
     notify(

@@ -144,7 +144,7 @@ def test_an_account_from_sign_up_to_deletion(stack, make_resident, make_item, pe
         _, state = call(server, "GET", f"/api/v1/me/exports/{export['id']}", token=tokens["access"])
         return state["status"] == "ready"
 
-    wait_until(ready, timeout=60, what="the export")
+    wait_until(ready, timeout=180, what="the export")
     ready_mail = next(m for m in smtp.wait_for(3, to=email) if "/download" in " ".join(m.links()))
     download = next(link for link in ready_mail.links() if "/download" in link)
     with urllib.request.urlopen(server.http + link_path(download), timeout=10) as answer:  # noqa: S310

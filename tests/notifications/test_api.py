@@ -157,7 +157,7 @@ def test_the_endpoints_are_documented():
     ticket = paths["/api/v1/realtime/ticket"]["post"]
     # 403 and 409 are the errors every signed-in write may answer, 400 every operation (a query
     # string may hold a refused character) (backend/schema.py).
-    assert set(ticket["responses"]) == {"201", "400", "401", "403", "409", "503"}
+    assert set(ticket["responses"]) == {"201", "400", "401", "403", "409", "422", "503"}
     assert set(schema["components"]["schemas"]["Ticket"]["properties"]) == {
         "ticket",
         "expires_in",

@@ -52,3 +52,46 @@ def test_a_loan_names_its_conversation_and_the_items_thumbnail(
 
     with django_assert_max_num_queries(4):
         assert client.get("/api/v1/loans/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_lender_chooses_where_to_meet_shown_only_once_accepted(
+    make_resident, make_item, period, client_for
+):
+    lender, borrower = make_resident(), make_resident()
+    item = make_item(owner=lender)
+    loan = loan_services.loan_request(
+        borrower=borrower, item_id=item.pk, starts_at=period[0], ends_at=period[1]
+    )
+    asking = client_for(borrower).get(f"/api/v1/loans/{loan.pk}").json()
+    assert asking["meeting_point"] is None and asking["meeting_note"] is None
+
+    near = {"type": "Point", "coordinates": [item.location.x + 0.001, item.location.y]}
+    far = {"type": "Point", "coordinates": [item.location.x + 0.2, item.location.y]}
+    refused = client_for(lender).post(
+        f"/api/v1/loans/{loan.pk}/accept", {"meeting_point": far}, format="json"
+    )
+    assert refused.status_code == 400 and refused.json()["code"] == "meeting_too_far"
+    accepted = client_for(lender).post(
+        f"/api/v1/loans/{loan.pk}/accept",
+        {"meeting_point": near, "meeting_note": "Devant la boulangerie"},
+        format="json",
+    )
+    assert accepted.status_code == 200, accepted.json()
+    seen = client_for(borrower).get(f"/api/v1/loans/{loan.pk}").json()
+    assert seen["meeting_point"]["coordinates"] == pytest.approx(near["coordinates"])
+    assert seen["meeting_note"] == "Devant la boulangerie"
+
+
+@pytest.mark.django_db
+def test_without_a_chosen_place_they_meet_at_the_lenders_home(
+    make_resident, make_item, period, client_for
+):
+    lender, borrower = make_resident(), make_resident()
+    item = make_item(owner=lender)
+    loan = loan_services.loan_request(
+        borrower=borrower, item_id=item.pk, starts_at=period[0], ends_at=period[1]
+    )
+    client_for(lender).post(f"/api/v1/loans/{loan.pk}/accept", {}, format="json")
+    seen = client_for(borrower).get(f"/api/v1/loans/{loan.pk}").json()
+    assert seen["meeting_point"]["coordinates"] == pytest.approx([lender.home.x, lender.home.y])
