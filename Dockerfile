@@ -22,7 +22,11 @@ RUN pip install . \
  && python manage.py compilemessages -v 0 \
  && VOISINAGE_ENV=development python manage.py collectstatic --noinput -v 0
 
-RUN useradd --system --uid 1000 voisinage && mkdir -p /app/var && chown -R voisinage /app/var
+# The directories the volumes of docker-compose.yml mount, owned by the app's user: an empty named
+# volume takes the ownership of the directory it is mounted on.
+RUN useradd --system --uid 1000 voisinage \
+ && mkdir -p /app/var/media /app/var/private /app/var/static-public \
+ && chown -R voisinage /app/var
 USER voisinage
 EXPOSE 8000
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "backend.asgi:application"]

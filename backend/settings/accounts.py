@@ -28,7 +28,12 @@ EMAIL_MAX_RETRIES = env.int("EMAIL_MAX_RETRIES", default=12)
 EMAIL_RETRY_SECONDS = env.int("EMAIL_RETRY_SECONDS", default=30)
 
 # Links in mails: the address people open (the app's universal links, or this server's pages).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Production refuses to start without it: links to 127.0.0.1 in real mails would lead nowhere.
+PUBLIC_BASE_URL = (
+    env.str("PUBLIC_BASE_URL")
+    if PRODUCTION
+    else env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+).rstrip("/")
 
 # --- Address verification and password reset ----------------------------------------------------
 ACCOUNT_VERIFY_EMAIL_HOURS = env.int("ACCOUNT_VERIFY_EMAIL_HOURS", default=48)

@@ -26,14 +26,27 @@ def _django_check(env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
+LINKS = {"PUBLIC_BASE_URL": "https://api.example.org"}
+
+
+def test_production_refuses_to_start_without_the_address_links_in_mails_start_with():
+    proc = _django_check(
+        {"VOISINAGE_ENV": "production", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "api.example.org"}
+    )
+    assert proc.returncode != 0
+    assert "PUBLIC_BASE_URL" in proc.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
-    proc = _django_check({"VOISINAGE_ENV": "production", "ALLOWED_HOSTS": "api.example.org"})
+    proc = _django_check(
+        {"VOISINAGE_ENV": "production", "ALLOWED_HOSTS": "api.example.org", **LINKS}
+    )
     assert proc.returncode != 0
     assert "SECRET_KEY" in proc.stderr
 
 
 def test_production_refuses_to_start_without_allowed_hosts():
-    proc = _django_check({"VOISINAGE_ENV": "production", "SECRET_KEY": "x" * 50})
+    proc = _django_check({"VOISINAGE_ENV": "production", "SECRET_KEY": "x" * 50, **LINKS})
     assert proc.returncode != 0
     assert "ALLOWED_HOSTS" in proc.stderr
 
@@ -45,6 +58,7 @@ def test_production_starts_with_debug_off_when_configured():
             "SECRET_KEY": "x" * 50,
             "ALLOWED_HOSTS": "api.example.org",
             "PUSH_ENABLED": "false",
+            **LINKS,
         }
     )
     assert proc.returncode == 0, proc.stderr

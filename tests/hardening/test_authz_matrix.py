@@ -561,15 +561,23 @@ MATRIX: list[Entry] = [
     Entry("GET", "/api/v1/items/{item}/availability", "lender", members(200)),
     # --- members: a neighbour's profile (no place), blocking
     Entry(
-        "GET", "/api/v1/members/{member}", "lender",
+        "GET",
+        "/api/v1/members/{member}",
+        "lender",
         row(other=200, owner=200, courier=404, staff=404, elsewhere=404),
     ),
     # Blocking the lender: anyone may (he himself may not block himself).
     Entry(
-        "POST", "/api/v1/members/{member}/block", "lender", row(other=201, owner=400),
+        "POST",
+        "/api/v1/members/{member}/block",
+        "lender",
+        row(other=201, owner=400),
     ),
     Entry(
-        "DELETE", "/api/v1/members/{member}/block", "lender", row(other=404, owner=404),
+        "DELETE",
+        "/api/v1/members/{member}/block",
+        "lender",
+        row(other=404, owner=404),
     ),
     Entry("GET", "/api/v1/me/blocks", "lender", everyone(200)),
     # --- loans: the two parties, each action to the party whose turn it is

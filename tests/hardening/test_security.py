@@ -28,6 +28,7 @@ def _production_env(tmp_path: Path) -> dict[str, str]:
             "VOISINAGE_ENV": "production",
             "SECRET_KEY": "k7#Zq9!vR2@pL5^wX8&nB3*mC6(tY1)uE4%hJ0+gD7=sA2-fK9",
             "ALLOWED_HOSTS": "api.voisinage.example",
+            "PUBLIC_BASE_URL": "https://api.voisinage.example",
             "CSRF_TRUSTED_ORIGINS": "https://api.voisinage.example",
             "CORS_ALLOWED_ORIGINS": "https://app.voisinage.example",
             "PUSH_ENABLED": "false",

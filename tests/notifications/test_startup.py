@@ -30,6 +30,7 @@ def start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
             "VOISINAGE_ENV": "production",
             "SECRET_KEY": "x" * 50,
             "ALLOWED_HOSTS": "api.voisinage.test",
+            "PUBLIC_BASE_URL": "https://api.voisinage.test",
         }
     )
     base.update(env)
