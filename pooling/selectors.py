@@ -79,9 +79,10 @@ def relay_points_near(
     limit: int = 50,
 ) -> list[RelayPoint]:
     """Active relay points reachable within ``seconds`` with ``profile`` (by default the viewer's
-    walking profile), nearest first, each with ``travel_seconds``. Shops, lockers and post offices are shown to anyone; a neighbour host (a
-    home) only to the active members of its neighbourhood, and the search reaches the centre of
-    its blur cell (``public_location``), never the home."""
+    walking profile), nearest first, each with ``travel_seconds``. Shops, lockers and post
+    offices are shown to anyone; a neighbour host (a home) only to the active members of its
+    neighbourhood, and the search reaches the centre of its blur cell (``public_location``),
+    never the home."""
     members_of = active_neighbourhood_ids(viewer)
     visible = RelayPoint.objects.filter(is_active=True).filter(
         ~Q(kind=RelayPoint.Kind.NEIGHBOUR_HOST) | Q(neighbourhood_id__in=members_of)
