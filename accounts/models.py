@@ -16,6 +16,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from geo.profiles import WALKING_PROFILES
+
 FORMER_MEMBER = _("former member")
 
 
@@ -43,6 +45,14 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
 
+class WalkingProfile(models.TextChoices):
+    """How a person gets about: the walking profiles of ``geo.profiles.WALKING_PROFILES``."""
+
+    WALK = "walk", _("walking")
+    SLOW = "slow", _("walking slowly")
+    WHEELCHAIR = "wheelchair", _("wheelchair")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     class Language(models.TextChoices):
         FRENCH = "fr", _("French")
@@ -58,6 +68,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     home_address = models.CharField(_("home address"), max_length=300, blank=True)
     notification_preferences = models.JSONField(default=dict, blank=True)
+    # How the person gets about on foot or wheels: the default profile wherever "near" is
+    # computed for them (nearby items, their wanted requests, relay points); an explicit
+    # ``profile`` in a request still wins.
+    walking_profile = models.CharField(
+        _("walking profile"),
+        max_length=16,
+        choices=WalkingProfile.choices,
+        default=WalkingProfile.WALK,
+    )
     # When the person proved they read mail at ``email`` (None: not yet). Anything that relies on
     # the address (matching a merchant's order, mail digests) waits for it.
     email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
@@ -87,6 +106,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
             models.CheckConstraint(
                 condition=Q(language__in=["fr", "en"]), name="accounts_user_language_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(walking_profile__in=list(WALKING_PROFILES)),
+                name="accounts_user_walking_profile_valid",
             ),
         ]
 

@@ -18,7 +18,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.geocoding import ADDRESS_MAX_LENGTH, ADDRESS_MIN_LENGTH
-from accounts.models import User
+from accounts.models import User, WalkingProfile
 from accounts.permissions import consent_current
 from accounts.preferences import (
     HHMM,
@@ -191,6 +191,13 @@ class ConsentStateSerializer(serializers.Serializer):
     )
 
 
+WALKING_PROFILE_HELP = (
+    "How you get about (walk, slow, wheelchair): the default profile of every search by travel "
+    "time made for you (nearby items, your wanted requests, relay points); a request's explicit "
+    "profile still wins."
+)
+
+
 class ProfileSerializer(serializers.ModelSerializer):
     """A resident's own profile. Only ever sent to that resident: it holds their home."""
 
@@ -199,6 +206,9 @@ class ProfileSerializer(serializers.ModelSerializer):
     email_verified = serializers.BooleanField(
         read_only=True,
         help_text="Whether you opened the link mailed to this address (merchant orders wait).",
+    )
+    walking_profile = serializers.ChoiceField(
+        choices=WalkingProfile.choices, read_only=True, help_text=WALKING_PROFILE_HELP
     )
     roles = serializers.SerializerMethodField()
     consent = serializers.SerializerMethodField()
@@ -211,6 +221,7 @@ class ProfileSerializer(serializers.ModelSerializer):
             "email_verified",
             "display_name",
             "language",
+            "walking_profile",
             "home",
             "home_address",
             "notification_preferences",
@@ -250,6 +261,11 @@ class ProfileUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
     display_name = serializers.CharField(max_length=80, required=False)
     language = serializers.ChoiceField(choices=User.Language.choices, required=False)
+    walking_profile = serializers.ChoiceField(
+        choices=WalkingProfile.choices,
+        required=False,
+        help_text=WALKING_PROFILE_HELP,
+    )
     home = GeoJSONPointField(
         required=False,
         allow_null=True,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.apis import auth, credentials, rgpd, sessions
+from accounts.apis import auth, credentials, impact, rgpd, sessions
 
 urlpatterns = [
     path("auth/register", auth.RegisterApi.as_view(), name="auth-register"),
@@ -30,6 +30,7 @@ urlpatterns = [
         rgpd.ExportDownloadApi.as_view(),
         name="me-export-download",
     ),
+    path("me/impact", impact.MeImpactApi.as_view(), name="me-impact"),
     path("me/consents", credentials.ConsentApi.as_view(), name="me-consents"),
     path("me/sessions", sessions.SessionListApi.as_view(), name="me-sessions"),
     path(

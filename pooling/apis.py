@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from accounts.selectors import request_user
 from accounts.serializers import ErrorSerializer
 from backend.inputs import MalformedJsonError, json_parse
@@ -71,14 +72,15 @@ COURIER = "courier"
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
-def _receiving(data: dict[str, Any] | None) -> Receiving | None:
+def _receiving(data: dict[str, Any] | None, resident: User) -> Receiving | None:
+    """The receiving choice of a request; without a walk_profile, the resident's own."""
     if data is None:
         return None
     return Receiving(
         mode=data["mode"],
         relay_point_id=data.get("relay_point"),
         max_walk_seconds=int(data["max_walk_minutes"]) * 60,
-        walk_profile=data["walk_profile"],
+        walk_profile=data.get("walk_profile") or resident.walking_profile,
     )
 
 
@@ -188,7 +190,7 @@ class OrderListApi(APIView):
             tracking_number=data["tracking_number"],
             expected_on=data["expected_on"],
             parcels=[ParcelIn(**p) for p in data["parcels"]],
-            receiving=_receiving(data.get("receiving")),
+            receiving=_receiving(data.get("receiving"), request_user(request)),
             windows=_windows(data["windows"]) or [],
         )
         order = selectors.order_of_resident(resident=request_user(request), order_id=order.pk)
@@ -217,7 +219,7 @@ class OrderDetailApi(APIView):
         order_receiving_update(
             actor=request_user(request),
             order_id=order_id,
-            receiving=_receiving(data.get("receiving")),
+            receiving=_receiving(data.get("receiving"), request_user(request)),
             windows=_windows(data.get("windows")),
         )
         order = selectors.order_of_resident(resident=request_user(request), order_id=order_id)
@@ -258,7 +260,7 @@ class ReceivingPreferenceApi(APIView):
         data = body.validated_data
         pref = receiving_preference_set(
             resident=request_user(request),
-            receiving=_receiving(data),  # type: ignore[arg-type]
+            receiving=_receiving(data, request_user(request)),  # type: ignore[arg-type]
             home_windows=weekly_as_json(data["home_windows"]),
         )
         return Response(PreferenceSerializer(pref).data)
@@ -274,7 +276,13 @@ class RelayPointsNearApi(APIView):
         parameters=[
             OpenApiParameter("near", str, required=True, description="latitude,longitude"),
             OpenApiParameter("minutes", float, required=False),
-            OpenApiParameter("profile", str, enum=["walk", "slow", "wheelchair"], required=False),
+            OpenApiParameter(
+                "profile",
+                str,
+                enum=["walk", "slow", "wheelchair"],
+                required=False,
+                description="Defaults to your walking profile (walking_profile of GET /api/v1/me).",
+            ),
         ],
         responses={200: RelayNearbySerializer(many=True), 400: ErrorSerializer},
     )
@@ -288,7 +296,7 @@ class RelayPointsNearApi(APIView):
             lon=lon,
             lat=lat,
             seconds=data["minutes"] * 60,
-            profile=data["profile"],
+            profile=data.get("profile"),
         )
         return Response(RelayNearbySerializer(relays, many=True).data)
 

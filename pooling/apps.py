@@ -23,4 +23,11 @@ class PoolingConfig(AppConfig):
             "courier", lambda user: Courier.objects.filter(user=user, is_active=True).exists()
         )
 
+        from accounts.impact import impact_register
+        from pooling.selectors import impact_of_resident
+        from pooling.serializers.batches import PoolingImpactSerializer
+
+        # GET /me/impact: the person's pooled parcels and their share of the km and CO2 saved.
+        impact_register("pooling", impact_of_resident, PoolingImpactSerializer)
+
         rgpd.register(HANDLER)

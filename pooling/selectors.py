@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from accounts.models import User
@@ -29,6 +29,7 @@ from pooling.models import (
     BatchImpact,
     Courier,
     Order,
+    Parcel,
     ReceivingPreference,
     RelayPoint,
     Route,
@@ -64,17 +65,24 @@ def order_of_resident(*, resident: User, order_id: int) -> Order:
 
 def receiving_preference_of(*, resident: User) -> ReceivingPreference:
     return ReceivingPreference.objects.filter(resident=resident).first() or ReceivingPreference(
-        resident=resident
+        resident=resident, walk_profile=resident.walking_profile
     )
 
 
 def relay_points_near(
-    *, viewer: User, lon: float, lat: float, seconds: float, profile: str, limit: int = 50
+    *,
+    viewer: User,
+    lon: float,
+    lat: float,
+    seconds: float,
+    profile: str | None = None,
+    limit: int = 50,
 ) -> list[RelayPoint]:
-    """Active relay points reachable within ``seconds`` with ``profile``, nearest first, each with
-    ``travel_seconds``. Shops, lockers and post offices are shown to anyone; a neighbour host (a
-    home) only to the active members of its neighbourhood, and the search reaches the centre of
-    its blur cell (``public_location``), never the home."""
+    """Active relay points reachable within ``seconds`` with ``profile`` (by default the viewer's
+    walking profile), nearest first, each with ``travel_seconds``. Shops, lockers and post
+    offices are shown to anyone; a neighbour host (a home) only to the active members of its
+    neighbourhood, and the search reaches the centre of its blur cell (``public_location``),
+    never the home."""
     members_of = active_neighbourhood_ids(viewer)
     visible = RelayPoint.objects.filter(is_active=True).filter(
         ~Q(kind=RelayPoint.Kind.NEIGHBOUR_HOST) | Q(neighbourhood_id__in=members_of)
@@ -82,7 +90,7 @@ def relay_points_near(
     return nearby_by_travel_time(
         origin=Point(lon, lat, srid=settings.GEO_SRID),
         seconds=seconds,
-        profile=profile,
+        profile=profile or viewer.walking_profile,
         queryset=visible.select_related("operator"),
         field="public_location",
         limit=limit,
@@ -187,6 +195,57 @@ def impact_by_month(
         }
         for row in months
     ]
+
+
+def impact_of_resident(user: User) -> dict[str, int]:
+    """The person's delivered pooled parcels and their share of what pooling saved, for
+    ``GET /me/impact``, in one query.
+
+    A batch saves the carriers' own rounds (baseline (b), ``per_carrier_*`` of its
+    ``BatchImpact``) minus its pooled rounds, in meters and CO2e grams. The saving is shared per
+    parcel over the parcels the plan served (``BatchImpact.parcels``): an order of 2 parcels in
+    a batch of 40 gets 2/40 of it, once delivered. The parts of parcels that failed or were
+    released go to nobody, so a person's figure never moves with somebody else's delivery. A
+    batch whose pooled rounds drove more than the carriers would have gives a negative part.
+    """
+    parcels = (
+        Parcel.objects.filter(order=OuterRef("order_id"))
+        .order_by()
+        .values("order")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        Assignment.objects.filter(
+            order__resident=user,
+            outcome=Assignment.Outcome.DELIVERED,
+            released_at__isnull=True,
+        )
+        .annotate(order_parcels=Subquery(parcels))
+        .values_list(
+            "order_parcels",
+            "batch__impact__parcels",
+            "batch__impact__per_carrier_meters",
+            "batch__impact__vehicle_meters",
+            "batch__impact__per_carrier_co2_grams",
+            "batch__impact__co2_grams",
+        )
+    )
+    orders = parcel_count = 0
+    meters = grams = 0.0
+    for own, planned, carrier_m, pooled_m, carrier_g, pooled_g in rows:
+        orders += 1
+        parcel_count += own or 0
+        if planned:  # a batch planned before impacts were stored has no figures to share
+            share = (own or 0) / planned
+            meters += share * (carrier_m - pooled_m)
+            grams += share * (carrier_g - pooled_g)
+    return {
+        "orders_delivered": orders,
+        "parcels_delivered": parcel_count,
+        "meters_saved": round(meters),
+        "co2_grams_saved": round(grams),
+    }
 
 
 # --- couriers -------------------------------------------------------------------------------------

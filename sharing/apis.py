@@ -181,7 +181,7 @@ class ItemsNearbyApi(APIView):
         search = selectors.items_nearby(
             user=request_user(request),
             minutes=data["minutes"],
-            profile=data["profile"],
+            profile=data.get("profile"),
             at=Point(at[0], at[1], srid=4326) if at else None,
             q=data.get("q") or None,
             category=data.get("category"),

@@ -8,6 +8,11 @@ class SharingConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import rgpd
+        from accounts.impact import impact_register
         from sharing.rgpd import HANDLER
+        from sharing.selectors import impact_of_person
+        from sharing.serializers import SharingImpactSerializer
 
         rgpd.register(HANDLER)
+        # GET /me/impact: the person's loans and objects not bought.
+        impact_register("sharing", impact_of_person, SharingImpactSerializer)

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.db.models import (
+    Count,
     Exists,
     OuterRef,
     Q,
@@ -288,7 +289,7 @@ def items_nearby(
     *,
     user: User,
     minutes: float,
-    profile: str = "walk",
+    profile: str | None = None,
     at: Point | None = None,
     q: str | None = None,
     category: str | None = None,
@@ -296,10 +297,12 @@ def items_nearby(
     available_until: datetime | None = None,
 ) -> NearbySearch:
     """Items sorted by travel time from the resident's home (or ``at``). The origin is blurred
-    like every home, so that the answer reveals nothing finer than a cell on either side."""
+    like every home, so that the answer reveals nothing finer than a cell on either side.
+    ``profile`` defaults to the resident's own walking profile."""
     from sharing.services.items import NoHomeError
 
     ids = require_active_member(user)
+    profile = profile or user.walking_profile
     origin = at
     if origin is None:
         if user.home is None:
@@ -477,3 +480,26 @@ def member_profile(viewer: User, member_id: int) -> MemberProfile | None:
         borrowed=Loan.objects.filter(borrower=member, status__in=done).count(),
         items=items,
     )
+
+
+# Loans that went through: the item was handed back (returned, or closed once both agreed).
+LOANS_COMPLETED = (Loan.Status.RETURNED, Loan.Status.CLOSED)
+
+
+def impact_of_person(user: User) -> dict[str, int]:
+    """The person's own lending figures for ``GET /me/impact``, in two queries: completed loans
+    as borrower and as lender, objects not bought (one per completed borrowing) and the items
+    they share now (listed and not withdrawn nor hidden)."""
+    loans = Loan.objects.filter(
+        Q(borrower=user) | Q(lender=user), status__in=LOANS_COMPLETED
+    ).aggregate(
+        borrowed=Count("pk", filter=Q(borrower=user)),
+        lent=Count("pk", filter=Q(lender=user)),
+    )
+    shared = Item.objects.filter(owner=user, status=Item.Status.ACTIVE).count()
+    return {
+        "loans_as_borrower": loans["borrowed"],
+        "loans_as_lender": loans["lent"],
+        "objects_not_bought": loans["borrowed"],
+        "items_shared": shared,
+    }

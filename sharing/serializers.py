@@ -226,7 +226,11 @@ class NearbyQuerySerializer(serializers.Serializer):
     minutes = serializers.IntegerField(
         min_value=1, max_value=settings.SHARING_NEARBY_MAX_MINUTES, default=15
     )
-    profile = serializers.ChoiceField(choices=WALKING_PROFILES, default="walk")
+    profile = serializers.ChoiceField(
+        choices=WALKING_PROFILES,
+        required=False,
+        help_text="Defaults to your walking profile (walking_profile of GET /api/v1/me).",
+    )
     at = LatLonField(
         required=False,
         help_text="Search from this point instead of your home (latitude,longitude).",
@@ -411,3 +415,24 @@ class LoanSerializer(serializers.ModelSerializer):
         if obj.status in (Loan.Status.ACCEPTED, Loan.Status.ACTIVE, Loan.Status.RETURNED):
             return obj.meeting_note
         return None
+
+
+class SharingImpactSerializer(serializers.Serializer):
+    """What the person's lending and borrowing add up to (``GET /api/v1/me/impact``)."""
+
+    loans_as_borrower = serializers.IntegerField(
+        help_text="Loans you borrowed that completed: returned, or closed once both agreed."
+    )
+    loans_as_lender = serializers.IntegerField(
+        help_text="Loans of your items that completed: returned, or closed once both agreed."
+    )
+    objects_not_bought = serializers.IntegerField(
+        help_text=(
+            "One per completed borrowing: each time you borrowed rather than bought. The same "
+            "item borrowed twice counts twice; a loan declined, cancelled, expired, still "
+            "running or disputed does not count."
+        )
+    )
+    items_shared = serializers.IntegerField(
+        help_text="Your items listed for lending now (not withdrawn nor hidden)."
+    )

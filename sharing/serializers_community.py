@@ -51,7 +51,11 @@ class WantedInSerializer(serializers.Serializer):
     minutes = serializers.IntegerField(
         min_value=1, max_value=60, default=15, help_text="Walking budget from your home."
     )
-    profile = serializers.ChoiceField(choices=["walk", "slow", "wheelchair"], default="walk")
+    profile = serializers.ChoiceField(
+        choices=["walk", "slow", "wheelchair"],
+        required=False,
+        help_text="Defaults to your walking profile (walking_profile of GET /api/v1/me).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["ends_at"] <= attrs["starts_at"]:

@@ -29,6 +29,7 @@ from accounts.models import (
     DataExport,
     IdempotencyRecord,
     User,
+    WalkingProfile,
 )
 from accounts.services.export import accounts_export, export_files_delete, export_path
 from accounts.services.sessions import sessions_ended_tell
@@ -123,6 +124,8 @@ def user_delete(
         user.home = None
         user.home_address = ""
         user.notification_preferences = {}
+        # Wheelchair says something of the person's health: back to the default.
+        user.walking_profile = WalkingProfile.WALK
         user.email_verified_at = None
         user.terms_version = ""
         user.privacy_version = ""

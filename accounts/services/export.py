@@ -136,6 +136,7 @@ def accounts_export(user: User, writer: rgpd.ExportWriter) -> None:
                 "email",
                 "display_name",
                 "language",
+                "walking_profile",
                 "home",
                 "home_address",
                 "notification_preferences",

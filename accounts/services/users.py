@@ -111,6 +111,7 @@ def user_update_profile(
     user: User,
     display_name: str | _Unset = UNSET,
     language: str | _Unset = UNSET,
+    walking_profile: str | _Unset = UNSET,
     home: Point | _Unset | None = UNSET,
     home_address: str | _Unset = UNSET,
     notification_preferences: dict[str, Any] | _Unset = UNSET,
@@ -145,6 +146,9 @@ def user_update_profile(
         if not isinstance(language, _Unset):
             locked.language = language
             changed.append("language")
+        if not isinstance(walking_profile, _Unset):
+            locked.walking_profile = walking_profile
+            changed.append("walking_profile")
         if geocoded is not None:
             locked.home = geocoded.point
             locked.home_address = geocoded.label or str(home_address)

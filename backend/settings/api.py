@@ -45,6 +45,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One stable name per choice set (check --deploy reports name collisions).
     "ENUM_NAME_OVERRIDES": {
+        # walk, slow, wheelchair: the person's walking profile and an order's walk_profile.
+        "WalkProfileEnum": "accounts.models.WalkingProfile",
         "PoolingReceiveModeEnum": "pooling.models.ReceiveMode",
         "PoolingDropKindEnum": "pooling.models.DropKind",
         "PoolingRelayKindEnum": "pooling.models.RelayPoint.Kind",

@@ -192,3 +192,55 @@ class MonthImpactSerializer(serializers.Serializer):
             "per_carrier_co2_kg": kg(row["per_carrier_co2_grams"]),
             "co2_saved_kg": kg(row["per_carrier_co2_grams"] - row["co2_grams"]),
         }
+
+
+class EmissionFactorSerializer(serializers.Serializer):
+    # Declared in get_fields(): a class attribute named "source" would shadow Field.source.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "vehicle": serializers.ChoiceField(choices=VehicleKind.choices),
+            "kg_co2e_per_km": serializers.FloatField(help_text="kg CO2e per vehicle-km."),
+            "source": serializers.CharField(
+                help_text="Where the factor comes from (docs/pooling.md)."
+            ),
+        }
+
+
+class PoolingImpactSerializer(serializers.Serializer):
+    """What the person's pooled parcels saved (``GET /api/v1/me/impact``)."""
+
+    orders_delivered = serializers.IntegerField(
+        help_text="Your orders delivered through a pooled round."
+    )
+    parcels_delivered = serializers.IntegerField(help_text="Their parcels.")
+    km_saved = serializers.FloatField(
+        help_text=(
+            "Your share of the vehicle-km saved: each batch's saving (the carriers' own van "
+            "rounds, minus the pooled rounds) shared equally per parcel the batch served; "
+            "negative if the pooled rounds drove more."
+        )
+    )
+    co2_kg_saved = serializers.FloatField(
+        help_text="Your share of the kg CO2e saved, shared as km_saved, with emission_factors."
+    )
+    baseline = serializers.ChoiceField(
+        choices=["per_carrier"],
+        help_text="What the saving is measured against: each carrier's own optimised van rounds.",
+    )
+    emission_factors = EmissionFactorSerializer(
+        many=True, help_text="The factors the CO2 figures use, with their sources."
+    )
+
+    def to_representation(self, figures: Any) -> dict[str, Any]:
+        factors = settings.POOLING_EMISSION_FACTORS
+        return super().to_representation(
+            {
+                **figures,
+                "km_saved": km(figures["meters_saved"]),
+                "co2_kg_saved": kg(figures["co2_grams_saved"]),
+                "baseline": "per_carrier",
+                "emission_factors": [
+                    {"vehicle": name, **factors[name]} for name in sorted(factors)
+                ],
+            }
+        )

@@ -50,7 +50,11 @@ class ReceivingInputSerializer(StrictFieldsMixin, serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="A specific relay point or host."
     )
     max_walk_minutes = serializers.IntegerField(min_value=0, max_value=60, default=10)
-    walk_profile = serializers.ChoiceField(choices=WalkProfile.choices, default=WalkProfile.WALK)
+    walk_profile = serializers.ChoiceField(
+        choices=WalkProfile.choices,
+        required=False,
+        help_text="Defaults to your walking profile (walking_profile of GET /api/v1/me).",
+    )
 
 
 class WindowSerializer(StrictFieldsMixin, serializers.Serializer):

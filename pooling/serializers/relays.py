@@ -18,7 +18,7 @@ from pooling.serializers.units import HourMinuteField, minutes_up
 class RelayQuerySerializer(serializers.Serializer):
     near = LatLonField(help_text="latitude,longitude")
     minutes = serializers.FloatField(min_value=1, max_value=60, default=10)
-    profile = serializers.ChoiceField(choices=WalkProfile.choices, default=WalkProfile.WALK)
+    profile = serializers.ChoiceField(choices=WalkProfile.choices, required=False)
 
 
 class RelayBaseSerializer(serializers.Serializer):

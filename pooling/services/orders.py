@@ -83,7 +83,7 @@ def neighbourhood_for(home: Point | None) -> Neighbourhood | None:
 def receiving_default(resident: User) -> Receiving:
     pref = ReceivingPreference.objects.filter(resident=resident).first()
     if pref is None:
-        return Receiving(mode=ReceiveMode.HOME)
+        return Receiving(mode=ReceiveMode.HOME, walk_profile=resident.walking_profile)
     return Receiving(
         mode=pref.mode,
         relay_point_id=pref.relay_point_id,

@@ -119,12 +119,14 @@ def wanted_create(
     description: str = "",
     category: str = "",
     minutes: int = 15,
-    profile: str = "walk",
+    profile: str | None = None,
     now: datetime | None = None,
 ) -> WantedRequest:
     """Posts a need and runs its first round. The cap on open requests holds under concurrent
-    posts: the requester's row is locked before counting."""
+    posts: the requester's row is locked before counting. The need reaches the neighbours within
+    ``minutes`` of the requester with ``profile``, by default the requester's walking profile."""
     now = now or timezone.now()
+    profile = profile or requester.walking_profile
     ids = require_active_member(requester)
     if requester.home is None:
         raise NoHomeError()

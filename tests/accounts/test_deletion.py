@@ -123,6 +123,8 @@ def lending(make_resident, make_item, period, street_graph):
     """Léa lends; Camille borrowed and gave back her drill (rated, with messages), Hugo asks for
     her ladder; Léa wants a tent and asked Hugo's bike."""
     lea = make_resident(name="Léa")
+    lea.walking_profile = "wheelchair"
+    lea.save(update_fields=["walking_profile"])
     camille = make_resident(name="Camille")
     hugo = make_resident(name="Hugo")
     drill = make_item(owner=lea, title="Perceuse")
@@ -197,6 +199,7 @@ def test_deleting_with_the_password_erases_the_person_and_keeps_what_others_need
         "",
         {},
     )
+    assert lea.walking_profile == "walk"
     assert (lea.email_verified_at, lea.terms_version, lea.privacy_version) == (None, "", "")
     assert not lea.has_usable_password()
     assert lea.public_name == "former member"

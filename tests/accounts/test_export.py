@@ -125,6 +125,7 @@ def test_the_export_is_built_mailed_and_downloaded(
     profile = json.loads(archive.read("profile.json"))
     assert (profile["email"], profile["display_name"]) == (lea.email, "Léa")
     assert profile["home"]["type"] == "Point"
+    assert profile["walking_profile"] == lea.walking_profile
     items = json.loads(archive.read("sharing/items.json"))
     assert [item["title"] for item in items] == ["Perceuse"]
     loans = json.loads(archive.read("sharing/loans.json"))

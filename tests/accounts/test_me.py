@@ -21,6 +21,7 @@ def snapshot(user):
         home,
         user.home_address,
         user.notification_preferences,
+        user.walking_profile,
     )
 
 
@@ -74,6 +75,7 @@ def test_owner_gets_their_own_profile_with_their_home(client_for, django_assert_
         "email_verified": True,
         "display_name": "Owner",
         "language": "en",
+        "walking_profile": "walk",
         "home": {"type": "Point", "coordinates": [24.9384, 60.1699]},
         "home_address": "Aleksanterinkatu 52, Helsinki",
         "notification_preferences": {
@@ -317,6 +319,11 @@ def test_patch_display_name_and_language(client_for):
         ({"home_address": "x" * 201}, "home_address"),
         ({"home_address": None}, "home_address"),
         ({"notification_preferences": None}, "notification_preferences"),
+        ({"walking_profile": "bike"}, "walking_profile"),
+        ({"walking_profile": "car"}, "walking_profile"),
+        ({"walking_profile": ""}, "walking_profile"),
+        ({"walking_profile": None}, "walking_profile"),
+        ({"walking_profile": ["wheelchair"]}, "walking_profile"),
     ],
 )
 def test_patch_refuses_unknown_read_only_or_invalid_fields(client_for, body, field):
@@ -330,6 +337,38 @@ def test_patch_refuses_unknown_read_only_or_invalid_fields(client_for, body, fie
     assert list(response.json()["fields"]) == [field]
     assert snapshot(user) == before
     assert user.email == email and not user.is_staff
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("profile", ["slow", "wheelchair", "walk"])
+def test_patch_walking_profile(client_for, profile):
+    user = UserFactory(with_home=True, walking_profile="slow" if profile == "walk" else "walk")
+    before = snapshot(user)
+
+    response = client_for(user).patch(URL, {"walking_profile": profile}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["walking_profile"] == profile
+    assert snapshot(user) == (*before[:-1], profile)
+    assert client_for(user).get(URL).json()["walking_profile"] == profile
+
+
+def test_walking_profiles_are_geos_walking_profiles():
+    from accounts.models import WalkingProfile
+    from geo.profiles import WALKING_PROFILES
+
+    assert tuple(WalkingProfile.values) == WALKING_PROFILES
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_unknown_walking_profile():
+    from django.db import IntegrityError, transaction
+
+    user = UserFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(user).objects.filter(pk=user.pk).update(walking_profile="car")
+    user.refresh_from_db()
+    assert user.walking_profile == "walk"
 
 
 # --- notification preferences ------------------------------------------------------------------

@@ -48,6 +48,7 @@ def test_accounts_endpoints_are_documented_with_their_shapes(schema):
         "email_verified",
         "display_name",
         "language",
+        "walking_profile",
         "home",
         "home_address",
         "notification_preferences",

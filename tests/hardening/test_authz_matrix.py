@@ -483,6 +483,7 @@ MATRIX: list[Entry] = [
             "privacy_version": settings.PRIVACY_VERSION,
         },
     ),
+    Entry("GET", "/api/v1/me/impact", "lender", everyone(200)),
     Entry("GET", "/api/v1/me/sessions", "lender", everyone(200)),
     Entry("DELETE", "/api/v1/me/sessions/{session}", "lender", row(other=404, owner=204)),
     Entry("PATCH", "/api/v1/me", "lender", everyone(200), {"display_name": "Nouveau nom"}),
