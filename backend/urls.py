@@ -1,5 +1,10 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from backend import health
@@ -29,3 +34,12 @@ urlpatterns = [
     # Pages that mails link to (address verification, password reset, the documents).
     path("", include("accounts.page_urls")),
 ]
+
+
+def media_items(request: HttpRequest, path: str) -> HttpResponse:
+    """Items' photos (public to whoever has the link: random names), never the private files."""
+    return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "items")
+
+
+if settings.SERVE_MEDIA:
+    urlpatterns.append(path("media/items/<path:path>", media_items, name="media-items"))

@@ -62,7 +62,9 @@ class ItemListApi(APIView):
     def get(self, request: Request) -> Response:
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(_my_items(request_user(request)), request, view=self)
-        return paginator.get_paginated_response(ItemSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            ItemSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(
         operation_id="item_create", request=ItemInSerializer, responses={201: ItemSerializer}
@@ -71,7 +73,7 @@ class ItemListApi(APIView):
         body = ItemInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         item = item_services.item_create(owner=request_user(request), **body.validated_data)
-        return Response(ItemSerializer(item).data, status=201)
+        return Response(ItemSerializer(item, context={"request": request}).data, status=201)
 
 
 class ItemDetailApi(APIView):
@@ -88,7 +90,7 @@ class ItemDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         item = _my_items(request_user(request)).filter(pk=pk).first()
         if item is not None:
-            return Response(ItemSerializer(item).data)
+            return Response(ItemSerializer(item, context={"request": request}).data)
         # Someone else's item: only within shared neighbourhoods, as neighbours see it.
         found = (
             selectors.items_visible_to(request_user(request))
@@ -100,7 +102,11 @@ class ItemDetailApi(APIView):
         if found is None:
             raise NotFoundError()
         data = NeighbourItemSerializer(
-            found, context={"reliability": selectors.reliability([found.owner_id])}
+            found,
+            context={
+                "request": request,
+                "reliability": selectors.reliability([found.owner_id]),
+            },
         ).data
         return Response(data)
 
@@ -113,12 +119,12 @@ class ItemDetailApi(APIView):
         item = item_services.item_update(
             actor=request_user(request), item_id=pk, **body.validated_data
         )
-        return Response(ItemSerializer(item).data)
+        return Response(ItemSerializer(item, context={"request": request}).data)
 
     @extend_schema(operation_id="item_withdraw", responses={200: ItemSerializer})
     def delete(self, request: Request, pk: int) -> Response:
         item = item_services.item_withdraw(actor=request_user(request), item_id=pk)
-        return Response(ItemSerializer(item).data)
+        return Response(ItemSerializer(item, context={"request": request}).data)
 
 
 class ItemBlockApi(apis_calendar.ItemBlockedPeriodsApi):
@@ -161,6 +167,55 @@ class ItemPhotoApi(APIView):
         )
         return Response(PhotoSerializer(photo, context={"request": request}).data, status=201)
 
+    @extend_schema(
+        operation_id="item_photos",
+        summary="The item's photos in their order (the first is the one lists show)",
+        responses={200: PhotoSerializer(many=True)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        item = _my_items(request_user(request)).filter(pk=pk).first()
+        if item is None:
+            item = selectors.items_visible_to(request_user(request)).filter(pk=pk).first()
+        if item is None:
+            raise NotFoundError()
+        photos = item.photos.order_by("position", "pk")
+        return Response(PhotoSerializer(photos, many=True, context={"request": request}).data)
+
+
+class ItemPhotoDetailApi(APIView):
+    @extend_schema(
+        operation_id="item_photo_delete",
+        summary="Remove a photo of my item",
+        responses={204: None, 403: OpenApiResponse(description="not_owner")},
+    )
+    def delete(self, request: Request, pk: int, photo_id: int) -> Response:
+        item_services.item_photo_delete(actor=request_user(request), photo_id=photo_id, item_id=pk)
+        return Response(status=204)
+
+
+class PhotoOrderSerializer(serializers.Serializer):
+    order = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=50,
+        help_text="Every photo id of the item, each once, in the order wanted.",
+    )
+
+
+class ItemPhotoOrderApi(APIView):
+    @extend_schema(
+        operation_id="item_photos_reorder",
+        summary="Put my item's photos in another order",
+        request=PhotoOrderSerializer,
+        responses={200: PhotoSerializer(many=True), 403: OpenApiResponse(description="not_owner")},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        body = PhotoOrderSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        photos = item_services.item_photos_reorder(
+            actor=request_user(request), item_id=pk, photo_ids=body.validated_data["order"]
+        )
+        return Response(PhotoSerializer(photos, many=True, context={"request": request}).data)
+
 
 class ItemsNearbyApi(APIView):
     throttle_classes = [NearbyThrottle]
@@ -192,7 +247,7 @@ class ItemsNearbyApi(APIView):
         return Response(
             {
                 "count": len(search.reachable),
-                "results": NearbyItemSerializer(rows, many=True).data,
+                "results": NearbyItemSerializer(rows, many=True, context={"request": request}).data,
             }
         )
 

@@ -160,6 +160,7 @@ class WantedMatchesApi(APIView):
         matches = community.wanted_matches(wanted)
         rows = matches.rows[:50]
         context = {
+            "request": request,
             "reliability": matches.reliability,
             "scores": {m.item.pk: m.score for m in rows},
         }

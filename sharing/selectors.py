@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -211,14 +210,15 @@ class NearbySearch:
     queryset: QuerySet[Item]
 
     def page(self, offset: int, limit: int) -> list[Item]:
-        """The page's items with their owner (one query), then their photos (``photos_data``)
-        and their owners' reliability (``owner_reliability``) in one static SQL statement: the
-        ORM took longer to compile those subqueries than PostgreSQL to run them."""
+        """The page's items with their owner (one query), then their first photo's small size
+        (``thumbnail_name``) and their owners' reliability (``owner_reliability``) in one static
+        SQL statement: the ORM took longer to compile those subqueries than PostgreSQL to run
+        them."""
         rows = rows_for(self.queryset, self.reachable, offset, offset + limit)
         extras = page_extras([row.pk for row in rows])
         for row in rows:
-            photos, asked, answered, avg, n = extras.get(row.pk, ([], 0, 0, None, 0))
-            row.photos_data = photos  # type: ignore[attr-defined]
+            thumbnail, asked, answered, avg, n = extras.get(row.pk, (None, 0, 0, None, 0))
+            row.thumbnail_name = thumbnail  # type: ignore[attr-defined]
             row.owner_reliability = _reliability(asked, answered, avg, n)  # type: ignore[attr-defined]
         return rows
 
@@ -240,15 +240,8 @@ RELIABILITY_JOINS = """
 
 _PAGE_EXTRAS_SELECT = """
     SELECT i.id,
-        COALESCE(
-            (SELECT jsonb_agg(
-                jsonb_build_object(
-                    'id', p.id, 'image', p.image, 'thumbnail', p.thumbnail,
-                    'width', p.width, 'height', p.height, 'position', p.position
-                ) ORDER BY p.position, p.id)
-             FROM sharing_itemphoto p WHERE p.item_id = i.id),
-            '[]'::jsonb
-        ),
+        (SELECT p.thumbnail FROM sharing_itemphoto p
+         WHERE p.item_id = i.id ORDER BY p.position, p.id LIMIT 1),
         r.asked, r.answered, g.avg, g.n
     FROM sharing_item i
 """
@@ -270,19 +263,15 @@ def _reliability_params(ids: list[int]) -> dict[str, Any]:
     }
 
 
-def page_extras(item_ids: list[int]) -> dict[int, tuple[list[dict[str, Any]], int, int, Any, int]]:
-    """Per item: its photos (as :class:`PhotoSerializer` fields, in order) and its owner's loan
-    requests asked and answered, average rating and number of ratings."""
+def page_extras(item_ids: list[int]) -> dict[int, tuple[str | None, int, int, Any, int]]:
+    """Per item: the storage name of its first photo's small size (or None) and its owner's
+    loan requests asked and answered, average rating and number of ratings."""
     if not item_ids:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(PAGE_EXTRAS_SQL, _reliability_params(item_ids))
         rows = cursor.fetchall()
-    # Django has psycopg hand jsonb over as text (its JSONField decodes it).
-    return {
-        row[0]: (json.loads(row[1]) if isinstance(row[1], str) else row[1], *row[2:])
-        for row in rows
-    }
+    return {row[0]: (row[1] or None, *row[2:]) for row in rows}
 
 
 def items_nearby(

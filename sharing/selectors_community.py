@@ -174,6 +174,8 @@ def wanted_matches(wanted: WantedRequest, *, neighbourhood_ids: list[int] | None
         item = rows.get(pk)
         if item is None or item.owner_id in blocked:
             continue
+        photos = list(item.photos.all())  # prefetched, in position order
+        item.thumbnail_name = photos[0].thumbnail.name if photos else None  # type: ignore[attr-defined]
         item.travel_seconds = sec  # type: ignore[attr-defined]
         relevance = relevance_of(item.rank, item.similarity)
         trust = trust_of(rel.get(item.owner_id))

@@ -59,6 +59,17 @@ class ItemPatchSerializer(ItemInSerializer):
         super().__init__(*args, **kwargs)
 
 
+_MISSING = object()
+
+
+def absolute_media_url(request: Any, name: object) -> str | None:
+    """The absolute URL of a stored file (every URL of every answer is absolute)."""
+    if not name:
+        return None
+    url = default_storage.url(str(name))
+    return request.build_absolute_uri(url) if request is not None else url
+
+
 def view_field(value: str, help_text: str) -> serializers.Field:
     """A constant ``view`` field: which shape of an object an answer holds (the OpenAPI
     discriminator of answers that are one shape or another)."""
@@ -113,7 +124,7 @@ class OwnerSerializer(serializers.Serializer):
 class NearbyItemSerializer(serializers.ModelSerializer):
     """An item as a neighbour sees it: a blurred place and a coarse travel time."""
 
-    photos = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
     category_label = serializers.SerializerMethodField()
     travel_minutes = serializers.SerializerMethodField()
     travel_label = serializers.SerializerMethodField()
@@ -122,16 +133,16 @@ class NearbyItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Item
+        # A row of a list: one small photo and no description keep a page of 20 small.
         fields = [
             "id",
             "title",
-            "description",
             "category",
             "category_label",
             "condition",
             "deposit_cents",
             "max_loan_days",
-            "photos",
+            "thumbnail",
             "travel_minutes",
             "travel_label",
             "location",
@@ -173,23 +184,14 @@ class NearbyItemSerializer(serializers.ModelSerializer):
     def get_location(self, obj: Item) -> dict[str, Any] | None:
         return point_json(obj.location)  # the blur cell's centre, never the home
 
-    @extend_schema_field(PhotoSerializer(many=True))
-    def get_photos(self, obj: Item) -> list[dict[str, Any]]:
-        data = getattr(obj, "photos_data", None)
-        if data is None:  # not read with the item (see selectors.photos_json)
-            return cast(
-                list[dict[str, Any]],
-                PhotoSerializer(obj.photos.all(), many=True, context=self.context).data,
-            )
-        request = self.context.get("request")
-        out = []
-        for photo in data:
-            row = dict(photo)
-            for key in ("image", "thumbnail"):
-                url = default_storage.url(row[key]) if row[key] else None
-                row[key] = request.build_absolute_uri(url) if request and url else url
-            out.append(row)
-        return out
+    @extend_schema_field(
+        serializers.URLField(allow_null=True, help_text="The first photo, small (absolute).")
+    )
+    def get_thumbnail(self, obj: Item) -> str | None:
+        name = getattr(obj, "thumbnail_name", _MISSING)
+        if name is _MISSING:  # not read with the page (see selectors.page_extras)
+            name = item_thumbnail_name(obj.pk)
+        return absolute_media_url(self.context.get("request"), name)
 
     @extend_schema_field(OwnerSerializer)
     def get_owner(self, obj: Item) -> dict[str, Any]:
@@ -207,19 +209,39 @@ class NearbyItemSerializer(serializers.ModelSerializer):
 class NeighbourItemSerializer(NearbyItemSerializer):
     """A neighbour's item read by its id: as in a search, without a travel time."""
 
-    view = view_field("neighbour", "A neighbour's item, as a search shows it.")
+    view = view_field("neighbour", "A neighbour's item: its description and all its photos.")
+    photos = serializers.SerializerMethodField()
     travel_minutes = None  # type: ignore[assignment]
     travel_label = None  # type: ignore[assignment]
+    thumbnail = None  # type: ignore[assignment]
 
     class Meta(NearbyItemSerializer.Meta):
-        fields = ["view"] + [
-            f
-            for f in NearbyItemSerializer.Meta.fields
-            if f not in ("travel_minutes", "travel_label")
+        fields = [
+            "view",
+            "id",
+            "title",
+            "description",
+            "category",
+            "category_label",
+            "condition",
+            "deposit_cents",
+            "max_loan_days",
+            "photos",
+            "location",
+            "owner",
         ]
 
     def get_view(self, obj: Item) -> str:  # written by hand (NearbyItemSerializer)
         return "neighbour"
+
+    @extend_schema_field(PhotoSerializer(many=True))
+    def get_photos(self, obj: Item) -> list[dict[str, Any]]:
+        return cast(
+            list[dict[str, Any]],
+            PhotoSerializer(
+                obj.photos.order_by("position", "pk"), many=True, context=self.context
+            ).data,
+        )
 
 
 class NearbyQuerySerializer(serializers.Serializer):
@@ -298,9 +320,6 @@ class LoanActionSerializer(serializers.Serializer):
 class PartySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-
-
-_MISSING = object()
 
 
 class LoanSerializer(serializers.ModelSerializer):
@@ -388,11 +407,7 @@ class LoanSerializer(serializers.ModelSerializer):
         name = getattr(obj, "thumbnail_name", _MISSING)
         if name is _MISSING:
             name = item_thumbnail_name(obj.item_id)
-        if not name:
-            return None
-        url = default_storage.url(str(name))
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
+        return absolute_media_url(self.context.get("request"), name)
 
     @extend_schema_field(
         serializers.CharField(allow_null=True, help_text="Only the lender sees it.")

@@ -9,6 +9,12 @@ urlpatterns = [
     path("items/", apis.ItemListApi.as_view(), name="items"),
     path("items/<int:pk>", apis.ItemDetailApi.as_view(), name="item-detail"),
     path("items/<int:pk>/photos", apis.ItemPhotoApi.as_view(), name="item-photos"),
+    path("items/<int:pk>/photos/order", apis.ItemPhotoOrderApi.as_view(), name="item-photos-order"),
+    path(
+        "items/<int:pk>/photos/<int:photo_id>",
+        apis.ItemPhotoDetailApi.as_view(),
+        name="item-photo",
+    ),
     path("items/<int:pk>/blocked-periods", apis.ItemBlockApi.as_view(), name="item-block"),
     path(
         "items/<int:pk>/blocked-periods/<int:block_id>",

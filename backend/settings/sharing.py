@@ -1,6 +1,6 @@
 """Sharing: neighbour lending (owned by sharing/). Its periodic jobs are in celery.py."""
 
-from .base import env
+from .base import PRODUCTION, env
 
 SHARING_BLUR_CELL_M = env.float("SHARING_BLUR_CELL_M", default=150.0)
 SHARING_MINUTES_FLOOR = env.int("SHARING_MINUTES_FLOOR", default=3)
@@ -18,3 +18,8 @@ SHARING_PHOTO_MAX_PIXELS = env.int("SHARING_PHOTO_MAX_PIXELS", default=40_000_00
 SHARING_PHOTO_MAX_SIDE = env.int("SHARING_PHOTO_MAX_SIDE", default=1600)
 SHARING_THUMB_SIDE = env.int("SHARING_THUMB_SIDE", default=320)
 SHARING_MAX_PHOTOS = env.int("SHARING_MAX_PHOTOS", default=6)
+
+# Items' photos are served under MEDIA_URL + "items/" (only that: proofs of delivery and return
+# photos are private files). By the app itself outside production; in production by the web
+# server in front (deploy/nginx.conf), or set SERVE_MEDIA=true to let Daphne serve them.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=not PRODUCTION)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import unicodedata
+import uuid
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -225,17 +228,51 @@ def item_photo_add(*, actor: User, item_id: int, data: bytes) -> ItemPhoto:
             )
         position = (item.photos.aggregate(m=Max("position"))["m"] or 0) + 1
         photo = ItemPhoto(item=item, width=width, height=height, position=position)
-        photo.image.save(f"item{item.pk}.jpg", ContentFile(image), save=False)
-        photo.thumbnail.save(f"item{item.pk}-thumb.jpg", ContentFile(thumb), save=False)
+        # Random names: a photo's address tells nothing and cannot be guessed from another's.
+        name = uuid.uuid4().hex
+        photo.image.save(f"{name}.jpg", ContentFile(image), save=False)
+        photo.thumbnail.save(f"{name}-small.jpg", ContentFile(thumb), save=False)
         photo.save()
         return photo
 
 
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        if name:
+            default_storage.delete(name)
+
+
+class PhotoNotFoundError(NotFoundError):
+    code = "photo_not_found"
+    default_message = _("No such photo.")
+
+
+def item_photo_delete(*, actor: User, photo_id: int, item_id: int | None = None) -> None:
+    """Removes a photo of the actor's item; its files go from storage once it is committed. The
+    others keep their order."""
+    with transaction.atomic():
+        photo = ItemPhoto.objects.select_for_update().filter(pk=photo_id).first()
+        if photo is None or (item_id is not None and photo.item_id != item_id):
+            raise PhotoNotFoundError()
+        if photo.item.owner_id != actor.pk:
+            raise NotOwnerError()
+        names = [photo.image.name, photo.thumbnail.name]
+        photo.delete()
+        transaction.on_commit(partial(_files_delete, names))
+
+
 @transaction.atomic
-def item_photo_delete(*, actor: User, photo_id: int) -> None:
-    photo = lock(ItemPhoto, photo_id)
-    if photo.item.owner_id != actor.pk:
+def item_photos_reorder(*, actor: User, item_id: int, photo_ids: list[int]) -> list[ItemPhoto]:
+    """Puts the item's photos in this order (every one of them, each once): the first is the one
+    lists show."""
+    item = lock(Item, item_id)
+    if item.owner_id != actor.pk:
         raise NotOwnerError()
-    photo.image.delete(save=False)
-    photo.thumbnail.delete(save=False)
-    photo.delete()
+    photos = {p.pk: p for p in item.photos.select_for_update()}
+    if sorted(photo_ids) != sorted(photos) or len(set(photo_ids)) != len(photo_ids):
+        message = _("Give every photo of the item, each once.")
+        raise DomainError(message, code="invalid", fields={"order": [message]})
+    for position, pk in enumerate(photo_ids, start=1):
+        photos[pk].position = position
+    ItemPhoto.objects.bulk_update(photos.values(), ["position"])
+    return [photos[pk] for pk in photo_ids]

@@ -244,7 +244,7 @@ def test_nearby_query_count_does_not_depend_on_page_size(make_resident, make_ite
     assert counts[0] <= 5, counts
 
 
-def test_nearby_rows_show_photos_and_reliability_as_the_item_page_does(
+def test_nearby_rows_show_a_thumbnail_and_reliability_as_the_item_page_does(
     make_resident, make_item, client_for, settings, tmp_path
 ):
     from sharing.models import Loan
@@ -278,9 +278,14 @@ def test_nearby_rows_show_photos_and_reliability_as_the_item_page_does(
     rows = client.get("/api/v1/items/nearby", {"minutes": 20, "category": "diy"}).json()["results"]
     row = next(r for r in rows if r["id"] == item.pk)
     page = client.get(f"/api/v1/items/{item.pk}").json()
-    assert [p["position"] for p in row["photos"]] == [1, 2]
-    assert row["photos"] == page["photos"]
-    assert all(p["image"].startswith(settings.MEDIA_URL) and p["thumbnail"] for p in row["photos"])
+    # A row carries its first photo, small, and no description; the item's page all of them.
+    assert [p["position"] for p in page["photos"]] == [1, 2]
+    assert row["thumbnail"] == page["photos"][0]["thumbnail"]
+    assert "description" not in row and "photos" not in row
+    base = f"http://testserver{settings.MEDIA_URL}items/"
+    assert all(
+        p["image"].startswith(base) and p["thumbnail"].startswith(base) for p in page["photos"]
+    )
     assert row["owner"] == page["owner"]
     assert row["owner"]["response_rate"] == 0.5  # accepted and declined of four asked
 
