@@ -88,7 +88,7 @@ def socket_catch_up(*, user_id: int, after: int | None, limit: int) -> CatchUp:
 @dataclass(frozen=True)
 class InboxPage:
     """A page of the inbox: its items (``id``, ``type``, ``at``, ``data``, ``read``, ``title``,
-    ``body``), newest first, and the cursor of the next (older) page, ``None`` on the last."""
+    ``body``, ``link``), newest first, and the cursor of the next (older) page, ``None`` on the last."""
 
     items: list[dict[str, Any]]
     next_before: int | None
@@ -125,6 +125,7 @@ def inbox_page(
                 "read": event.read_at is not None,
                 "title": title,
                 "body": body,
+                "link": event_link(event),
             }
         )
     return InboxPage(items=items, next_before=page[-1].seq if len(events) > limit else None)
@@ -146,6 +147,25 @@ def inbox_unread(*, user_id: int) -> Unread:
         unread=Count("pk", filter=Q(read_at__isnull=True)), last_id=Max("seq")
     )
     return Unread(unread=row["unread"], last_id=row["last_id"] or 0)
+
+
+def unread_counts(*, user_ids: list[int]) -> dict[int, int]:
+    """How many events each of ``user_ids`` has unread (their badge), in one query on the
+    partial index of the unread; someone with none is missing from the answer."""
+    rows = (
+        Event.objects.filter(recipient_id__in=user_ids, read_at__isnull=True)
+        .order_by()
+        .values("recipient_id")
+        .annotate(unread=Count("pk"))
+        .values_list("recipient_id", "unread")
+    )
+    return dict(rows)
+
+
+def event_link(event: Event) -> str | None:
+    """The deep link the app routes for ``event`` (``None``: a type without one)."""
+    kind = CATALOGUE.get(event.type)
+    return None if kind is None else kind.link(event.data)
 
 
 def event_texts(event: Event, language: str) -> tuple[str | None, str | None]:
