@@ -15,7 +15,7 @@ def catalogue_markdown(catalogue: dict[str, EventType]) -> str:
     """The per-type reference of docs/events.md, rendered from the catalogue."""
     push_words = {
         Push.NEVER: "never (socket and log only)",
-        Push.OFFLINE: "when no socket is open",
+        Push.OFFLINE: "when no socket is open in the foreground",
         Push.ALWAYS: "always, even with a socket open",
     }
     lines: list[str] = []
