@@ -8,18 +8,22 @@ from typing import Any
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from notifications.catalogue import CATALOGUE
+from notifications.catalogue import CATALOGUE, event_link
 from notifications.models import Event, EventStream, TopicSubscription
 
 
 def envelope(event: Event) -> dict[str, Any]:
-    """An event as clients see it."""
-    return {
+    """An event as clients see it (as :func:`notifications.fanout.envelope_tail` sends it)."""
+    body = {
         "id": event.seq,
         "type": event.type,
         "at": timezone.localtime(event.created_at).isoformat(),
         "data": event.data,
     }
+    link = event_link(event.type, event.data)
+    if link is not None:
+        body["link"] = link
+    return body
 
 
 def stream_last_seq(*, user_id: int) -> int:
@@ -125,7 +129,7 @@ def inbox_page(
                 "read": event.read_at is not None,
                 "title": title,
                 "body": body,
-                "link": event_link(event),
+                "link": event_link(event.type, event.data),
             }
         )
     return InboxPage(items=items, next_before=page[-1].seq if len(events) > limit else None)
@@ -160,12 +164,6 @@ def unread_counts(*, user_ids: list[int]) -> dict[int, int]:
         .values_list("recipient_id", "unread")
     )
     return dict(rows)
-
-
-def event_link(event: Event) -> str | None:
-    """The deep link the app routes for ``event`` (``None``: a type without one)."""
-    kind = CATALOGUE.get(event.type)
-    return None if kind is None else kind.link(event.data)
 
 
 def event_texts(event: Event, language: str) -> tuple[str | None, str | None]:

@@ -54,12 +54,14 @@ def catalogue_markdown(catalogue: dict[str, EventType]) -> str:
                 title, body = event_type.push_text(event_type.example, language)
                 lines.append(f"- {language}: **{title}** — {body}")
             lines.append("")
-        envelope = {
+        envelope: dict[str, object] = {
             "id": 42,
             "type": event_type.name,
             "at": "2026-05-15T18:03:12.415000+02:00",
             "data": event_type.example,
         }
+        if event_type.subject is not None:
+            envelope["link"] = event_type.subject.link(event_type.example, LINK_SCHEME)
         lines += ["```json", json.dumps(envelope, ensure_ascii=False, indent=2), "```", ""]
     return "\n".join(lines)
 

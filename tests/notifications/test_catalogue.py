@@ -65,7 +65,9 @@ def test_the_doc_lists_every_type_with_a_json_example_of_its_envelope():
     assert set(documented) == set(CATALOGUE)
     for name, section in documented.items():
         example = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
-        assert set(example) == {"id", "type", "at", "data"}
+        linked = {"link"} if CATALOGUE[name].subject else set()
+        assert set(example) == {"id", "type", "at", "data", *linked}
+        assert example.get("link") == CATALOGUE[name].link(example["data"])
         assert example["type"] == name
         assert CATALOGUE[name].validate(example["data"]) == example["data"]
 

@@ -173,6 +173,7 @@ def test_events_reach_their_recipient_only(socket_for):
         "type": "message.new",
         "at": bob_socket_at(bob),
         "data": message(100),
+        "link": "voisinage://conversations/9",
     }
 
 
