@@ -39,6 +39,7 @@ from notifications.protocol import (
     TokenBucket,
     inbound_parse,
     position_parse,
+    presence_parse,
 )
 from notifications.services import position_allowed, position_record
 from notifications.tickets import ticket_redeem_owner
@@ -359,12 +360,24 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=_dumps({"type": "pong", "at": _now_iso()}))
             elif kind == "position":
                 await self._position(message)
+            elif kind == "presence":
+                await self._presence(message)
             else:
                 raise ProtocolError("unknown_type", f"Unknown message type: {kind[:40]}.", "type")
         except ProtocolError as error:
             await self.send(text_data=_dumps(error.message()))
             if error.strike and not self.error_bucket.take():
                 await self._refuse(CLOSE_TOO_MANY_ERRORS, "too_many_errors")
+
+    async def _presence(self, message: dict[str, Any]) -> None:
+        """The app went to the background or came back: only sockets in the foreground count
+        as online, so pushes "when offline" reach a phone whose app shows nothing."""
+        background = presence_parse(message)
+        try:
+            await process_hub().presence_background(self, background=background)
+        except redis.RedisError as error:
+            # The hub keeps the state: presence catches up when Redis answers again.
+            logger.info("presence change not written, Redis unavailable (%s)", type(error).__name__)
 
     async def _position(self, message: dict[str, Any]) -> None:
         report = position_parse(message, timezone.now())

@@ -26,6 +26,8 @@ import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from notifications.catalogue import event_link
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -52,10 +54,13 @@ class Delivery:
 
 def envelope_tail(event_type: str, at: str, data: dict[str, Any]) -> str:
     """The JSON envelope of an event without its ``id``: ``'{"id":' + str(id) + tail`` is the
-    whole envelope. Serialised once per event, not once per socket."""
-    body = json.dumps(
-        {"type": event_type, "at": at, "data": data}, ensure_ascii=False, separators=(",", ":")
-    )
+    whole envelope, with the event's deep link when its type has one. Serialised once per event,
+    not once per socket."""
+    envelope: dict[str, Any] = {"type": event_type, "at": at, "data": data}
+    link = event_link(event_type, data)
+    if link is not None:
+        envelope["link"] = link
+    body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
     return "," + body[1:]
 
 

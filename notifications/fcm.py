@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 APP_NAME = "voisinage"
 BATCH_SIZE = 500  # the most messaging.send_each takes at once
+APNS_COLLAPSE_ID_MAX = 64  # bytes; the keys are ASCII
+WEBPUSH_TOPIC_MAX = 32
 _init_lock = threading.Lock()
 
 
@@ -44,6 +47,11 @@ class PushMessage:
     data: dict[str, str]
     urgent: bool
     ttl_seconds: int
+    # Pushes with the same key replace each other: on the phone, and in FCM's store while the
+    # device is offline.
+    collapse_key: str = ""
+    # The person's unread count: the app icon's badge. None: the badge is left as it is.
+    badge: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,29 +113,39 @@ def _message(push: PushMessage) -> Any:
     from firebase_admin import messaging
 
     notification = messaging.Notification(title=push.title, body=push.body)
+    collapse = push.collapse_key or None
     android = apns = webpush = None
     if push.platform == "android":
+        # collapse_key: FCM keeps only the latest of a key for an offline device; tag: the
+        # notification shown replaces the one of the same tag.
         android = messaging.AndroidConfig(
+            collapse_key=collapse,
             priority="high" if push.urgent else "normal",
             ttl=push.ttl_seconds,
             notification=messaging.AndroidNotification(
-                channel_id="urgent" if push.urgent else "default"
+                channel_id="urgent" if push.urgent else "default",
+                tag=collapse,
+                notification_count=push.badge,
             ),
         )
     elif push.platform == "ios":
         import time
 
+        headers = {
+            "apns-priority": "10" if push.urgent else "5",
+            "apns-expiration": str(int(time.time()) + push.ttl_seconds),
+        }
+        if collapse:
+            headers["apns-collapse-id"] = collapse[:APNS_COLLAPSE_ID_MAX]
         apns = messaging.APNSConfig(
-            headers={
-                "apns-priority": "10" if push.urgent else "5",
-                "apns-expiration": str(int(time.time()) + push.ttl_seconds),
-            },
-            payload=messaging.APNSPayload(aps=messaging.Aps(sound="default")),
+            headers=headers,
+            payload=messaging.APNSPayload(aps=messaging.Aps(sound="default", badge=push.badge)),
         )
     else:
-        webpush = messaging.WebpushConfig(
-            headers={"TTL": str(push.ttl_seconds), "Urgency": "high" if push.urgent else "normal"}
-        )
+        headers = {"TTL": str(push.ttl_seconds), "Urgency": "high" if push.urgent else "normal"}
+        if collapse:
+            headers["Topic"] = webpush_topic(collapse)
+        webpush = messaging.WebpushConfig(headers=headers)
     with warnings.catch_warnings():
         # firebase-admin 7 prefers installation ids ("fid"); apps register FCM registration
         # tokens, which the HTTP v1 API still takes as "token".
@@ -140,6 +158,12 @@ def _message(push: PushMessage) -> Any:
             apns=apns,
             webpush=webpush,
         )
+
+
+def webpush_topic(key: str) -> str:
+    """``key`` as a Web Push ``Topic`` (RFC 8030: at most 32 characters of the URL-safe base64
+    alphabet): other characters become ``_``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", key)[:WEBPUSH_TOPIC_MAX]
 
 
 def _classify(error: Exception) -> SendResult:

@@ -6,7 +6,9 @@ An event for a neighbourhood of a thousand people is then one message read from 
 thousand sends, instead of a thousand channel-layer deliveries that each wake a consumer.
 
 **Presence.** The sockets' entries in Redis are refreshed in pipelines, a slice every second so
-that each is renewed once per heartbeat period, instead of one round trip per socket.
+that each is renewed once per heartbeat period, instead of one round trip per socket. A socket
+whose app said it went to the background is left out (its entry removed) until the app says it
+is back: a person is online while one of their sockets is open *and* in the foreground.
 
 **Sweep.** Once per heartbeat period, one query compares every local socket with its person's
 log; a socket that is behind catches up from the log. Live delivery may lose a message (the
@@ -30,7 +32,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from notifications.fanout import topic_group
-from notifications.presence import presence_key
+from notifications.presence import presence_key, presence_leave, presence_touch
 from notifications.redis_state import async_client
 from notifications.selectors import streams_last_seq
 
@@ -59,6 +61,10 @@ class ProcessHub:
         self.channel: str | None = None
         self.members: dict[str, set[Socket]] = defaultdict(set)
         self.present: dict[Socket, int] = {}
+        # Open sockets of apps in the background: not refreshed, so not online. Changed and read
+        # under presence_lock, so a refresh under way never puts back an entry just removed.
+        self.away: set[Socket] = set()
+        self.presence_lock = asyncio.Lock()
         self.lock = asyncio.Lock()
         self.tasks: list[asyncio.Task[None]] = []
         self.background: set[asyncio.Task[None]] = set()
@@ -140,6 +146,21 @@ class ProcessHub:
 
     def presence_drop(self, socket: Socket) -> None:
         self.present.pop(socket, None)
+        self.away.discard(socket)
+
+    async def presence_background(self, socket: Socket, *, background: bool) -> None:
+        """The app of ``socket`` went to the background (its entry is removed and no longer
+        refreshed) or came back (its entry is back at once). The state holds even when Redis
+        fails (``redis.RedisError`` is raised): a stale entry of a backgrounded socket expires
+        unrefreshed, a foreground one is put back by the next refresh."""
+        assert socket.user_id is not None
+        async with self.presence_lock:
+            if background:
+                self.away.add(socket)
+                await presence_leave(user_id=socket.user_id, channel_name=socket.channel_name)
+            else:
+                self.away.discard(socket)
+                await presence_touch(user_id=socket.user_id, channel_name=socket.channel_name)
 
     async def _refresh_loop(self) -> None:
         """Every second, renews the presence of the sockets whose turn it is, so that each is
@@ -168,15 +189,15 @@ class ProcessHub:
         ttl = settings.REALTIME_PRESENCE_TTL_SECONDS
         until = time.time() + ttl
         entries = [
-            (socket.channel_name, user_id)
-            for socket, user_id in self.present.items()
-            if user_id % ticks == turn
+            (socket, user_id) for socket, user_id in self.present.items() if user_id % ticks == turn
         ]
         for start in range(0, len(entries), PRESENCE_BATCH):
-            async with async_client().pipeline(transaction=False) as pipe:
-                for channel_name, user_id in entries[start : start + PRESENCE_BATCH]:
+            async with self.presence_lock, async_client().pipeline(transaction=False) as pipe:
+                for socket, user_id in entries[start : start + PRESENCE_BATCH]:
+                    if socket in self.away or socket not in self.present:
+                        continue
                     name = presence_key(user_id)
-                    pipe.zadd(name, {channel_name: until})
+                    pipe.zadd(name, {socket.channel_name: until})
                     pipe.expire(name, int(ttl) + 1)
                 await pipe.execute()
 

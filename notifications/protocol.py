@@ -4,7 +4,10 @@ Inbound messages are JSON objects with a ``type``:
 
 - ``{"type": "position", "lon": 2.35, "lat": 48.85, "at": "2026-05-16T17:02:11+02:00",
   "accuracy": 12}`` (``accuracy`` in meters, optional): the sender's position;
-- ``{"type": "ping"}``: answered by ``{"type": "pong", "at": ...}``.
+- ``{"type": "ping"}``: answered by ``{"type": "pong", "at": ...}``;
+- ``{"type": "presence", "state": "background"}`` (or ``"foreground"``): the app went to the
+  background (or came back); a socket in the background does not count as online, so the
+  pushes that go only to people offline reach the phone.
 
 A mistake is answered by ``{"type": "error", "code": ..., "detail": ..., "field": ...}`` and the
 socket stays open; too many mistakes in a row close it (code 4429).
@@ -26,6 +29,8 @@ POSITION_MAX_AGE = timedelta(minutes=5)
 # Clocks of phones drift: a position a little in the future is accepted.
 POSITION_MAX_AHEAD = timedelta(minutes=1)
 POSITION_KEYS = {"type", "lon", "lat", "at", "accuracy"}
+PRESENCE_KEYS = {"type", "state"}
+PRESENCE_STATES = ("foreground", "background")
 MAX_ACCURACY_M = 100_000.0
 
 
@@ -107,6 +112,19 @@ def position_parse(message: dict[str, Any], now: datetime) -> PositionReport:
             "stale_position", "This position is too old to keep.", "at", strike=False
         )
     return PositionReport(lon=lon, lat=lat, measured_at=measured_at, accuracy_m=accuracy)
+
+
+def presence_parse(message: dict[str, Any]) -> bool:
+    """Whether the app says it is in the background (``False``: in the foreground)."""
+    unknown = sorted(set(message) - PRESENCE_KEYS)
+    if unknown:
+        raise ProtocolError("unknown_field", f"Unknown field: {unknown[0]}.", unknown[0])
+    state = message.get("state")
+    if state is None:
+        raise ProtocolError("required", "state is required.", "state")
+    if state not in PRESENCE_STATES:
+        raise ProtocolError("invalid_choice", "state must be foreground or background.", "state")
+    return state == "background"
 
 
 class TokenBucket:

@@ -8,18 +8,22 @@ from typing import Any
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from notifications.catalogue import CATALOGUE
+from notifications.catalogue import CATALOGUE, event_link
 from notifications.models import Event, EventStream, TopicSubscription
 
 
 def envelope(event: Event) -> dict[str, Any]:
-    """An event as clients see it."""
-    return {
+    """An event as clients see it (as :func:`notifications.fanout.envelope_tail` sends it)."""
+    body = {
         "id": event.seq,
         "type": event.type,
         "at": timezone.localtime(event.created_at).isoformat(),
         "data": event.data,
     }
+    link = event_link(event.type, event.data)
+    if link is not None:
+        body["link"] = link
+    return body
 
 
 def stream_last_seq(*, user_id: int) -> int:
@@ -88,7 +92,7 @@ def socket_catch_up(*, user_id: int, after: int | None, limit: int) -> CatchUp:
 @dataclass(frozen=True)
 class InboxPage:
     """A page of the inbox: its items (``id``, ``type``, ``at``, ``data``, ``read``, ``title``,
-    ``body``), newest first, and the cursor of the next (older) page, ``None`` on the last."""
+    ``body``, ``link``), newest first, and the cursor of the next (older) page, ``None`` on the last."""
 
     items: list[dict[str, Any]]
     next_before: int | None
@@ -125,6 +129,7 @@ def inbox_page(
                 "read": event.read_at is not None,
                 "title": title,
                 "body": body,
+                "link": event_link(event.type, event.data),
             }
         )
     return InboxPage(items=items, next_before=page[-1].seq if len(events) > limit else None)
@@ -146,6 +151,19 @@ def inbox_unread(*, user_id: int) -> Unread:
         unread=Count("pk", filter=Q(read_at__isnull=True)), last_id=Max("seq")
     )
     return Unread(unread=row["unread"], last_id=row["last_id"] or 0)
+
+
+def unread_counts(*, user_ids: list[int]) -> dict[int, int]:
+    """How many events each of ``user_ids`` has unread (their badge), in one query on the
+    partial index of the unread; someone with none is missing from the answer."""
+    rows = (
+        Event.objects.filter(recipient_id__in=user_ids, read_at__isnull=True)
+        .order_by()
+        .values("recipient_id")
+        .annotate(unread=Count("pk"))
+        .values_list("recipient_id", "unread")
+    )
+    return dict(rows)
 
 
 def event_texts(event: Event, language: str) -> tuple[str | None, str | None]:

@@ -88,6 +88,11 @@ class NotificationSerializer(serializers.Serializer):
     body = serializers.CharField(
         allow_null=True, help_text="The push body in your language; null for a type without."
     )
+    link = serializers.CharField(
+        allow_null=True,
+        help_text="The deep link the app opens for it (voisinage://loans/381), as in its push; "
+        "null for a type without.",
+    )
 
 
 class NotificationPageSerializer(serializers.Serializer):

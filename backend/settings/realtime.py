@@ -95,3 +95,6 @@ PUSH_BACKOFF_SECONDS = env.float("PUSH_BACKOFF_SECONDS", default=15.0)
 PUSH_BACKOFF_MAX_SECONDS = env.float("PUSH_BACKOFF_MAX_SECONDS", default=900.0)
 # Quiet hours are read in this time zone (residents have no time zone of their own yet).
 PUSH_QUIET_HOURS_TIME_ZONE = env.str("PUSH_QUIET_HOURS_TIME_ZONE", default=TIME_ZONE)
+# The scheme of the deep links that pushes and the inbox carry (voisinage://loans/381), which
+# the apps register and route.
+APP_LINK_SCHEME = env.str("APP_LINK_SCHEME", default="voisinage")

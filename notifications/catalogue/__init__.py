@@ -11,6 +11,9 @@ placeholder of a title or body is a required field of its type.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from notifications.catalogue import docs
 from notifications.catalogue.deliveries import DELIVERIES
 from notifications.catalogue.lending import LENDING
@@ -38,6 +41,13 @@ def event_type_get(name: str) -> EventType:
         ) from None
 
 
+def event_link(event_type: str, data: Mapping[str, Any]) -> str | None:
+    """The deep link of an event of ``event_type`` with ``data``: in its push, its envelope on
+    the socket and its inbox item (``None``: a type without one, or no longer catalogued)."""
+    kind = CATALOGUE.get(event_type)
+    return None if kind is None else kind.link(data)
+
+
 def catalogue_markdown() -> str:
     """The per-type reference of docs/events.md."""
     return docs.catalogue_markdown(CATALOGUE)
@@ -53,5 +63,6 @@ __all__ = [
     "Push",
     "UnknownEventTypeError",
     "catalogue_markdown",
+    "event_link",
     "event_type_get",
 ]

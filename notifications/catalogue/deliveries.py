@@ -6,11 +6,21 @@ from datetime import timedelta
 
 from django.utils.translation import gettext_lazy as _
 
-from notifications.catalogue.types import INT, STR, TIME, EventType, Push
+from notifications.catalogue.types import (
+    INT,
+    ORDER_SUBJECT,
+    RELAY_POINT_SUBJECT,
+    ROUTE_SUBJECT,
+    STR,
+    TIME,
+    EventType,
+    Push,
+)
 
 DELIVERIES: tuple[EventType, ...] = (
     EventType(
         name="order.planned",
+        subject=ORDER_SUBJECT,
         description="Your order is in a planned delivery batch, with its time window.",
         fields={
             "order_id": INT,
@@ -32,6 +42,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="order.eta",
+        subject=ORDER_SUBJECT,
         description="A new estimated arrival time for your order (live only: never pushed).",
         fields={"order_id": INT, "route_id": INT, "eta": TIME, "minutes": INT},
         example={
@@ -45,6 +56,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="order.courier_nearby",
+        subject=ORDER_SUBJECT,
         description="The courier is a few minutes away from your delivery place.",
         fields={"order_id": INT, "route_id": INT, "minutes_away": INT},
         example={"order_id": 733, "route_id": 61, "minutes_away": 5},
@@ -56,6 +68,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="order.delivered",
+        subject=ORDER_SUBJECT,
         description="Your order was delivered (place: home, relay or neighbour; proof: photo "
         "or code).",
         fields={
@@ -81,6 +94,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="order.failed",
+        subject=ORDER_SUBJECT,
         description="The delivery failed; next_step says what happens (retry, relay, return).",
         fields={"order_id": INT, "merchant_name": STR, "reason": STR, "next_step": STR},
         example={
@@ -95,6 +109,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="order.unplanned",
+        subject=ORDER_SUBJECT,
         description="The order is not in the planned rounds (any more): it waits for the next "
         "batch. reason: no_drop_within_walking_limit (no relay point or host within the walk "
         "you accept), not_in_during_shifts (your windows miss the couriers' hours), "
@@ -113,6 +128,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="relay.parcels_to_receive",
+        subject=RELAY_POINT_SUBJECT,
         description="Parcels of a planned batch will arrive at the relay point you host.",
         fields={
             "relay_point_id": INT,
@@ -136,6 +152,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="route.stop_added",
+        subject=ROUTE_SUBJECT,
         description="A stop was added to the courier's route (sent to the courier).",
         fields={
             "route_id": INT,
@@ -158,6 +175,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="route.updated",
+        subject=ROUTE_SUBJECT,
         description="The courier's route changed (order of stops, ETAs): fetch it again.",
         fields={"route_id": INT, "version": INT, "stops": INT},
         example={"route_id": 61, "version": 3, "stops": 9},
@@ -167,6 +185,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="route.order_cancelled",
+        subject=ROUTE_SUBJECT,
         description="An order on the courier's route was cancelled because its resident deleted "
         "their account: skip its drop (the stop may have nothing left to deliver).",
         fields={"route_id": INT, "stop_id": INT, "order_id": INT},
@@ -178,6 +197,7 @@ DELIVERIES: tuple[EventType, ...] = (
     ),
     EventType(
         name="route.cancelled",
+        subject=ROUTE_SUBJECT,
         description="A re-plan removed this route of the courier's (its stops went to other "
         "rounds): drop it.",
         fields={"route_id": INT, "batch_id": INT},

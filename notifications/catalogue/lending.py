@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from notifications.catalogue.types import INT, STR, TIME, EventType, Push
+from notifications.catalogue.types import (
+    CONVERSATION_SUBJECT,
+    INT,
+    ITEM_SUBJECT,
+    LOAN_SUBJECT,
+    MEMBERSHIP_SUBJECT,
+    STR,
+    TIME,
+    WANTED_SUBJECT,
+    EventType,
+    Push,
+)
 
 LOAN = {"loan_id": INT, "item_id": INT, "item_title": STR}
 LOAN_EXAMPLE = {"loan_id": 381, "item_id": 52, "item_title": "Perceuse Bosch"}
@@ -14,6 +25,7 @@ STARTS, ENDS = "2026-05-16T09:00:00+02:00", "2026-05-18T18:00:00+02:00"
 LENDING: tuple[EventType, ...] = (
     EventType(
         name="loan.requested",
+        subject=LOAN_SUBJECT,
         description="A neighbour asks to borrow one of your items (sent to the owner).",
         fields={
             **LOAN,
@@ -36,6 +48,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.accepted",
+        subject=LOAN_SUBJECT,
         description="The owner accepted your loan request (sent to the borrower).",
         fields={**LOAN, "owner_id": INT, "owner_name": STR, "starts_at": TIME, "ends_at": TIME},
         example={
@@ -52,6 +65,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.declined",
+        subject=LOAN_SUBJECT,
         description="The owner declined your loan request (sent to the borrower).",
         fields={**LOAN, "owner_name": STR},
         optional={"reason": STR},
@@ -62,6 +76,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.cancelled",
+        subject=LOAN_SUBJECT,
         description="The other party cancelled a loan that had not started.",
         fields={**LOAN, "cancelled_by_name": STR},
         example={**LOAN_EXAMPLE, "cancelled_by_name": "Camille"},
@@ -71,6 +86,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.handover_confirmed",
+        subject=LOAN_SUBJECT,
         description="Both parties confirmed that the item changed hands (sent to both).",
         fields={**LOAN, "ends_at": TIME},
         example={**LOAN_EXAMPLE, "ends_at": ENDS},
@@ -79,6 +95,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.returned",
+        subject=LOAN_SUBJECT,
         description="The borrower returned the item (sent to the owner, who confirms it).",
         fields={**LOAN, "borrower_name": STR},
         example={**LOAN_EXAMPLE, "borrower_name": "Camille"},
@@ -88,6 +105,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.return_confirmed",
+        subject=LOAN_SUBJECT,
         description="The owner confirmed the return and the item's condition (sent to the borrower).",
         fields={**LOAN, "condition": STR},
         example={**LOAN_EXAMPLE, "condition": "fine"},
@@ -97,6 +115,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.disputed",
+        subject=LOAN_SUBJECT,
         description="The other party opened a dispute on a loan; the association will look at it.",
         fields={**LOAN, "opened_by_name": STR},
         example={**LOAN_EXAMPLE, "opened_by_name": "Camille"},
@@ -106,6 +125,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.dispute_settled",
+        subject=LOAN_SUBJECT,
         description="The association settled a dispute: the loan is closed; resolution says "
         "what was decided (sent to both parties).",
         fields={**LOAN, "resolution": STR},
@@ -116,6 +136,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.renewed",
+        subject=LOAN_SUBJECT,
         description="The borrower extended a loan, as nothing conflicted (sent to the owner).",
         fields={**LOAN, "ends_at": TIME, "borrower_name": STR},
         example={**LOAN_EXAMPLE, "ends_at": ENDS, "borrower_name": "Camille"},
@@ -125,6 +146,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.expired",
+        subject=LOAN_SUBJECT,
         description="Your request got no answer in time and expired (sent to the borrower).",
         fields=dict(LOAN),
         example=dict(LOAN_EXAMPLE),
@@ -134,6 +156,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="wanted.ask",
+        subject=WANTED_SUBJECT,
         description="A neighbour who opted in to “ask me too” is asked about a wanted request they have no listing for.",
         fields={"wanted_id": INT, "wanted_title": STR, "minutes_away": INT},
         example={"wanted_id": 12, "wanted_title": "Appareil à raclette", "minutes_away": 6},
@@ -143,6 +166,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="membership.decided",
+        subject=MEMBERSHIP_SUBJECT,
         description="The association approved, refused or suspended your membership of a neighbourhood.",
         fields={"neighbourhood_id": INT, "neighbourhood_name": STR, "status": STR},
         optional={"reason": STR},
@@ -153,6 +177,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.reminder.starts_tomorrow",
+        subject=LOAN_SUBJECT,
         description="Reminder the day before a loan starts (sent to both parties).",
         fields={**LOAN, "starts_at": TIME, "other_party_name": STR},
         example={**LOAN_EXAMPLE, "starts_at": STARTS, "other_party_name": "Léa"},
@@ -163,6 +188,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.reminder.due_tomorrow",
+        subject=LOAN_SUBJECT,
         description="Reminder the day before the item is due back (sent to the borrower).",
         fields={**LOAN, "ends_at": TIME, "owner_name": STR},
         example={**LOAN_EXAMPLE, "ends_at": ENDS, "owner_name": "Léa"},
@@ -173,6 +199,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="loan.reminder.overdue",
+        subject=LOAN_SUBJECT,
         description="The item was not returned on time (sent to the borrower, daily).",
         fields={**LOAN, "ends_at": TIME, "days_overdue": INT, "owner_name": STR},
         example={**LOAN_EXAMPLE, "ends_at": ENDS, "days_overdue": 2, "owner_name": "Léa"},
@@ -183,6 +210,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="wanted.match",
+        subject=ITEM_SUBJECT,
         description="An item nearby matches one of your wanted requests.",
         fields={
             "wanted_id": INT,
@@ -204,6 +232,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="wanted.offer",
+        subject=WANTED_SUBJECT,
         description="A neighbour offers to help with one of your wanted requests.",
         fields={"wanted_id": INT, "wanted_title": STR, "offer_id": INT, "neighbour_name": STR},
         example={
@@ -218,6 +247,7 @@ LENDING: tuple[EventType, ...] = (
     ),
     EventType(
         name="message.new",
+        subject=CONVERSATION_SUBJECT,
         description="A new message in one of your conversations (preview: 140 characters).",
         fields={
             "conversation_id": INT,

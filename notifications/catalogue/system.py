@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from notifications.catalogue.types import INT, STR, EventType, Push
+from notifications.catalogue.types import (
+    ANNOUNCEMENT_SUBJECT,
+    INT,
+    STR,
+    EventType,
+    Push,
+)
 
 SYSTEM: tuple[EventType, ...] = (
     EventType(
         name="neighbourhood.announcement",
+        subject=ANNOUNCEMENT_SUBJECT,
         description="The association's announcement to every member of a neighbourhood (sent "
         "to the topic neighbourhood.<id>).",
         fields={"neighbourhood_id": INT, "title": STR, "text": STR},

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import translation
 from django.utils.functional import Promise
@@ -59,6 +60,35 @@ class Kind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Subject:
+    """What events of a type are about, named by one of their integer fields:
+    ``Subject("loan", "loans", "loan_id")`` gives the event ``{"loan_id": 381, ...}`` the
+    collapse key ``loan-381`` (a newer push about loan 381 replaces the older one on the phone)
+    and the deep link ``voisinage://loans/381`` (the scheme is ``APP_LINK_SCHEME``)."""
+
+    name: str
+    path: str
+    field: str
+
+    def collapse_key(self, data: Mapping[str, Any]) -> str:
+        return f"{self.name}-{data[self.field]}"
+
+    def link(self, data: Mapping[str, Any], scheme: str) -> str:
+        return f"{scheme}://{self.path}/{data[self.field]}"
+
+
+LOAN_SUBJECT = Subject("loan", "loans", "loan_id")
+ITEM_SUBJECT = Subject("item", "items", "item_id")
+CONVERSATION_SUBJECT = Subject("conversation", "conversations", "conversation_id")
+ORDER_SUBJECT = Subject("order", "orders", "order_id")
+WANTED_SUBJECT = Subject("wanted", "wanted", "wanted_id")
+ROUTE_SUBJECT = Subject("route", "routes", "route_id")
+MEMBERSHIP_SUBJECT = Subject("membership", "neighbourhoods", "neighbourhood_id")
+ANNOUNCEMENT_SUBJECT = Subject("announcement", "neighbourhoods", "neighbourhood_id")
+RELAY_POINT_SUBJECT = Subject("relay_point", "relay-points", "relay_point_id")
+
+
+@dataclass(frozen=True)
 class EventType:
     name: str
     description: str
@@ -81,6 +111,9 @@ class EventType:
     email: bool = False
     # ...and only when the data match: {"place": ("relay", "host")} (empty: always).
     email_only_if: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    # What the event is about: its pushes' collapse key and its deep link. None: the collapse
+    # key is the type's name (its pushes replace each other) and there is no link.
+    subject: Subject | None = None
 
     def validate(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """``data`` as stored and sent (JSON types only), or :class:`InvalidEventDataError`."""
@@ -111,6 +144,18 @@ class EventType:
             data.get(name) in values for name, values in self.email_only_if.items()
         )
 
+    def collapse_key(self, data: Mapping[str, Any]) -> str:
+        """Pushes with the same key replace each other on the phone: those about one subject."""
+        if self.subject is None or data.get(self.subject.field) is None:
+            return self.name
+        return self.subject.collapse_key(data)
+
+    def link(self, data: Mapping[str, Any]) -> str | None:
+        """The deep link the app routes for an event with ``data`` (``None``: none)."""
+        if self.subject is None or data.get(self.subject.field) is None:
+            return None
+        return self.subject.link(data, settings.APP_LINK_SCHEME)
+
     def push_text(self, data: Mapping[str, Any], language: str) -> tuple[str, str]:
         """The push title and body in ``language``, filled in from ``data``."""
         assert self.title is not None and self.body is not None
@@ -124,6 +169,9 @@ def define(*types: EventType) -> dict[str, EventType]:
     for event_type in types:
         assert NAME.match(event_type.name), event_type.name
         assert event_type.name not in catalogue, event_type.name
+        if event_type.subject is not None:
+            # The subject's id is a required integer of the type's data.
+            assert event_type.fields.get(event_type.subject.field) is Kind.INTEGER, event_type.name
         catalogue[event_type.name] = event_type
     return catalogue
 

@@ -9,6 +9,9 @@ commit and the periodic sweep never send it twice), then, for its recipient:
 - during the person's quiet hours (read in ``PUSH_QUIET_HOURS_TIME_ZONE``) a push that is not
   urgent is **delayed** to their end, and dropped if it expires before;
 - texts are in the person's language; one message per device, ``send_each`` by 500;
+- each message carries the event's collapse key (pushes about one loan, conversation or order
+  replace each other), its deep link (``data.link``) and the person's unread count at send time
+  as the badge (``data.badge``, and the platform's own badge field);
 - an unregistered, invalid or foreign token deletes its device; unavailable, internal and quota
   errors are retried with exponential backoff on the devices that failed, up to
   ``PUSH_MAX_ATTEMPTS``.
@@ -34,6 +37,7 @@ from notifications import fcm
 from notifications.catalogue import CATALOGUE, Push
 from notifications.models import Device, Event, PushOutbox
 from notifications.presence import users_online
+from notifications.selectors import unread_counts
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +149,7 @@ def push_outbox_deliver(
     for device in Device.objects.filter(user_id__in=user_ids).order_by("pk"):
         devices_by_user.setdefault(device.user_id, []).append(device)
     configured = fcm.fcm_configured()
+    badges: dict[int, int] | None = None  # read once a push is about to leave
 
     outgoing: list[tuple[PushOutbox, Device, fcm.PushMessage]] = []
     for row in rows:
@@ -170,9 +175,20 @@ def push_outbox_deliver(
         if not configured:
             _finish(row, run, Status.SKIPPED, "not_configured")
             continue
-        message_title, message_body = CATALOGUE[event.type].push_text(
-            event.data, event.recipient.language
-        )
+        if badges is None:
+            badges = unread_counts(user_ids=sorted(user_ids))
+        kind = CATALOGUE[event.type]
+        message_title, message_body = kind.push_text(event.data, event.recipient.language)
+        badge = badges.get(event.recipient_id, 0)
+        data = {
+            "event_id": str(event.seq),
+            "event_type": event.type,
+            "event_data": json.dumps(event.data, ensure_ascii=False),
+            "badge": str(badge),
+        }
+        link = kind.link(event.data)
+        if link is not None:
+            data["link"] = link
         ttl = max(int((row.expires_at - now).total_seconds()), 0)
         for device in devices:
             outgoing.append(
@@ -184,13 +200,11 @@ def push_outbox_deliver(
                         platform=device.platform,
                         title=message_title,
                         body=message_body,
-                        data={
-                            "event_id": str(event.seq),
-                            "event_type": event.type,
-                            "event_data": json.dumps(event.data, ensure_ascii=False),
-                        },
-                        urgent=CATALOGUE[event.type].urgent,
+                        data=data,
+                        urgent=kind.urgent,
                         ttl_seconds=ttl,
+                        collapse_key=kind.collapse_key(event.data),
+                        badge=badge,
                     ),
                 )
             )

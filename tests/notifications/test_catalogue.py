@@ -65,7 +65,9 @@ def test_the_doc_lists_every_type_with_a_json_example_of_its_envelope():
     assert set(documented) == set(CATALOGUE)
     for name, section in documented.items():
         example = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
-        assert set(example) == {"id", "type", "at", "data"}
+        linked = {"link"} if CATALOGUE[name].subject else set()
+        assert set(example) == {"id", "type", "at", "data", *linked}
+        assert example.get("link") == CATALOGUE[name].link(example["data"])
         assert example["type"] == name
         assert CATALOGUE[name].validate(example["data"]) == example["data"]
 
@@ -213,3 +215,31 @@ def test_data_is_normalised_to_json():
     assert normalised["starts_at"] == "2026-05-16T07:00:00Z"
     with pytest.raises(InvalidEventDataError, match="starts_at must be datetime"):
         accepted.validate({**accepted.example, "starts_at": "2026-05-16T07:00:00"})
+
+
+@pytest.mark.parametrize(
+    ("event_type", "collapse_key", "link"),
+    [
+        ("loan.accepted", "loan-381", "voisinage://loans/381"),
+        ("loan.reminder.overdue", "loan-381", "voisinage://loans/381"),
+        ("message.new", "conversation-9", "voisinage://conversations/9"),
+        ("wanted.match", "item-52", "voisinage://items/52"),
+        ("order.courier_nearby", "order-733", "voisinage://orders/733"),
+        ("membership.decided", "membership-3", "voisinage://neighbourhoods/3"),
+        ("system.resync", "system.resync", None),
+    ],
+)
+def test_the_subject_gives_the_collapse_key_and_the_link(event_type, collapse_key, link):
+    kind = CATALOGUE[event_type]
+    assert kind.collapse_key(kind.example) == collapse_key
+    assert kind.link(kind.example) == link
+
+
+def test_every_pushed_type_but_none_collapses_by_what_it_is_about():
+    """A type that pushes names its subject, so that its pushes replace only those about the
+    same thing; an event logged before its type had the field has no link (not a crash)."""
+    assert [
+        name for name, kind in CATALOGUE.items() if kind.push is not Push.NEVER and not kind.subject
+    ] == []
+    assert CATALOGUE["loan.accepted"].link({"item_title": "Perceuse"}) is None
+    assert CATALOGUE["loan.accepted"].collapse_key({}) == "loan.accepted"

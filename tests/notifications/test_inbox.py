@@ -87,6 +87,7 @@ class TestList:
                     "read": False,
                     "title": None,  # a type without push texts
                     "body": None,
+                    "link": "voisinage://orders/1",
                 },
                 {
                     "id": 1,
@@ -96,6 +97,7 @@ class TestList:
                     "read": False,
                     "title": "Message de Camille",
                     "body": "message 1",
+                    "link": "voisinage://conversations/9",
                 },
             ],
         }
@@ -105,6 +107,13 @@ class TestList:
         send(user, 1)
         item = client_for(user).get(LIST).json()["results"][0]
         assert (item["title"], item["body"]) == ("Message from Camille", "message 1")
+
+    def test_the_link_uses_the_apps_scheme(self, client_for, settings):
+        settings.APP_LINK_SCHEME = "voisinage-beta"
+        user = UserFactory()
+        send(user, 1)
+        item = client_for(user).get(LIST).json()["results"][0]
+        assert item["link"] == "voisinage-beta://conversations/9"
 
     def test_only_ones_own_events(self, client_for):
         user, neighbour = UserFactory(), UserFactory()
@@ -339,6 +348,7 @@ def test_the_endpoints_are_documented(client_for):
         "read",
         "title",
         "body",
+        "link",
     }
     assert set(components["NotificationPage"]["properties"]) == {"next", "results"}
     assert set(components["Unread"]["properties"]) == {"unread", "last_id"}

@@ -151,6 +151,7 @@ def test_live_delivery_leaves_after_the_commit_through_the_channel_layer(
         "type": "loan.accepted",
         "at": timezone.localtime(event.created_at).isoformat(),
         "data": ACCEPTED,
+        "link": "voisinage://loans/381",
     }
 
 

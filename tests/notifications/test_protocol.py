@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.protocol import ProtocolError, TokenBucket, inbound_parse, position_parse
+from notifications.protocol import (
+    ProtocolError,
+    TokenBucket,
+    inbound_parse,
+    position_parse,
+    presence_parse,
+)
 
 NOW = datetime(2026, 5, 16, 15, 0, tzinfo=UTC)
 POSITION = {"type": "position", "lon": 2.3622, "lat": 48.8572, "at": NOW.isoformat()}
@@ -69,6 +75,25 @@ def test_a_wrong_position_is_refused_with_a_code_and_a_field(change, code, field
 )
 def test_a_malformed_message_is_refused(text, binary, code):
     assert refused(inbound_parse, text, binary).code == code
+
+
+def test_the_app_says_background_or_foreground():
+    assert presence_parse({"type": "presence", "state": "background"}) is True
+    assert presence_parse({"type": "presence", "state": "foreground"}) is False
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "field"),
+    [
+        ({"type": "presence"}, "required", "state"),
+        ({"type": "presence", "state": "asleep"}, "invalid_choice", "state"),
+        ({"type": "presence", "state": ["background"]}, "invalid_choice", "state"),
+        ({"type": "presence", "state": "background", "since": 3}, "unknown_field", "since"),
+    ],
+)
+def test_a_wrong_presence_is_refused(message, code, field):
+    error = refused(presence_parse, message)
+    assert (error.code, error.field, error.strike) == (code, field, True)
 
 
 def test_the_token_bucket_allows_a_burst_then_the_rate():

@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.catalogue import CATALOGUE
+from notifications.fcm import webpush_topic
 from notifications.models import Device, PushOutbox
 from notifications.presence import presence_touch
 from notifications.services import notify, push_outbox_deliver
@@ -63,11 +66,21 @@ class TestWhatLeaves:
                     "title": "Loan accepted",
                     "body": "Léa agreed to lend you “Perceuse Bosch”.",
                 },
-                "data": {"event_id": "1", "event_type": "loan.accepted"},
+                "data": {
+                    "event_id": "1",
+                    "event_type": "loan.accepted",
+                    "link": "voisinage://loans/381",
+                    "badge": "1",
+                },
                 "android": {
+                    "collapse_key": "loan-381",
                     "priority": "normal",
                     "ttl": "86400s",
-                    "notification": {"channel_id": "default"},
+                    "notification": {
+                        "channel_id": "default",
+                        "tag": "loan-381",
+                        "notification_count": 1,
+                    },
                 },
             }
         }
@@ -87,11 +100,19 @@ class TestWhatLeaves:
         assert by_token["browser"]["notification"] == expected
         apns = by_token["iphone"]["apns"]
         assert apns["headers"]["apns-priority"] == "10"
+        assert apns["headers"]["apns-collapse-id"] == "order-733"
         assert int(apns["headers"]["apns-expiration"]) == pytest.approx(
             timezone.now().timestamp() + 900, abs=5
         )
-        assert apns["payload"] == {"aps": {"sound": "default"}}
-        assert by_token["browser"]["webpush"] == {"headers": {"TTL": "900", "Urgency": "high"}}
+        assert apns["payload"] == {"aps": {"sound": "default", "badge": 1}}
+        assert by_token["browser"]["webpush"] == {
+            "headers": {"TTL": "900", "Urgency": "high", "Topic": "order-733"}
+        }
+        for message in (by_token["iphone"], by_token["browser"]):
+            assert (message["data"]["link"], message["data"]["badge"]) == (
+                "voisinage://orders/733",
+                "1",
+            )
         assert "android" not in by_token["iphone"] and "apns" not in by_token["browser"]
 
     def test_more_than_500_messages_go_in_batches_of_500(self, fcm):
@@ -105,6 +126,117 @@ class TestWhatLeaves:
 
         assert (run.sent, run.batches) == (2, 2)
         assert sorted(fcm.sent_to()) == sorted(f"t{n}" for n in range(501))
+
+
+class TestWhatThePhoneShows:
+    """The collapse key, the deep link and the badge, as firebase-admin puts them in the request."""
+
+    def test_pushes_about_one_thing_share_a_key_and_others_do_not(self, fcm):
+        user = UserFactory()
+        device(user, "pixel", "android")
+        device(user, "iphone", "ios")
+        first = event_for(user, "loan.accepted")
+        reminder = event_for(user, "loan.reminder.due_tomorrow")  # the same loan, 381
+        other = notify(
+            event_type="loan.accepted", recipients=[user], data={**ACCEPTED, "loan_id": 382}
+        )[0]
+        chat = event_for(user, "message.new")
+
+        push_outbox_deliver(
+            event_ids=[first.pk, reminder.pk, other.pk, chat.pk], now=timezone.now()
+        )
+
+        shown = [
+            (
+                m["data"]["event_id"],
+                m["token"],
+                m["android"]["collapse_key"]
+                if "android" in m
+                else m["apns"]["headers"]["apns-collapse-id"],
+                m["data"]["link"],
+            )
+            for m in fcm.messages()
+        ]
+        assert sorted(shown) == [
+            ("1", "iphone", "loan-381", "voisinage://loans/381"),
+            ("1", "pixel", "loan-381", "voisinage://loans/381"),
+            ("2", "iphone", "loan-381", "voisinage://loans/381"),
+            ("2", "pixel", "loan-381", "voisinage://loans/381"),
+            ("3", "iphone", "loan-382", "voisinage://loans/382"),
+            ("3", "pixel", "loan-382", "voisinage://loans/382"),
+            ("4", "iphone", "conversation-9", "voisinage://conversations/9"),
+            ("4", "pixel", "conversation-9", "voisinage://conversations/9"),
+        ]
+
+    def test_the_badge_is_the_unread_count_at_send_time_and_drops_after_read_all(
+        self, fcm, client_for
+    ):
+        user, neighbour = UserFactory(), UserFactory()
+        device(user, "pixel", "android")
+        device(user, "iphone", "ios")
+        events = [event_for(user, "loan.accepted") for _ in range(3)]
+        event_for(user, "order.eta")  # never pushed, but unread in the inbox: it counts
+        event_for(neighbour)  # someone else's: it does not
+
+        push_outbox_deliver(event_ids=[events[-1].pk], now=timezone.now())
+        assert badges(fcm) == {"pixel": (4, "4"), "iphone": (4, "4")}
+
+        response = client_for(user).post(
+            "/api/v1/notifications/read-all", {"up_to": 3}, format="json"
+        )
+        assert response.json() == {"up_to": 3, "unread": 1, "last_id": 4}
+        fcm.requests.clear()
+        later = event_for(user, "message.new")
+        push_outbox_deliver(event_ids=[later.pk], now=timezone.now())
+        assert badges(fcm) == {"pixel": (2, "2"), "iphone": (2, "2")}
+
+        client_for(user).post("/api/v1/notifications/read-all")
+        fcm.requests.clear()
+        last = event_for(user, "message.new")
+        push_outbox_deliver(event_ids=[last.pk], now=timezone.now())
+        assert badges(fcm) == {"pixel": (1, "1"), "iphone": (1, "1")}
+
+    def test_the_badge_is_read_in_one_query_for_a_run(self, fcm):
+        users = [UserFactory() for _ in range(3)]
+        for n, user in enumerate(users):
+            device(user, f"t{n}")
+        events = notify(event_type="loan.accepted", recipients=users, data=ACCEPTED)
+        event_for(users[0], "loan.returned")
+
+        with CaptureQueriesContext(connection) as queries:
+            push_outbox_deliver(event_ids=[e.pk for e in events], now=timezone.now())
+
+        unread_queries = [q for q in queries if '"read_at" IS NULL' in q["sql"]]
+        assert len(unread_queries) == 1
+        assert {m["token"]: m["data"]["badge"] for m in fcm.messages()} == {
+            "t0": "2",
+            "t1": "1",
+            "t2": "1",
+        }
+
+    @pytest.mark.parametrize(
+        ("key", "topic"),
+        [
+            ("order-733", "order-733"),
+            ("relay_point-4", "relay_point-4"),
+            ("neighbourhood.announcement", "neighbourhood_announcement"),
+            ("conversation-" + "9" * 40, "conversation-" + "9" * 19),
+        ],
+    )
+    def test_a_web_push_topic_keeps_to_rfc_8030(self, key, topic):
+        assert webpush_topic(key) == topic
+
+
+def badges(fcm) -> dict[str, tuple[int, str]]:
+    """Per device: the platform's badge, and ``data.badge``."""
+    found = {}
+    for m in fcm.messages():
+        if "android" in m:
+            shown = m["android"]["notification"]["notification_count"]
+        else:
+            shown = m["apns"]["payload"]["aps"]["badge"]
+        found[m["token"]] = (shown, m["data"]["badge"])
+    return found
 
 
 class TestWhoGetsOne:

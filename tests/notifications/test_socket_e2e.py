@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from notifications.catalogue import CATALOGUE
 from notifications.models import Event, EventStream, LastPosition
 from notifications.services import events_prune, notify, topic_subscribe
 from notifications.tickets import ticket_exists
@@ -172,6 +173,7 @@ def test_events_reach_their_recipient_only(socket_for):
         "type": "message.new",
         "at": bob_socket_at(bob),
         "data": message(100),
+        "link": "voisinage://conversations/9",
     }
 
 
@@ -571,3 +573,67 @@ def test_an_open_socket_counts_as_online_until_it_closes(socket_for, settings):
 
     sock.close()
     wait_until(lambda: users_online([user.pk]) == set())
+
+
+def test_a_socket_in_the_background_is_not_online_and_the_push_goes(socket_for, fcm):
+    """The app says it went to the background: its socket still receives every event, but no
+    longer counts as online, so a push "when offline" reaches the phone too; one socket in the
+    foreground, on any device, is enough to be online."""
+    from notifications.models import PushOutbox
+    from notifications.presence import users_online
+    from tests.notifications.factories import DeviceFactory
+
+    user = UserFactory(language="en")
+    DeviceFactory(user=user, token="phone-token", platform="ios")
+    phone, tablet = socket_for(user), socket_for(user)
+    phone.until_ready()
+    tablet.until_ready()
+
+    def says(sock: Socket, state: str) -> None:
+        sock.send({"type": "presence", "state": state})
+        sock.send({"type": "ping"})
+        assert sock.next()["type"] == "pong"  # handled in order: the presence was taken
+
+    def accepted(loan_id: int) -> None:
+        data = {**CATALOGUE["loan.accepted"].example, "loan_id": loan_id}
+        notify(event_type="loan.accepted", recipients=[user], data=data)
+
+    says(phone, "background")
+    assert users_online([user.pk]) == {user.pk}  # the tablet is in front
+    says(tablet, "background")
+    assert users_online([user.pk]) == set()
+    # Presence lasts 1.25 s on the test server; heartbeats and refreshes go on meanwhile.
+    time.sleep(2)  # not an assertion: lets a wrongly refreshed entry show
+    assert users_online([user.pk]) == set()
+
+    accepted(381)  # committed: the sockets get it, and the push goes (tasks run in process)
+    assert [(e["id"], e["data"]["loan_id"]) for e in (phone.next(), tablet.next())] == [
+        (1, 381),
+        (1, 381),
+    ]
+    assert PushOutbox.objects.get(event__seq=1, event__recipient=user).status == "sent"
+    (pushed,) = fcm.messages()
+    assert (pushed["token"], pushed["data"]["event_id"], pushed["data"]["link"]) == (
+        "phone-token",
+        "1",  # the socket's id: an app that showed it drops the push
+        "voisinage://loans/381",
+    )
+
+    says(phone, "foreground")
+    assert users_online([user.pk]) == {user.pk}
+    accepted(382)
+    assert phone.next()["id"] == 2
+    outbox = PushOutbox.objects.get(event__seq=2, event__recipient=user)
+    assert (outbox.status, outbox.reason) == ("skipped", "online")
+    assert len(fcm.messages()) == 1
+
+    phone.send({"type": "presence", "state": "asleep"})
+    assert phone.next() == {
+        "type": "error",
+        "code": "invalid_choice",
+        "detail": "state must be foreground or background.",
+        "field": "state",
+    }
+    assert users_online([user.pk]) == {user.pk}  # a refused message changes nothing
+    phone.close()
+    wait_until(lambda: users_online([user.pk]) == set())  # the tablet is still in background
