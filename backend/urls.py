@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views import View
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -36,10 +37,16 @@ urlpatterns = [
 ]
 
 
-def media_items(request: HttpRequest, path: str) -> HttpResponse:
+class MediaItemsView(View):
     """Items' photos (public to whoever has the link: random names), never the private files."""
-    return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "items")
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest, path: str) -> HttpResponse:
+        return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "items")
 
 
 if settings.SERVE_MEDIA:
-    urlpatterns.append(path("media/items/<path:path>", media_items, name="media-items"))
+    urlpatterns.append(
+        path("media/items/<path:path>", MediaItemsView.as_view(), name="media-items")
+    )

@@ -302,6 +302,8 @@ LOAN_ACTIONS = (
     "confirm-return",
     "dispute",
     "renew",
+    "renew-accept",
+    "renew-decline",
 )
 
 
@@ -351,6 +353,10 @@ class LoanActionApi(APIView):
             )
         elif action == "dispute":
             loan = loan_services.loan_dispute(actor=user, loan_id=pk, reason=data["reason"])
+        elif action == "renew-accept":
+            loan = loan_services.loan_renew_accept(actor=user, loan_id=pk)
+        elif action == "renew-decline":
+            loan = loan_services.loan_renew_decline(actor=user, loan_id=pk, reason=data["reason"])
         else:
             if "ends_at" not in data:
                 raise DomainError(code="invalid", fields={"ends_at": ["This field is required."]})

@@ -179,6 +179,10 @@ class Loan(models.Model):
         verbose_name=_("meeting point"),
     )
     meeting_note = models.CharField(max_length=200, blank=True, verbose_name=_("meeting note"))
+    # A renewal the borrower asked for and the lender has not answered: the new end it would have.
+    renewal_ends_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("renewal asked until")
+    )
     handover_code = models.CharField(max_length=6, blank=True)
     borrower_handover_at = models.DateTimeField(null=True, blank=True)
     lender_handover_at = models.DateTimeField(null=True, blank=True)

@@ -302,7 +302,9 @@ class LoanActionSerializer(serializers.Serializer):
     condition = serializers.ChoiceField(choices=Loan.ReturnCondition.choices, required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     photo = serializers.FileField(required=False)
-    ends_at = serializers.DateTimeField(required=False, help_text="renew: the new end")
+    ends_at = serializers.DateTimeField(
+        required=False, help_text="renew: the new end asked (the lender accepts or declines)"
+    )
     meeting_point = GeoJSONPointField(
         required=False,
         help_text="accept: where to meet (a GeoJSON Point within 3 km of the object); "
@@ -334,6 +336,12 @@ class LoanSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
     conversation = serializers.SerializerMethodField()
     thumbnail = serializers.SerializerMethodField()
+    renewal_requested_until = serializers.DateTimeField(
+        source="renewal_ends_at",
+        read_only=True,
+        allow_null=True,
+        help_text="A renewal the borrower asked for, waiting for the lender's answer.",
+    )
 
     class Meta:
         model = Loan
@@ -354,6 +362,7 @@ class LoanSerializer(serializers.ModelSerializer):
             "meeting_note",
             "return_condition",
             "renewals",
+            "renewal_requested_until",
             "expires_at",
             "created_at",
         ]

@@ -135,14 +135,37 @@ LENDING: tuple[EventType, ...] = (
         body=_("The association settled the dispute about “%(item_title)s”."),
     ),
     EventType(
-        name="loan.renewed",
+        name="loan.renewal_requested",
         subject=LOAN_SUBJECT,
-        description="The borrower extended a loan, as nothing conflicted (sent to the owner).",
+        description="The borrower asks to keep the object longer (sent to the owner, who "
+        "accepts or declines: POST /api/v1/loans/{id}/renew-accept or renew-decline).",
         fields={**LOAN, "ends_at": TIME, "borrower_name": STR},
         example={**LOAN_EXAMPLE, "ends_at": ENDS, "borrower_name": "Camille"},
+        preference="loan_requested",
+        title=_("Renewal asked"),
+        body=_("%(borrower_name)s would like to keep “%(item_title)s” a little longer."),
+    ),
+    EventType(
+        name="loan.renewal_accepted",
+        subject=LOAN_SUBJECT,
+        description="The owner agreed to a renewal: the loan now ends at ends_at (sent to the "
+        "borrower).",
+        fields={**LOAN, "ends_at": TIME, "owner_name": STR},
+        example={**LOAN_EXAMPLE, "ends_at": ENDS, "owner_name": "Léa"},
         preference="loan_accepted",
-        title=_("Loan extended"),
-        body=_("%(borrower_name)s keeps “%(item_title)s” a little longer."),
+        title=_("Renewal accepted"),
+        body=_("You can keep “%(item_title)s” a little longer."),
+    ),
+    EventType(
+        name="loan.renewal_declined",
+        subject=LOAN_SUBJECT,
+        description="The owner declined a renewal: the loan still ends at ends_at (sent to the "
+        "borrower).",
+        fields={**LOAN, "ends_at": TIME, "owner_name": STR, "reason": STR},
+        example={**LOAN_EXAMPLE, "ends_at": ENDS, "owner_name": "Léa", "reason": ""},
+        preference="loan_declined",
+        title=_("Renewal declined"),
+        body=_("%(owner_name)s needs “%(item_title)s” back at the date agreed."),
     ),
     EventType(
         name="loan.expired",

@@ -493,14 +493,19 @@ def loan_dispute_settle(*, staff: User, loan_id: int, resolution: str) -> Loan:
     return loan
 
 
-@transaction.atomic
-def loan_renew(*, actor: User, loan_id: int, ends_at: datetime) -> Loan:
-    """The borrower extends the loan when nothing conflicts (the constraint decides)."""
-    loan = _locked(loan_id, item_first=True)
-    if _party(loan, actor) != "borrower":
-        raise NotYourTurnError()
-    if loan.status not in (Loan.Status.ACCEPTED, Loan.Status.ACTIVE):
-        raise WrongStateError()
+class RenewalPendingError(ConflictError):
+    code = "renewal_pending"
+    default_message = _("A renewal is already asked: wait for the lender's answer.")
+
+
+class NoRenewalError(ConflictError):
+    code = "no_renewal_asked"
+    default_message = _("No renewal is asked for this loan.")
+
+
+def _renewal_period(loan: Loan, ends_at: datetime) -> Range:
+    """The loan's period extended to ``ends_at``, if the rules allow it (the constraint still
+    decides against other loans when it is saved)."""
     if loan.renewals >= settings.SHARING_MAX_RENEWALS:
         raise ConflictError(_("This loan cannot be renewed again."), code="renewals_exhausted")
     start = loan.period.lower
@@ -513,18 +518,84 @@ def loan_renew(*, actor: User, loan_id: int, ends_at: datetime) -> Loan:
     new_period = Range(start, ends_at, "[)")
     if BlockedPeriod.objects.filter(item=loan.item, period__overlap=new_period).exists():
         raise PeriodTakenError()
-    loan.period = new_period
+    others = Loan.objects.filter(
+        item=loan.item, status__in=Loan.HOLDING, hold__overlap=_hold(start, ends_at)
+    ).exclude(pk=loan.pk)
+    if others.exists():
+        raise PeriodTakenError()
+    return new_period
+
+
+@transaction.atomic
+def loan_renew(*, actor: User, loan_id: int, ends_at: datetime) -> Loan:
+    """The borrower asks to keep the object until ``ends_at``; the lender accepts or declines
+    (nothing changes until then)."""
+    loan = _locked(loan_id, item_first=True)
+    if _party(loan, actor) != "borrower":
+        raise NotYourTurnError()
+    if loan.status not in (Loan.Status.ACCEPTED, Loan.Status.ACTIVE):
+        raise WrongStateError()
+    if loan.renewal_ends_at is not None:
+        raise RenewalPendingError()
+    _renewal_period(loan, ends_at)
+    loan.renewal_ends_at = ends_at
+    loan.save(update_fields=["renewal_ends_at"])
+    notify(
+        event_type="loan.renewal_requested",
+        recipients=[loan.lender],
+        data={**_loan_data(loan), "ends_at": ends_at, "borrower_name": _name(actor)},
+    )
+    return loan
+
+
+@transaction.atomic
+def loan_renew_accept(*, actor: User, loan_id: int) -> Loan:
+    """The lender lets the borrower keep the object until the end asked."""
+    loan = _locked(loan_id, item_first=True)
+    if _party(loan, actor) != "lender":
+        raise NotYourTurnError()
+    if loan.status not in (Loan.Status.ACCEPTED, Loan.Status.ACTIVE):
+        raise WrongStateError()
+    if loan.renewal_ends_at is None:
+        raise NoRenewalError()
+    ends_at = loan.renewal_ends_at
+    start = loan.period.lower
+    loan.period = _renewal_period(loan, ends_at)
     loan.hold = _hold(start, ends_at)
     loan.renewals += 1
+    loan.renewal_ends_at = None
     try:
         with transaction.atomic():
-            loan.save(update_fields=["period", "hold", "renewals"])
+            loan.save(update_fields=["period", "hold", "renewals", "renewal_ends_at"])
     except IntegrityError:
         raise PeriodTakenError() from None
     notify(
-        event_type="loan.renewed",
-        recipients=[loan.lender],
-        data={**_loan_data(loan), "ends_at": ends_at, "borrower_name": _name(actor)},
+        event_type="loan.renewal_accepted",
+        recipients=[loan.borrower],
+        data={**_loan_data(loan), "ends_at": ends_at, "owner_name": _name(actor)},
+    )
+    return loan
+
+
+@transaction.atomic
+def loan_renew_decline(*, actor: User, loan_id: int, reason: str = "") -> Loan:
+    """The lender wants the object back at the end agreed first."""
+    loan = _locked(loan_id, item_first=True)
+    if _party(loan, actor) != "lender":
+        raise NotYourTurnError()
+    if loan.renewal_ends_at is None:
+        raise NoRenewalError()
+    loan.renewal_ends_at = None
+    loan.save(update_fields=["renewal_ends_at"])
+    notify(
+        event_type="loan.renewal_declined",
+        recipients=[loan.borrower],
+        data={
+            **_loan_data(loan),
+            "ends_at": loan.period.upper,
+            "owner_name": _name(actor),
+            "reason": reason[:1000],
+        },
     )
     return loan
 
@@ -558,6 +629,8 @@ __all__ = [
     "loan_dispute",
     "loan_handover",
     "loan_renew",
+    "loan_renew_accept",
+    "loan_renew_decline",
     "loan_request",
     "loan_return",
     "loans_expire",

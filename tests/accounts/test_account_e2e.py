@@ -145,7 +145,12 @@ def test_an_account_from_sign_up_to_deletion(stack, make_resident, make_item, pe
         return state["status"] == "ready"
 
     wait_until(ready, timeout=180, what="the export")
-    ready_mail = next(m for m in smtp.wait_for(3, to=email) if "/download" in " ".join(m.links()))
+
+    def ready_mails() -> list:
+        return [m for m in smtp.mails(to=email) if "/download" in " ".join(m.links())]
+
+    wait_until(lambda: bool(ready_mails()), timeout=60, what="the export's mail")
+    ready_mail = ready_mails()[0]
     download = next(link for link in ready_mail.links() if "/download" in link)
     with urllib.request.urlopen(server.http + link_path(download), timeout=10) as answer:  # noqa: S310
         assert answer.headers["Content-Type"] == "application/zip"

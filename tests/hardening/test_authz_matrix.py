@@ -403,6 +403,14 @@ def _start_route(world: World) -> None:
     route_start(actor=world.users["route_courier"], route_id=world.ids["route"])
 
 
+def _ask_renewal(world: World) -> None:
+    loan_services.loan_renew(
+        actor=world.users["borrower"],
+        loan_id=world.ids["loan_active"],
+        ends_at=timezone.now() + timedelta(days=2),
+    )
+
+
 def _refresh(world: World) -> dict[str, str]:
     return {"refresh": refresh_token_for(world.users["lender"])}
 
@@ -626,6 +634,23 @@ MATRIX: list[Entry] = [
         "borrower",
         row(other=403, owner=200),
         lambda world: {"ends_at": (timezone.now() + timedelta(days=2)).isoformat()},
+    ),
+    # The lender answers a renewal the borrower asked for.
+    Entry(
+        "POST",
+        "/api/v1/loans/{loan_active}/renew-accept",
+        "lender",
+        row(other=403, owner=200),
+        {},
+        prepare=lambda world: _ask_renewal(world),
+    ),
+    Entry(
+        "POST",
+        "/api/v1/loans/{loan_active}/renew-decline",
+        "lender",
+        row(other=403, owner=200),
+        {},
+        prepare=lambda world: _ask_renewal(world),
     ),
     # --- wanted requests and offers
     Entry("GET", "/api/v1/wanted/", "requester", everyone(200)),

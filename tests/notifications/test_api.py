@@ -174,4 +174,5 @@ def test_the_endpoints_are_documented():
         "200",
         "201",
         *("400", "401", "403", "404", "409", "413", "415"),  # backend/schema.py, for every body
+        "422",  # a reused Idempotency-Key (accounts/idempotency.py)
     }
