@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import include, path
 from django.views import View
 from django.views.static import serve
@@ -42,8 +43,8 @@ class MediaItemsView(View):
 
     http_method_names = ["get", "head"]
 
-    def get(self, request: HttpRequest, path: str) -> HttpResponse:
-        return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "items")
+    def get(self, request: HttpRequest, path: str) -> HttpResponseBase:
+        return serve(request, path, document_root=str(Path(settings.MEDIA_ROOT) / "items"))
 
 
 if settings.SERVE_MEDIA:
