@@ -174,6 +174,10 @@ def _seed(args: argparse.Namespace) -> None:
                     display_name=f"Résident {i}",
                     home=Point(float(lon), float(lat), srid=settings.GEO_SRID),
                     home_address="Helsinki",
+                    # Residents who signed up through the app: verified, documents accepted.
+                    email_verified_at=timezone.now(),
+                    terms_version=settings.TERMS_VERSION,
+                    privacy_version=settings.PRIVACY_VERSION,
                 )
                 for i, (lon, lat) in enumerate(lonlat)
             ]

@@ -119,6 +119,10 @@ def _populate(args: argparse.Namespace) -> None:
                     password=password,
                     display_name=f"Résident {i}",
                     home=Point(float(lon), float(lat), srid=settings.GEO_SRID),
+                    # Residents who signed up through the app: verified, documents accepted.
+                    email_verified_at=timezone.now(),
+                    terms_version=settings.TERMS_VERSION,
+                    privacy_version=settings.PRIVACY_VERSION,
                 )
                 for i, (lon, lat) in enumerate(lonlat)
             ],
