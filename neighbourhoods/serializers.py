@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from geo.serializers import LatLonField
 from neighbourhoods.models import Neighbourhood
 
 
 class NeighbourhoodQuerySerializer(serializers.Serializer):
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
+    at = LatLonField(
+        required=False,
+        help_text='The place, "latitude,longitude" (the API\'s convention for query strings).',
+    )
+    lat = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, help_text="Older form of at: with lon."
+    )
+    lon = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, help_text="Older form of at: with lat."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "at" in attrs:
+            lon, lat = attrs["at"]
+        elif "lat" in attrs and "lon" in attrs:
+            lon, lat = attrs["lon"], attrs["lat"]
+        else:
+            message = _('Give the place as at="latitude,longitude".')
+            raise serializers.ValidationError({"at": [message]})
+        return {"lon": lon, "lat": lat}
 
 
 class NeighbourhoodSerializer(serializers.ModelSerializer):

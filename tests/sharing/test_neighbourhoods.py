@@ -69,3 +69,17 @@ def test_suspension_hides_items_and_cancels_open_loans(
     assert Loan.objects.get(pk=loan.pk).status == "cancelled"
     with pytest.raises(ForbiddenError):
         make_item(owner=member)
+
+
+@pytest.mark.django_db
+def test_the_place_is_given_as_at_latitude_longitude_or_the_older_lat_and_lon(
+    make_resident, client_for, neighbourhood
+):
+    client = client_for(make_resident())
+    by_at = client.get("/api/v1/neighbourhoods", {"at": "60.1699,24.9384"})
+    by_pair = client.get("/api/v1/neighbourhoods", {"lat": 60.1699, "lon": 24.9384})
+    assert by_at.status_code == by_pair.status_code == 200
+    assert by_at.json() == by_pair.json()
+    for query in ({}, {"lat": 60.1699}, {"at": "24.9384"}, {"at": "91,0"}):
+        answer = client.get("/api/v1/neighbourhoods", query)
+        assert answer.status_code == 400 and answer.json()["code"] == "invalid"
