@@ -31,6 +31,7 @@ from sharing.serializers import (
     ItemInSerializer,
     ItemPatchSerializer,
     ItemSerializer,
+    LoanActionJSONSerializer,
     LoanActionSerializer,
     LoanRequestSerializer,
     LoanSerializer,
@@ -313,7 +314,10 @@ class LoanActionApi(APIView):
     @extend_schema(
         operation_id="loan_action",
         parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=LOAN_ACTIONS)],
-        request=LoanActionSerializer,
+        request={
+            "application/json": LoanActionJSONSerializer,
+            "multipart/form-data": LoanActionSerializer,
+        },
         responses={200: LoanSerializer, 403: OpenApiResponse(description="Not your turn.")},
     )
     def post(self, request: Request, pk: int, action: str) -> Response:

@@ -301,7 +301,9 @@ class LoanActionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     condition = serializers.ChoiceField(choices=Loan.ReturnCondition.choices, required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    photo = serializers.FileField(required=False)
+    photo = serializers.FileField(
+        required=False, help_text="confirm-return: a photo of a damage (multipart only)"
+    )
     ends_at = serializers.DateTimeField(
         required=False, help_text="renew: the new end asked (the lender accepts or declines)"
     )
@@ -317,6 +319,13 @@ class LoanActionSerializer(serializers.Serializer):
         default="",
         help_text="accept: how to find each other there.",
     )
+
+
+class LoanActionJSONSerializer(LoanActionSerializer):
+    """A loan action's JSON body: every field but the photo (which travels in multipart). One
+    schema per media type, so that a generated client picks the right encoding."""
+
+    photo = None  # type: ignore[assignment]
 
 
 class PartySerializer(serializers.Serializer):

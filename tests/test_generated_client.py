@@ -7,9 +7,7 @@ both ways, handover, return, rate, a wanted request and an offer, the inbox read
 The client is generated during the test from ``/api/schema/`` as Daphne serves it, with no edit;
 every step goes through its ``api.<tag>.<operation>.sync_detailed`` functions and its models. Only
 what the API cannot create is seeded: the street graph, the neighbourhood, and the neighbour (who
-then logs in through the API like anyone). One step cannot go through this client, and is pinned
-as a known defect (search KNOWN DEFECT): a loan action with a body, such as the lender's
-confirmation of the return, which is then made through its service.
+then logs in through the API like anyone).
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ from django.utils import timezone
 from PIL import Image
 
 from sharing.models import Loan
-from sharing.services import loans as loan_services
 from tests.harness import BIN, CeleryWorker, Daphne, app_env, django_database_url
 from tests.mailserver import SmtpServer
 from tests.neighbourhoods.fixtures import HOMES
@@ -289,26 +286,15 @@ def test_the_resident_flows_through_the_generated_client(
     returned = act(loan_id, m.LoanActionAction.RETURN, client=aino)
     assert returned.status_code == 200, returned.content
     assert returned.parsed.status == m.LoanStatusEnum.RETURNED
-    # KNOWN DEFECT, pinned: POST /api/v1/loans/{id}/{action} declares one request schema
-    # (LoanActionRequest) under three content types (JSON, multipart, form). The generator (0.29,
-    # openapi-generators/openapi-python-client#1276) then emits three `isinstance` branches that
-    # all match: the request carries `json`, `files` and `data` and the last Content-Type,
-    # application/x-www-form-urlencoded, over what httpx encodes as multipart (files win). The
-    # server reads no field: `condition` is missing (and a handover `code` would be ignored, the
-    # call counting as the borrower's plain confirmation). No action that needs a body works
-    # through this client. When the schema or the generator is fixed, this assertion fails:
-    # replace the seeding below by the call.
-    refused = act(
+    # The lender confirms the return, with the object's condition (a JSON body: the schema gives
+    # one body shape per media type, so the generated client encodes it right).
+    confirmed = act(
         loan_id,
         m.LoanActionAction.CONFIRM_RETURN,
         client=lender,
-        body=m.LoanActionRequest(condition=m.ReturnConditionEnum.FINE),
+        body=m.LoanActionJSONRequest(condition=m.ReturnConditionEnum.FINE),
     )
-    assert refused.status_code == 400, refused.content
-    assert refused.parsed.code == "invalid" and "condition" in refused.parsed.fields.to_dict()
-    assert Loan.objects.get(pk=loan_id).status == Loan.Status.RETURNED
-    # The lender's confirmation, through the service the endpoint calls.
-    loan_services.loan_confirm_return(actor=lender_user, loan_id=loan_id, condition="fine")
+    assert confirmed.status_code == 200, confirmed.content
     closed = op("v1.loan_get")(loan_id, client=aino)
     assert closed.status_code == 200, closed.content
     assert closed.parsed.status == m.LoanStatusEnum.CLOSED

@@ -48,7 +48,7 @@ from sharing.apis import LOAN_ACTIONS
 from sharing.apis_community import MEMBERSHIP_ACTIONS, OFFER_ACTIONS, REPORT_ACTIONS
 from sharing.models import Conversation, Loan
 from sharing.services import loans as loan_services
-from sharing.services.items import item_block, item_create
+from sharing.services.items import item_block, item_create, item_photo_add
 from sharing.services.trust import report_create
 from sharing.services.wanted import offer_create, wanted_create
 from tests.accounts.factories import UserFactory, access_token_for, refresh_token_for
@@ -295,6 +295,7 @@ def _build() -> World:
         **{name: value.pk for name, value in loans.items()},
         "wanted": wanted.pk,
         "member": lender.pk,
+        "photo": item_photo_add(actor=lender, item_id=items["item"].pk, data=_png()).pk,
         "blocked": item_block(
             actor=lender,
             item_id=items["item"].pk,
@@ -560,6 +561,20 @@ MATRIX: list[Entry] = [
         lambda world: {"starts_at": _iso(world, "start", 20), "ends_at": _iso(world, "start", 21)},
     ),
     Entry("GET", "/api/v1/items/{item}/blocked-periods", "lender", row(other=403, owner=200)),
+    Entry("GET", "/api/v1/items/{item}/photos", "lender", members(200)),
+    Entry(
+        "POST",
+        "/api/v1/items/{item}/photos/order",
+        "lender",
+        row(other=403, owner=200),
+        lambda world: {"order": [world.ids["photo"]]},
+    ),
+    Entry(
+        "DELETE",
+        "/api/v1/items/{item}/photos/{photo}",
+        "lender",
+        row(other=403, owner=204),
+    ),
     Entry(
         "DELETE",
         "/api/v1/items/{item}/blocked-periods/{blocked}",
