@@ -18,7 +18,7 @@ from accounts.models import User
 from accounts.selectors import request_user
 from accounts.serializers import ErrorSerializer
 from backend.inputs import MalformedJsonError, json_parse
-from backend.pagination import LimitOffsetPagination
+from backend.pagination import CursorPagination
 from backend.parsers import FormParser, JSONParser, MultiPartParser
 from backend.throttling import NearbyThrottle, WebhookThrottle
 from pooling import selectors
@@ -163,12 +163,12 @@ class MerchantOrderApi(APIView):
 
 
 class OrderListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(operation_id="orders_list", tags=[ORDERS], responses=OrderSerializer(many=True))
     def get(self, request: Request) -> Response:
         orders = selectors.orders_of_resident(resident=request_user(request))
-        paginator = LimitOffsetPagination()
+        paginator = CursorPagination()
         page = paginator.paginate_queryset(orders, request, view=self)
         return paginator.get_paginated_response(OrderSerializer(page, many=True).data)
 

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import request_user
 from backend.errors import DomainError, NotFoundError
-from backend.pagination import LimitOffsetPagination
+from backend.pagination import CursorPagination
 from backend.parsers import FormParser, JSONParser, MultiPartParser
 from backend.throttling import NearbyThrottle
 from sharing import apis_calendar, selectors
@@ -57,11 +57,11 @@ def _my_items(user: Any) -> QuerySet[Item]:
 
 
 class ItemListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(operation_id="items_mine", responses=ItemSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = CursorPagination()
         page = paginator.paginate_queryset(_my_items(request_user(request)), request, view=self)
         return paginator.get_paginated_response(
             ItemSerializer(page, many=True, context={"request": request}).data
@@ -254,13 +254,13 @@ class ItemsNearbyApi(APIView):
 
 
 class LoanListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(operation_id="loans_mine", responses=LoanSerializer(many=True))
     def get(self, request: Request) -> Response:
         role = request.query_params.get("role")
         status = request.query_params.get("status")
-        paginator = LimitOffsetPagination()
+        paginator = CursorPagination()
         page = paginator.paginate_queryset(
             selectors.loans_for(request_user(request), role, status), request, view=self
         )

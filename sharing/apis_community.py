@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import request_user
 from backend.errors import NotFoundError
-from backend.pagination import LimitOffsetPagination
+from backend.pagination import CursorPagination
 from backend.throttling import WantedCreateThrottle
 from neighbourhoods import selectors as neighbourhood_selectors
 from neighbourhoods import services as neighbourhood_services
@@ -54,7 +54,7 @@ STATUS_PARAM = OpenApiParameter("status", str, required=False, description="Only
 
 
 def _paginated(view: APIView, request: Request, rows: Any, serializer: Any, **ctx: Any) -> Response:
-    paginator = LimitOffsetPagination()
+    paginator = CursorPagination()
     page = paginator.paginate_queryset(rows, request, view=view)
     context = {"request": request, **ctx}
     return paginator.get_paginated_response(serializer(page, many=True, context=context).data)
@@ -70,7 +70,7 @@ def _offer_out(offer_id: int) -> Any:
 
 
 class WantedListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
     throttle_classes = [WantedCreateThrottle]
 
     @extend_schema(
@@ -101,7 +101,7 @@ class WantedListApi(APIView):
 
 
 class WantedInboxApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(operation_id="wanted_inbox", responses=WantedNeighbourSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -223,7 +223,7 @@ class OfferActionApi(APIView):
 
 
 class ConversationListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(operation_id="conversations_mine", responses=ConversationSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -236,7 +236,7 @@ class ConversationListApi(APIView):
 
 
 class ConversationMessagesApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="conversation_messages",
@@ -265,7 +265,7 @@ class ConversationMessagesApi(APIView):
 
 
 class RatingCreateApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="ratings_mine",
@@ -318,7 +318,7 @@ class ReportCreateApi(APIView):
 
 
 class ModerationReportListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="moderation_reports",
@@ -361,7 +361,7 @@ class ModerationReportActionApi(APIView):
 
 
 class ModerationMembershipListApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="moderation_memberships",

@@ -19,8 +19,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["backend.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "backend.error_handlers.exception_handler",
-    # Every list is paginated (?limit=&offset=), up to API_MAX_PAGE_SIZE (backend/pagination.py).
-    "DEFAULT_PAGINATION_CLASS": "backend.pagination.LimitOffsetPagination",
+    # Every list that grows is paginated by cursor (?limit=&cursor=, the answer gives next), up to
+    # API_MAX_PAGE_SIZE (backend/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "backend.pagination.CursorPagination",
     "PAGE_SIZE": 50,
 }
 # How deep a JSON body may nest (objects and arrays), checked before parsing: deeper is a 400.

@@ -948,7 +948,7 @@ def _call(entry: Entry, world: World, actor: str) -> tuple[int, bool, str]:
     status = response.status_code
     if status == 200 and response.get("Content-Type") == "application/json":
         body = response.json()
-        if isinstance(body, dict) and body.get("results") == [] and body.get("count") == 0:
+        if isinstance(body, dict) and body.get("results") == [] and body.get("next") is None:
             status = EMPTY
     return status, _written() == before, response.content[:160].decode(errors="replace")
 
