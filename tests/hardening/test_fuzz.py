@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -129,6 +130,12 @@ def _signed(case, merchant: tuple[str, str]) -> dict[str, Any]:
 @SETTINGS
 def test_as_the_actor_it_is_made_for(case, actor_headers, fuzz_world):
     headers = actor_headers[natural_actor(case.operation.path)]
+    if case.method.upper() == "POST" and not any(
+        name.lower() == "idempotency-key" for name in (case.headers or {})
+    ):
+        # Every signed-in POST takes one (accounts/idempotency.py): when schemathesis did not
+        # draw the optional header, a fresh key goes along, so retries' path is fuzzed too.
+        headers = {**headers, "Idempotency-Key": f"fuzz-{uuid.uuid4()}"}
     if case.operation.path == WEBHOOK:
         signed = _signed(case, fuzz_world.merchant)
         case.call_and_validate(
