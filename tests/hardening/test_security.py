@@ -276,7 +276,7 @@ def test_the_schema_documents_the_page_parameters():
     schema = raw_schema()
     for path in LISTS:
         names = {p["name"] for p in schema["paths"][path]["get"].get("parameters", [])}
-        assert {"limit", "offset"} <= names, path
+        assert {"limit", "cursor"} <= names, path
         assert schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"][
             "schema"
         ]["$ref"].startswith("#/components/schemas/Paginated"), path
