@@ -227,4 +227,4 @@ def test_old_events_and_their_pushes_are_pruned(settings):
     assert EventStream.objects.get(user=user).last_seq == 2  # ids go on from where they were
     from notifications.tasks import events_prune_task
 
-    assert events_prune_task.apply().get() == 0
+    assert events_prune_task.apply().get(disable_sync_subtasks=False) == 0

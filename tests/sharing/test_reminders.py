@@ -194,6 +194,13 @@ def test_the_periodic_tasks_are_scheduled_and_call_the_services(pair, settings):
         "sharing.reminders_send": "sharing.reminders_send",
     }
     assert schedule["sharing.wanted_widen"]["schedule"] == 60.0
-    assert loans_expire_task.apply().get() == 0
-    assert wanted_widen_task.apply().get() == {"expired": 0, "widened": 0, "notified": 0}
-    assert reminders_send_task.apply().get() == {"sent": 0, "deferred": 0}
+    assert loans_expire_task.apply().get(disable_sync_subtasks=False) == 0
+    assert wanted_widen_task.apply().get(disable_sync_subtasks=False) == {
+        "expired": 0,
+        "widened": 0,
+        "notified": 0,
+    }
+    assert reminders_send_task.apply().get(disable_sync_subtasks=False) == {
+        "sent": 0,
+        "deferred": 0,
+    }
