@@ -135,10 +135,8 @@ class LoginIPThrottle(IPThrottle):
     scope = "login"
 
 
-class LoginAccountThrottle(RateThrottle):
-    """Log-in attempts on one account, from anywhere: slows a distributed password guess."""
-
-    scope = "login_account"
+class EmailAskedThrottle(RateThrottle):
+    """Requests about one address (log-ins, reset links), from anywhere: no mailbox is flooded."""
 
     def identity(self, request: Request, view: Any) -> str | None:
         data = request.data if isinstance(request.data, dict) else {}
@@ -146,6 +144,12 @@ class LoginAccountThrottle(RateThrottle):
         if not isinstance(email, str) or not email.strip():
             return None
         return email.strip().lower()
+
+
+class LoginAccountThrottle(EmailAskedThrottle):
+    """Log-in attempts on one account, from anywhere: slows a distributed password guess."""
+
+    scope = "login_account"
 
 
 class TokenRefreshThrottle(IPThrottle):
@@ -223,17 +227,6 @@ def throttle_reset() -> int:
     for key in client.scan_iter(match=f"{prefix}{KEY_PREFIX}:*", count=500):
         deleted += client.delete(key)
     return deleted
-
-
-class EmailAskedThrottle(RateThrottle):
-    """Requests about one address (reset links, sign-ups), from anywhere: no mailbox is flooded."""
-
-    def identity(self, request: Request, view: Any) -> str | None:
-        data = request.data if isinstance(request.data, dict) else {}
-        email = data.get("email")
-        if not isinstance(email, str) or not email.strip():
-            return None
-        return email.strip().lower()
 
 
 class PasswordResetIPThrottle(IPThrottle):

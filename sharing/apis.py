@@ -174,12 +174,7 @@ class ItemPhotoApi(APIView):
         responses={200: PhotoSerializer(many=True)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        item = _my_items(request_user(request)).filter(pk=pk).first()
-        if item is None:
-            item = selectors.items_visible_to(request_user(request)).filter(pk=pk).first()
-        if item is None:
-            raise NotFoundError()
-        photos = item.photos.order_by("position", "pk")
+        photos = apis_calendar.item_for(request, pk).photos.order_by("position", "pk")
         return Response(PhotoSerializer(photos, many=True, context={"request": request}).data)
 
 

@@ -70,7 +70,7 @@ class BlockedPeriodSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-def _item_for(request: Request, pk: int) -> Item:
+def item_for(request: Request, pk: int) -> Item:
     """The person's own item, or a neighbour's they may borrow; else 404."""
     user = request_user(request)
     item = Item.objects.filter(pk=pk, owner=user).first()
@@ -93,7 +93,7 @@ class ItemAvailabilityApi(APIView):
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         start, end = query.validated_data["starts_at"], query.validated_data["ends_at"]
-        item = _item_for(request, pk)
+        item = item_for(request, pk)
         body = {
             "item": item.pk,
             "starts_at": start,
@@ -114,7 +114,7 @@ class ItemBlockedPeriodsApi(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        item = _item_for(request, pk)
+        item = item_for(request, pk)
         if item.owner_id != request_user(request).pk:
             raise item_services.NotOwnerError()
         blocks = BlockedPeriod.objects.filter(item=item, period__endswith__gt=timezone.now())
@@ -129,6 +129,6 @@ class ItemBlockedPeriodApi(APIView):
         responses={204: None, 403: OpenApiResponse(description="not_owner")},
     )
     def delete(self, request: Request, pk: int, block_id: int) -> Response:
-        _item_for(request, pk)
+        item_for(request, pk)
         item_services.item_unblock(actor=request_user(request), item_id=pk, block_id=block_id)
         return Response(status=204)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.storage import default_storage
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.selectors import request_user
 from sharing import selectors
 from sharing.models import PersonBlock
+from sharing.serializers import absolute_media_url
 from sharing.services.blocks import MemberNotFoundError, person_block, person_unblock
 from sharing.taxonomy import CATEGORIES
 
@@ -57,12 +57,6 @@ class BlockSerializer(serializers.Serializer):
     since = serializers.DateTimeField(source="created_at")
 
 
-def _thumbnail(request: Request, name: str | None) -> str | None:
-    if not name:
-        return None
-    return request.build_absolute_uri(default_storage.url(name))
-
-
 class MemberProfileApi(APIView):
     @extend_schema(
         operation_id="member_profile",
@@ -96,7 +90,7 @@ class MemberProfileApi(APIView):
                     "title": item.title,
                     "category": item.category,
                     "category_label": str(CATEGORIES.get(item.category, item.category)),
-                    "thumbnail": _thumbnail(request, getattr(item, "thumbnail_name", None)),
+                    "thumbnail": absolute_media_url(request, getattr(item, "thumbnail_name", None)),
                 }
                 for item in profile.items
             ],

@@ -141,12 +141,13 @@ def session_refresh(*, refresh: str) -> TokenPair:
     return TokenPair(access=access, refresh=str(new), session=session)
 
 
-def _revoke(session: AuthSession, now: datetime) -> None:
+def _revoke(session: AuthSession, now: datetime, *, tell: bool = True) -> None:
     session.revoked_at = now
     # Its devices stop receiving pushes (notifications.Device.session, by its reverse relation:
     # accounts does not import the apps built on it).
     session.devices.all().delete()
-    sessions_ended_tell(user_id=session.user_id, session_ids=[str(session.pk)])
+    if tell:
+        sessions_ended_tell(user_id=session.user_id, session_ids=[str(session.pk)])
 
 
 def sessions_ended_tell(*, user_id: int, session_ids: list[str]) -> None:
@@ -194,9 +195,10 @@ def sessions_end_all(*, user: User, keep: uuid.UUID | str | None = None) -> int:
         )
         if keep is not None:
             sessions = sessions.exclude(pk=keep)
-        ended = 0
+        ended: list[str] = []
         for session in sessions:
-            _revoke(session, now)
+            _revoke(session, now, tell=False)
             session.save(update_fields=["revoked_at"])
-            ended += 1
-    return ended
+            ended.append(str(session.pk))
+        sessions_ended_tell(user_id=user.pk, session_ids=ended)
+    return len(ended)

@@ -12,10 +12,10 @@ for one item are serialised on the item's row, and the constraint is the guard t
 
 from __future__ import annotations
 
-import math
 import secrets
 from datetime import datetime, timedelta
 
+import numpy as np
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from psycopg.types.range import Range
 
 from accounts.models import User
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
+from geo.osm_import import haversine_lengths
 from neighbourhoods.errors import NotStaffError
 from neighbourhoods.models import Membership
 from neighbourhoods.selectors import (
@@ -186,12 +187,7 @@ MEETING_MAX_M = 3000.0
 
 def _metres(a: Point, b: Point) -> float:
     """Great-circle distance between two WGS84 points."""
-    lon1, lat1, lon2, lat2 = map(math.radians, (a.x, a.y, b.x, b.y))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6_371_000 * math.asin(math.sqrt(h))
+    return float(haversine_lengths(np.array([a.x, b.x]), np.array([a.y, b.y]))[0])
 
 
 @transaction.atomic
