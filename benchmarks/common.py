@@ -30,6 +30,21 @@ def bench_database(name: str, url: str | None = None) -> str:
     return bench_url
 
 
+def bench_database_drop(name: str, url: str | None = None) -> None:
+    """Drops the database ``name`` (a run's own, made by :func:`bench_database`) on the server
+    of ``url``; connections still open to it are closed first."""
+    import environ
+    import psycopg
+
+    cfg = environ.Env.db_url_config(url or DEFAULT_DATABASE_URL)
+    with psycopg.connect(
+        host=cfg.get("HOST") or "127.0.0.1", port=int(cfg.get("PORT") or 5432),
+        user=cfg.get("USER") or "postgres", password=cfg.get("PASSWORD") or None,
+        dbname="postgres", autocommit=True,
+    ) as conn:  # fmt: skip
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def percentile(values: list[float], q: float) -> float:
     """The ``q`` quantile, linearly interpolated; 0.0 for nothing measured."""
     ordered = sorted(values)

@@ -400,27 +400,79 @@ class StreetNetwork:
 
     # --- matrix ---------------------------------------------------------------------------------
 
+    # Rows of distances (8 bytes per node each) a matrix keeps in memory at once.
+    MATRIX_CHUNK_BYTES = 64 * 1024 * 1024
+
     def matrix(
         self, snaps: Snaps, profile: Profile, limit_m: float = np.inf
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Seconds and meters between every pair of snapped points (inf where unreachable)."""
+        """Seconds and meters between every pair of snapped points (inf where unreachable).
+
+        One multi-source search per profile: the graph searches start from the distinct end
+        nodes of the points' edges (points on one street share them), all in one call of
+        scipy's Dijkstra (chunked to bound memory), and only the columns of the points' end
+        nodes are kept. Each point then leaves by either end of its edge and arrives by either
+        end of its target's edge, or along the edge itself when both are on it.
+        """
         pg = self.graphs[profile.graph_key]
         n = len(snaps)
         seconds = np.full((n, n), np.inf)
         meters = np.full((n, n), np.inf)
+        ok = np.flatnonzero(snaps.edge >= 0)
+        if ok.size == 0:
+            return seconds, meters
         plain = bool(np.all(pg.rules.factor == 1.0))
-        for i in range(n):
-            if snaps.edge[i] < 0:
-                continue
-            origin = snaps.one(i)
-            search = self.search(origin, profile, limit_m=limit_m, predecessors=not plain)
-            eff = self.costs_to(search, snaps, profile) + snaps.approach_m + origin.approach_m
-            eff[i] = 0.0
-            seconds[i] = profile.seconds(eff)
-            if plain:
-                meters[i] = eff
-            else:
+        if not plain:
+            # Profiles whose costs are not plain meters (wheelchair) need the real meters of
+            # the cheapest paths: one search per point with predecessors.
+            for i in ok:
+                origin = snaps.one(int(i))
+                search = self.search(origin, profile, limit_m=limit_m, predecessors=True)
+                eff = self.costs_to(search, snaps, profile) + snaps.approach_m + origin.approach_m
+                eff[i] = 0.0
+                seconds[i] = profile.seconds(eff)
                 meters[i] = self._meters_along(search, snaps, pg, eff, origin)
+            return seconds, meters
+        e = snaps.edge[ok]
+        f = pg.rules.factor[e]
+        off = snaps.offset_m[ok]
+        length = self.length_m[e]
+        u, v = self.src[e], self.dst[e]
+        fwd, bwd = pg.rules.forward[e], pg.rules.backward[e]
+        # Leaving a point: to its edge's source against the edge, to its target along it.
+        out_u = np.where(bwd, off * f, np.inf)
+        out_v = np.where(fwd, (length - off) * f, np.inf)
+        # Arriving at a point: from its edge's source along the edge, from its target against.
+        in_u = np.where(fwd, off * f, np.inf)
+        in_v = np.where(bwd, (length - off) * f, np.inf)
+        nodes, inverse = np.unique(np.concatenate([u, v]), return_inverse=True)
+        iu, iv = inverse[: ok.size], inverse[ok.size :]
+        # dist[a, b]: effective meters from node a to node b, over the end nodes only.
+        dist = np.empty((nodes.size, nodes.size))
+        chunk = max(1, int(self.MATRIX_CHUNK_BYTES // (8 * max(self.n_nodes, 1))))
+        for lo in range(0, nodes.size, chunk):
+            rows = dijkstra(pg.csr, directed=True, indices=nodes[lo : lo + chunk], limit=limit_m)
+            dist[lo : lo + chunk] = rows[:, nodes]
+        # From each point to each end node: by either end of its own edge.
+        to_node = np.minimum(out_u[:, None] + dist[iu], out_v[:, None] + dist[iv])
+        # To each point: arriving by either end of its edge.
+        cost = np.minimum(to_node[:, iu] + in_u[None, :], to_node[:, iv] + in_v[None, :])
+        # Both on one edge: along it, if it may be used in that direction.
+        same = e[:, None] == e[None, :]
+        if same.any():
+            ahead = off[None, :] >= off[:, None]
+            allowed = np.where(ahead, fwd[None, :], bwd[None, :])
+            direct = np.where(
+                same & allowed, np.abs(off[None, :] - off[:, None]) * f[None, :], np.inf
+            )
+            cost = np.minimum(cost, direct)
+        approach = snaps.approach_m[ok]
+        cost = cost + approach[:, None] + approach[None, :]
+        cost[cost > limit_m + approach[:, None] + approach[None, :]] = np.inf
+        np.fill_diagonal(cost, 0.0)
+        grid = np.ix_(ok, ok)
+        meters[grid] = cost
+        seconds[grid] = profile.seconds(cost)
         return seconds, meters
 
     def _meters_along(

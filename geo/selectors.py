@@ -200,7 +200,18 @@ class MatrixResult:
     snapped: list[bool]
 
 
-def travel_matrix(*, points: Sequence[tuple[float, float]], profile: str) -> MatrixResult:
+@dataclass(frozen=True)
+class MatrixArrays:
+    """Seconds and meters between points as arrays (``inf`` where unreachable)."""
+
+    seconds: np.ndarray
+    meters: np.ndarray
+    snapped: np.ndarray  # bool per point
+
+
+def travel_matrix_arrays(*, points: Sequence[tuple[float, float]], profile: str) -> MatrixArrays:
+    """The travel matrix between ``points`` as arrays, for callers that compute on it (the
+    planner): no conversion to lists."""
     prof = get_profile(profile)
     net = get_network()
     lons = np.array([p[0] for p in points], dtype=float)
@@ -210,12 +221,20 @@ def travel_matrix(*, points: Sequence[tuple[float, float]], profile: str) -> Mat
         raise OffGraphError()
     limit = settings.GEO_ROUTE_MAX_KM * 1000 * 3
     seconds, meters = net.matrix(snaps, prof, limit_m=limit)
+    return MatrixArrays(seconds=seconds, meters=meters, snapped=snaps.edge >= 0)
+
+
+def travel_matrix(*, points: Sequence[tuple[float, float]], profile: str) -> MatrixResult:
+    arrays = travel_matrix_arrays(points=points, profile=profile)
 
     def clean(m: np.ndarray) -> list[list[float | None]]:
-        return [[round(float(v), 1) if np.isfinite(v) else None for v in row] for row in m]
+        rounded = np.round(m, 1)
+        return [[float(v) if np.isfinite(v) else None for v in row] for row in rounded.tolist()]
 
     return MatrixResult(
-        seconds=clean(seconds), meters=clean(meters), snapped=(snaps.edge >= 0).tolist()
+        seconds=clean(arrays.seconds),
+        meters=clean(arrays.meters),
+        snapped=arrays.snapped.tolist(),
     )
 
 
@@ -233,4 +252,5 @@ __all__ = [
     "route_between",
     "rows_for",
     "travel_matrix",
+    "travel_matrix_arrays",
 ]

@@ -152,6 +152,31 @@ def fanout_deliver(delivery: Delivery) -> bool:
     return True
 
 
+async def _send_many(deliveries: list[Delivery]) -> None:
+    await asyncio.wait_for(
+        asyncio.gather(*(_send(d) for d in deliveries)),
+        timeout=settings.REALTIME_FANOUT_TIMEOUT_SECONDS,
+    )
+
+
+def fanout_deliver_many(deliveries: list[Delivery]) -> bool:
+    """Several committed events at once (a plan telling hundreds of residents): one trip to the
+    event loop, the channel layer's sends concurrent; ``False`` when it could not take them."""
+    if not deliveries:
+        return True
+    try:
+        _run(_send_many(deliveries))
+    except (redis.RedisError, OSError, TimeoutError) as error:
+        logger.warning(
+            "live delivery of %d %s event(s) failed (%s); they stay in their recipients' logs",
+            len(deliveries),
+            deliveries[0].event_type,
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
 async def _send_control(user_ids: list[int], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:

@@ -16,6 +16,7 @@ from notifications.services.digest import (
 from notifications.services.events import (
     events_prune,
     notify,
+    notify_many,
     push_enqueue,
     topic_subscribe,
     topic_unsubscribe,
@@ -47,6 +48,7 @@ __all__ = [
     "events_mark_all_read",
     "events_prune",
     "notify",
+    "notify_many",
     "position_allowed",
     "position_received",
     "position_record",

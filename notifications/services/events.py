@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -19,7 +20,7 @@ from kombu.pools import producers
 
 from accounts.models import User
 from notifications.catalogue import Push, event_type_get
-from notifications.fanout import Delivery, fanout_control, fanout_deliver
+from notifications.fanout import Delivery, fanout_control, fanout_deliver, fanout_deliver_many
 from notifications.models import EmailOutbox, Event, EventStream, PushOutbox, TopicSubscription
 from notifications.services.digest import email_outbox_add
 
@@ -136,6 +137,92 @@ def notify(
         )
         transaction.on_commit(partial(_after_commit, delivery, push_ids), robust=True)
     return events
+
+
+def _streams_advance_by(counts: Mapping[int, int]) -> dict[int, int]:
+    """Like :func:`_streams_advance`, moving each stream by ``counts[user_id]`` events at once;
+    returns the last ``seq`` of each (active) account."""
+    table = EventStream._meta.db_table
+    users = User._meta.db_table
+    ids = sorted(counts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (user_id, last_seq)
+            SELECT u.id, c.n FROM {users} u
+            JOIN unnest(%s::bigint[], %s::bigint[]) AS c(id, n) ON c.id = u.id
+            WHERE u.is_active ORDER BY u.id
+            ON CONFLICT (user_id) DO UPDATE SET last_seq = {table}.last_seq + EXCLUDED.last_seq
+            RETURNING user_id, last_seq
+            """,  # noqa: S608 (the table names are ours; values are parameters)
+            [ids, [counts[i] for i in ids]],
+        )
+        return dict(cursor.fetchall())
+
+
+def notify_many(
+    *, event_type: str, items: Sequence[tuple[Mapping[str, Any], Iterable[int | User]]]
+) -> list[Event]:
+    """:func:`notify` for many events of one type at once, each ``(data, recipients)``: the
+    same guarantees (in the caller's transaction, sent after the commit, inactive accounts left
+    out, a recipient's events in the order given) in a few statements instead of a few per
+    event. For services that tell hundreds of people at once (a plan)."""
+    kind = event_type_get(event_type)
+    prepared = [(kind.validate(data), _recipient_ids(recipients)) for data, recipients in items]
+    counts: dict[int, int] = defaultdict(int)
+    for _payload, user_ids in prepared:
+        for user_id in user_ids:
+            counts[user_id] += 1
+    if not counts:
+        return []
+    with transaction.atomic(savepoint=False):
+        last = _streams_advance_by(counts)
+        if not last:
+            return []
+        next_seq = {user_id: seq - counts[user_id] + 1 for user_id, seq in last.items()}
+        now = timezone.now()
+        at = timezone.localtime(now).isoformat()
+        rows: list[Event] = []
+        deliveries: list[Delivery] = []
+        for payload, user_ids in prepared:
+            seqs: dict[int, int] = {}
+            for user_id in user_ids:
+                if user_id not in next_seq:
+                    continue
+                seqs[user_id] = next_seq[user_id]
+                next_seq[user_id] += 1
+                rows.append(
+                    Event(
+                        recipient_id=user_id,
+                        seq=seqs[user_id],
+                        type=event_type,
+                        data=payload,
+                        created_at=now,
+                    )
+                )
+            if seqs:
+                deliveries.append(
+                    Delivery(event_type=event_type, at=at, data=payload, seqs=seqs, topic=None)
+                )
+        events = Event.objects.bulk_create(rows)
+        push_ids: list[int] = []
+        if kind.push is not Push.NEVER and settings.PUSH_ENABLED:
+            PushOutbox.objects.bulk_create(
+                [
+                    PushOutbox(event=event, due_at=now, expires_at=now + kind.push_ttl)
+                    for event in events
+                ]
+            )
+            push_ids = [event.pk for event in events]
+        email_outbox_add(kind=kind, events=events)
+        transaction.on_commit(partial(_after_commit_many, deliveries, push_ids), robust=True)
+    return events
+
+
+def _after_commit_many(deliveries: list[Delivery], push_ids: list[int]) -> None:
+    fanout_deliver_many(deliveries)
+    if push_ids:
+        push_enqueue(push_ids)
 
 
 def _after_commit(delivery: Delivery, push_ids: list[int]) -> None:

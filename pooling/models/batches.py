@@ -58,6 +58,9 @@ class Batch(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     # Orders left out of the plan, and why: [{"order_id": 3, "reason": "no_route"}].
     left_out = models.JSONField(default=list, blank=True)
+    # When the fleet was too small for the day: the stops and orders left out for that reason
+    # and an estimate of the courier-hours and couriers missing ({} otherwise).
+    shortfall = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     planned_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)

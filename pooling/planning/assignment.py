@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.contrib.gis.geos import Point
 
-from geo.selectors import nearby_ids
-from pooling.models import DropKind, ReceiveMode, RelayPoint
+from pooling.models import DropKind
 from pooling.planning.clock import Window, intersect, service_starts
 
 
@@ -92,46 +90,6 @@ class StopDraft:
 class DropChoice:
     drops: dict[int, Drop]
     left_out: dict[int, str]
-
-
-# --- candidates (reads the street graph) -----------------------------------------------------------
-
-
-def relay_options(
-    *,
-    home: Point,
-    mode: str,
-    relay_point_id: int | None,
-    max_walk_seconds: float,
-    profile: str,
-    relays: Iterable[int],
-) -> list[DropOption]:
-    """The relays and hosts (among ``relays``, the ids open to this batch) a resident accepts and
-    can walk to from ``home`` within ``max_walk_seconds`` with ``profile``."""
-    kinds: list[str] = []
-    if mode in (ReceiveMode.RELAY, ReceiveMode.ANY):
-        kinds += [RelayPoint.Kind.SHOP, RelayPoint.Kind.LOCKER, RelayPoint.Kind.POST_OFFICE]
-    if mode in (ReceiveMode.HOST, ReceiveMode.ANY):
-        kinds.append(RelayPoint.Kind.NEIGHBOUR_HOST)
-    allowed = set(relays)
-    if relay_point_id is not None:
-        allowed &= {relay_point_id}
-    if not kinds or not allowed or max_walk_seconds <= 0:
-        return []
-    queryset = RelayPoint.objects.filter(pk__in=sorted(allowed), kind__in=kinds, is_active=True)
-    reachable = nearby_ids(
-        origin=home, seconds=max_walk_seconds, profile=profile, queryset=queryset
-    )
-    kind_of = dict(queryset.values_list("pk", "kind"))
-    return [
-        DropOption(
-            key=f"relay:{pk}",
-            kind=DropKind.HOST if kind_of[pk] == RelayPoint.Kind.NEIGHBOUR_HOST else DropKind.RELAY,
-            relay_point_id=pk,
-            walk_seconds=float(seconds),
-        )
-        for pk, seconds in zip(reachable.pks, reachable.seconds.tolist(), strict=True)
-    ]
 
 
 # --- the choice (pure) -----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ PyVRP, and the impact against the baselines; then the path of every leg of every
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -17,8 +19,9 @@ from django.contrib.gis.geos import LineString
 
 from geo.graph import get_network
 from geo.network import IslandError, NoRouteError, OffGraphError
-from geo.selectors import RouteTooLongError, route_between, travel_matrix
+from geo.selectors import RouteTooLongError, route_between, travel_matrix_arrays
 from pooling.models import ReceiveMode
+from pooling.planning import clock
 from pooling.planning.assignment import (
     DropChoice,
     Place,
@@ -28,7 +31,7 @@ from pooling.planning.assignment import (
 )
 from pooling.planning.impact import BaselineParcel, Impact, impact_compute
 from pooling.planning.inputs import BatchInputs
-from pooling.planning.vrp import solve_problem
+from pooling.planning.vrp import solve_problem, unserviceable_reason
 from pooling.planning.vrp_problem import Plan, RoutingProblem, StopDemand, VehicleSpec
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,12 @@ class BatchComputation:
     left_out: dict[int, str]
     # Stop index -> index of its place in the problem's matrices (0: hub).
     legs: dict[tuple[int, int], LineString | None] = field(default_factory=dict)
+    # Wall time of each step, in seconds (matrices, drops, solve, impact).
+    timings: dict[str, float] = field(default_factory=dict)
+    matrices: _PlaceMatrices | None = None
+    # When the fleet is too small for the day: what was left out and an estimate of what is
+    # missing to serve it (empty otherwise).
+    shortfall: dict[str, float | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,8 @@ def batch_compute(
     seed = settings.POOLING_SOLVER_SEED if seed is None else seed
     net = get_network()
 
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
     say(20, "matrices")
     # One matrix per profile over the hub and every place a parcel could go: it says which
     # places the fleet can reach (and come back from), it prices the rounds, and the baselines.
@@ -85,6 +96,8 @@ def batch_compute(
         for o in inputs.orders
     ]
 
+    timings["matrices_s"] = time.perf_counter() - started
+    started = time.perf_counter()
     say(30, "choosing_drops")
     hub_x, hub_y = net.proj.forward(
         np.array([inputs.hub_lonlat[0]]), np.array([inputs.hub_lonlat[1]])
@@ -103,6 +116,8 @@ def batch_compute(
     )
     left_out.update(window_left_out)
     problem = _routing_problem(inputs, stops, matrices)
+    timings["drops_s"] = time.perf_counter() - started
+    started = time.perf_counter()
 
     say(40, "solving")
     plan = solve_problem(problem, seconds=seconds, seed=seed, max_iterations=max_iterations)
@@ -110,12 +125,14 @@ def batch_compute(
         # Never save a plan that breaks a rule (PyVRP returned its best infeasible solution).
         logger.warning("batch #%s: plan breaks rules: %s", inputs.batch_id, plan.violations[:5])
         plan = replace(plan, trips=(), left_out=tuple(range(len(stops))), meters=0, feasible=False)
-    for s in plan.left_out:
-        for order_id in stops[s].order_ids:
-            left_out[order_id] = "no_capacity_or_window"
+    shortfall = _left_out_by_solver(problem, plan, stops, left_out)
+
+    timings["solve_s"] = time.perf_counter() - started
+    started = time.perf_counter()
 
     say(80, "impact")
     impact = _impact(inputs, matrices, plan, stops, choice, usable, max_iterations)
+    timings["impact_s"] = time.perf_counter() - started
     return BatchComputation(
         inputs=inputs,
         choice=choice,
@@ -124,6 +141,9 @@ def batch_compute(
         plan=plan,
         impact=impact,
         left_out=left_out,
+        timings=timings,
+        matrices=matrices,
+        shortfall=shortfall,
     )
 
 
@@ -158,6 +178,34 @@ def _usable_places(inputs: BatchInputs, matrices: _PlaceMatrices) -> dict[str, P
     }
 
 
+def _left_out_by_solver(
+    problem: RoutingProblem, plan: Plan, stops: list[StopDraft], left_out: dict[int, str]
+) -> dict[str, float | int]:
+    """The reason of each order of a stop the plan leaves out: ``capacity`` or ``window`` when
+    no vehicle could serve it even alone, else ``fleet_full`` (the couriers' day is full). For
+    the latter, an estimate of the courier-hours missing (the plan's average time per stop,
+    times the stops left out) and of the couriers it makes (shifts as long as the longest)."""
+    full = []
+    for s in plan.left_out:
+        reason = unserviceable_reason(problem, s) or "fleet_full"
+        if reason == "fleet_full":
+            full.append(s)
+        for order_id in stops[s].order_ids:
+            left_out[order_id] = reason
+    if not full:
+        return {}
+    busy = sum(t.back - t.depart for t in plan.trips)
+    per_stop = busy / plan.stops_served if plan.stops_served else 3600
+    hours = len(full) * per_stop / 3600
+    shift_h = max((v.shift_end - v.shift_start for v in problem.vehicles), default=8 * 3600) / 3600
+    return {
+        "stops": len(full),
+        "orders": sum(len(stops[s].order_ids) for s in full),
+        "courier_hours_missing": round(hours, 1),
+        "couriers_missing": math.ceil(hours / shift_h) if shift_h > 0 else 0,
+    }
+
+
 def _routing_problem(
     inputs: BatchInputs, stops: list[StopDraft], matrices: _PlaceMatrices
 ) -> RoutingProblem:
@@ -174,7 +222,12 @@ def _routing_problem(
     return RoutingProblem(
         stops=tuple(
             StopDemand(
-                units=d.units, kg=d.kg, service_s=d.service_seconds(), windows=tuple(d.windows)
+                units=d.units,
+                kg=d.kg,
+                service_s=d.service_seconds(),
+                windows=tuple(d.windows),
+                orders=len(d.order_ids),
+                waited_s=_waited(inputs, d.order_ids),
             )
             for d in stops
         ),
@@ -195,6 +248,17 @@ def _routing_problem(
         loading_s=inputs.loading_s,
         round_max_s=int(settings.POOLING_ROUND_MAX_SECONDS),
     )
+
+
+def _waited(inputs: BatchInputs, order_ids: Sequence[int]) -> int:
+    """How long the oldest of these orders has waited, at the start of the batch's day."""
+    day_start = clock.at_seconds(inputs.day, 0)
+    announced = [
+        inputs.info[o].announced_at for o in order_ids if inputs.info[o].announced_at is not None
+    ]
+    if not announced:
+        return 0
+    return max(0, int((day_start - min(a for a in announced if a)).total_seconds()))
 
 
 def _impact(
@@ -262,14 +326,8 @@ def _baseline_parcels(
 
 
 def _matrix(points: Sequence[tuple[float, float]], profile: str) -> tuple[np.ndarray, np.ndarray]:
-    result = travel_matrix(points=points, profile=profile)
-    seconds = np.array(
-        [[np.inf if v is None else v for v in row] for row in result.seconds], dtype=float
-    )
-    meters = np.array(
-        [[np.inf if v is None else v for v in row] for row in result.meters], dtype=float
-    )
-    return seconds, meters
+    result = travel_matrix_arrays(points=points, profile=profile)
+    return result.seconds, result.meters
 
 
 def _repair(seconds: np.ndarray, meters: np.ndarray) -> None:
@@ -312,3 +370,64 @@ def legs_compute(computation: BatchComputation) -> dict[tuple[int, int], LineStr
             geometry = result.geometry
             legs[(t, k)] = geometry if isinstance(geometry, LineString) else None
     return legs
+
+
+def pooled_vans_meters(computation: BatchComputation, *, budget_s: float, seed: int = 1) -> int:
+    """What the carriers' vans would drive pooling the same parcels: as many vans as baseline (b)
+    has (one per carrier), from the hub, sharing every parcel in one routing problem (no windows
+    kept, as in baseline (b)). Baseline (b) minus this is the pooling effect; this minus the
+    plan, the mode effect (cargo bikes instead of vans)."""
+    matrices = computation.matrices
+    if matrices is None or not computation.plan.trips:
+        return 0
+    inputs = computation.inputs
+    usable = _usable_places(inputs, matrices)
+    served = sorted(
+        order_id
+        for trip in computation.plan.trips
+        for v in trip.visits
+        for order_id in computation.stops[v.stop].order_ids
+    )
+    b_seconds, b_meters = matrices.full[matrices.baseline_profile]
+    b_seconds, b_meters = b_seconds.copy(), b_meters.copy()
+    _repair(b_seconds, b_meters)
+    parcels = _baseline_parcels(inputs, matrices, served, computation.choice, usable, b_seconds)
+    if not parcels:
+        return 0
+    places = sorted({p.destination for p in parcels})
+    index = np.array([0, *places])
+    van = settings.POOLING_DEFAULT_CAPACITY["van"]
+    shift = (
+        min((c.shift_start for c in inputs.couriers), default=8 * 3600),
+        max((c.shift_end for c in inputs.couriers), default=18 * 3600),
+    )
+    service = int(settings.POOLING_SERVICE_SECONDS["home"])
+    problem = RoutingProblem(
+        stops=tuple(
+            StopDemand(
+                units=sum(p.units for p in parcels if p.destination == d),
+                kg=sum(p.kg for p in parcels if p.destination == d),
+                service_s=service,
+            )
+            for d in places
+        ),
+        vehicles=tuple(
+            VehicleSpec(
+                profile=matrices.baseline_profile,
+                capacity_units=int(van["units"]),
+                capacity_kg=int(van["kg"]),
+                shift_start=shift[0],
+                shift_end=shift[1],
+                name=carrier,
+            )
+            for carrier in sorted({p.carrier for p in parcels})
+        ),
+        seconds={matrices.baseline_profile: b_seconds[np.ix_(index, index)]},
+        meters={matrices.baseline_profile: b_meters[np.ix_(index, index)]},
+        round_max_s=shift[1] - shift[0],
+    )
+    plan = solve_problem(problem, seconds=budget_s, seed=seed)
+    # As in baseline (b): a place the vans cannot fit in the day costs a return trip.
+    return plan.meters + sum(
+        round(float(b_meters[0, places[i]] + b_meters[places[i], 0])) for i in plan.left_out
+    )

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
+import numpy as np
 from django.conf import settings
-from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.db.models import Count, Q
 
+from geo.network import OffGraphError
+from geo.selectors import travel_matrix_arrays
 from pooling.models import (
     SIZE_UNITS,
     WEIGHT_KG,
@@ -30,7 +32,7 @@ from pooling.models import (
     RelayPoint,
 )
 from pooling.planning import clock
-from pooling.planning.assignment import DropOption, OrderDemand, Place, relay_options
+from pooling.planning.assignment import DropOption, OrderDemand, Place
 
 # Relays without a neighbourhood serve the hubs within this distance.
 RELAY_REACH_M = 3000.0
@@ -59,6 +61,8 @@ class OrderInfo:
     parcels: int
     units: int
     kg: int
+    # When the order was announced: the oldest are served first when the fleet is short.
+    announced_at: datetime | None = None
 
 
 @dataclass
@@ -95,9 +99,12 @@ def batch_inputs_load(*, batch_id: int, version: int) -> BatchInputs:
     orders: list[OrderDemand] = []
     info: dict[int, OrderInfo] = {}
     left_out: dict[int, str] = {}
-    options_cache: dict[tuple, list[DropOption]] = {}
-    for assignment in assignments:
-        demand, order_info = _order_demand(assignment.order, day, horizon, places, options_cache)
+    loaded = list(assignments)
+    walks = _relay_walks(
+        [a.order for a in loaded if a.order.receive_mode != ReceiveMode.HOME], places
+    )
+    for assignment in loaded:
+        demand, order_info = _order_demand(assignment.order, day, horizon, places, walks)
         orders.append(demand)
         info[demand.order_id] = order_info
     return BatchInputs(
@@ -183,7 +190,7 @@ def _order_demand(
     day: date,
     horizon: tuple[int, int],
     places: dict[str, Place],
-    options_cache: dict[tuple, list[DropOption]],
+    walks: dict[tuple[int, str], dict[str, float]],
 ) -> tuple[OrderDemand, OrderInfo]:
     """An order's load and the drops its resident accepts (a home drop adds the home to
     ``places``), or why there is none."""
@@ -217,7 +224,7 @@ def _order_demand(
         else:
             reason = "not_in_during_shifts"
     if home is not None and order.receive_mode != ReceiveMode.HOME:
-        options += _relay_options_cached(order, home, places, options_cache)
+        options += _relay_options(order, places, walks)
     demand = OrderDemand(
         order_id=order.pk,
         resident_id=resident.pk,
@@ -238,34 +245,67 @@ def _order_demand(
         parcels=len(parcels),
         units=units,
         kg=kg,
+        announced_at=order.created_at,
     )
     return demand, info
 
 
-def _relay_options_cached(
-    order: Order,
-    home: Point,
-    places: dict[str, Place],
-    options_cache: dict[tuple, list[DropOption]],
+def _relay_walks(
+    orders: Sequence[Order], places: dict[str, Place]
+) -> dict[tuple[int, str], dict[str, float]]:
+    """Walking seconds from each resident's home to each relay and host open to the batch, for
+    the orders that accept one: one travel matrix per walking profile over those homes and the
+    relays (not one graph search per resident). Keyed by (resident, profile), then place key."""
+    relays = [k for k, p in places.items() if p.relay_point_id]
+    if not relays:
+        return {}
+    homes: dict[str, dict[int, tuple[float, float]]] = {}
+    for order in orders:
+        home = order.resident.home
+        if home is not None:
+            homes.setdefault(order.walk_profile, {})[order.resident_id] = (home.x, home.y)
+    walks: dict[tuple[int, str], dict[str, float]] = {}
+    for profile, by_resident in homes.items():
+        residents = sorted(by_resident)
+        points = [by_resident[r] for r in residents] + [
+            (places[k].lon, places[k].lat) for k in relays
+        ]
+        try:
+            seconds = travel_matrix_arrays(points=points, profile=profile).seconds
+        except OffGraphError:
+            continue
+        for i, resident_id in enumerate(residents):
+            row = seconds[i, len(residents) :]
+            walks[(resident_id, profile)] = {
+                k: float(row[j]) for j, k in enumerate(relays) if np.isfinite(row[j])
+            }
+    return walks
+
+
+def _relay_options(
+    order: Order, places: dict[str, Place], walks: dict[tuple[int, str], dict[str, float]]
 ) -> list[DropOption]:
-    """The relays and hosts within the resident's walk, searched once per resident and choice."""
-    cache_key = (
-        order.resident_id,
-        order.receive_mode,
-        order.relay_point_id,
-        order.max_walk_seconds,
-        order.walk_profile,
-    )
-    if cache_key not in options_cache:
-        options_cache[cache_key] = relay_options(
-            home=Point(home.x, home.y, srid=settings.GEO_SRID),
-            mode=order.receive_mode,
-            relay_point_id=order.relay_point_id,
-            max_walk_seconds=order.max_walk_seconds,
-            profile=order.walk_profile,
-            relays=[p.relay_point_id for p in places.values() if p.relay_point_id],
+    """The relays and hosts the resident accepts (their choice of kind, or the one relay they
+    named) within their walk, the nearest first."""
+    kinds: set[str] = set()
+    if order.receive_mode in (ReceiveMode.RELAY, ReceiveMode.ANY):
+        kinds.add(DropKind.RELAY)
+    if order.receive_mode in (ReceiveMode.HOST, ReceiveMode.ANY):
+        kinds.add(DropKind.HOST)
+    reach = walks.get((order.resident_id, order.walk_profile), {})
+    options = [
+        DropOption(
+            key=key,
+            kind=places[key].kind,
+            relay_point_id=places[key].relay_point_id,
+            walk_seconds=seconds,
         )
-    return options_cache[cache_key]
+        for key, seconds in reach.items()
+        if places[key].kind in kinds
+        and seconds <= order.max_walk_seconds
+        and (order.relay_point_id is None or places[key].relay_point_id == order.relay_point_id)
+    ]
+    return sorted(options, key=lambda o: (o.walk_seconds, o.key))
 
 
 def _has_own_windows(order: Order, day: date) -> bool:

@@ -17,11 +17,11 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from notifications.services.events import notify
+from notifications.services.events import notify, notify_many
 from pooling.models import Assignment, Batch, BatchImpact, Courier, Order, RelayPoint, Route, Stop
 from pooling.planning import clock
 from pooling.planning.assignment import StopDraft
@@ -102,8 +102,16 @@ def batch_plan_save(computation: BatchComputation) -> Batch | None:
             {"order_id": oid, "reason": computation.left_out.get(oid, "not_planned")}
             for oid in sorted(out)
         ]
+        batch.shortfall = computation.shortfall
         batch.save(
-            update_fields=["status", "progress_percent", "progress_stage", "planned_at", "left_out"]
+            update_fields=[
+                "status",
+                "progress_percent",
+                "progress_stage",
+                "planned_at",
+                "left_out",
+                "shortfall",
+            ]
         )
         _tell_planned(
             batch, told.orders, told.relay_windows, told.relay_counts, routes_made, replan
@@ -121,70 +129,78 @@ def _routes_create(
     previous_routes: dict[tuple[int, int], tuple[int, int]],
     told: _Told,
 ) -> list[Route]:
-    """Every round of the plan with its stops; the assignments of their orders are updated in
-    memory (saved by :func:`_planned_save`)."""
+    """Every round of the plan with its stops, in two statements (the rounds, then all their
+    stops); the assignments of their orders are updated in memory (saved by
+    :func:`_planned_save`)."""
     inputs = computation.inputs
     couriers = {
         c.pk: c for c in Courier.objects.filter(pk__in=[c.courier_id for c in inputs.couriers])
     }
-    residents = {
-        u.pk: u
-        for u in User.objects.filter(
-            pk__in=[s.place.resident_id for s in computation.stops if s.place.resident_id]
-        )
-    }
-    routes_made: list[Route] = []
+    # Residents still there (an account erased while we computed leaves its stop unnamed).
+    resident_ids = set(
+        User.objects.filter(
+            pk__in={s.place.resident_id for s in computation.stops if s.place.resident_id}
+        ).values_list("pk", flat=True)
+    )
+    routes: list[Route] = []
     for t, trip in enumerate(computation.plan.trips):
         courier_input = inputs.couriers[trip.vehicle]
         courier = couriers[courier_input.courier_id]
         mets = computation.problem.meters[courier_input.profile]
-        route = Route.objects.create(
-            batch=batch,
-            courier=courier,
-            number=trip.number + 1,
-            vehicle=courier.vehicle,
-            profile=courier_input.profile,
-            planned_start=clock.at_seconds(inputs.day, trip.depart),
-            planned_end=clock.at_seconds(inputs.day, trip.back),
-            meters=trip.meters,
-            seconds=trip.back - trip.depart,
-            load_units=trip.units,
-            load_kg=trip.kg,
-            return_meters=round(float(mets[trip.visits[-1].stop + 1, 0])),
-            return_path=computation.legs.get((t, len(trip.visits))),
-            version=previous_routes.get((courier.pk, trip.number + 1), (0, 0))[1] + 1,
+        routes.append(
+            Route(
+                batch=batch,
+                courier=courier,
+                number=trip.number + 1,
+                vehicle=courier.vehicle,
+                profile=courier_input.profile,
+                planned_start=clock.at_seconds(inputs.day, trip.depart),
+                planned_end=clock.at_seconds(inputs.day, trip.back),
+                meters=trip.meters,
+                seconds=trip.back - trip.depart,
+                load_units=trip.units,
+                load_kg=trip.kg,
+                return_meters=round(float(mets[trip.visits[-1].stop + 1, 0])),
+                return_path=computation.legs.get((t, len(trip.visits))),
+                version=previous_routes.get((courier.pk, trip.number + 1), (0, 0))[1] + 1,
+            )
         )
-        routes_made.append(route)
-        _stops_create(route, computation, t, trip, courier_input, residents, assignments, told)
-    return routes_made
+    Route.objects.bulk_create(routes)
+    pending: list[tuple[Stop, StopDraft, tuple[datetime, datetime]]] = []
+    for t, (route, trip) in enumerate(zip(routes, computation.plan.trips, strict=True)):
+        courier_input = inputs.couriers[trip.vehicle]
+        pending += _stops_draw(route, computation, t, trip, courier_input, resident_ids)
+    Stop.objects.bulk_create([stop for stop, _draft, _window in pending])
+    for stop, draft, window_dt in pending:
+        _stop_assign(stop, window_dt, draft, computation, assignments, told)
+    return routes
 
 
-def _stops_create(
+def _stops_draw(
     route: Route,
     computation: BatchComputation,
     t: int,
     trip: Trip,
     courier_input: CourierInput,
-    residents: dict[int, User],
-    assignments: dict[int, Assignment],
-    told: _Told,
-) -> None:
-    """The stops of a round, in order, each with the legs from the previous one."""
+    resident_ids: set[int],
+) -> list[tuple[Stop, StopDraft, tuple[datetime, datetime]]]:
+    """The stops of a round, in order, each with the leg from the previous one (not saved)."""
     day = computation.inputs.day
     secs = computation.problem.seconds[courier_input.profile]
     mets = computation.problem.meters[courier_input.profile]
     here = 0
+    out = []
     for position, visit in enumerate(trip.visits, start=1):
         draft = computation.stops[visit.stop]
         place = draft.place
         window = _visit_window(draft, visit.start, trip)
         window_dt = (clock.at_seconds(day, window[0]), clock.at_seconds(day, window[1]))
-        stop = Stop.objects.create(
+        stop = Stop(
             route=route,
             position=position,
             kind=place.kind,
             relay_point_id=place.relay_point_id,
-            resident=residents.get(place.resident_id) if place.resident_id else None,
+            resident_id=place.resident_id if place.resident_id in resident_ids else None,
             location=Point(place.lon, place.lat, srid=settings.GEO_SRID),
             label=place.label,
             window_start=window_dt[0],
@@ -199,7 +215,8 @@ def _stops_create(
             load_kg=draft.kg,
         )
         here = visit.stop + 1
-        _stop_assign(stop, window_dt, draft, computation, assignments, told)
+        out.append((stop, draft, window_dt))
+    return out
 
 
 def _stop_assign(
@@ -238,17 +255,18 @@ def _stop_assign(
 
 
 def _planned_save(assignments: dict[int, Assignment], planned_ids: set[int]) -> None:
-    Assignment.objects.bulk_update(
-        [a for oid, a in assignments.items() if oid in planned_ids],
-        [
-            "stop",
-            "drop_kind",
-            "relay_point",
-            "walk_seconds",
-            "outcome",
-            "planned_window_start",
-            "planned_window_end",
-        ],
+    rows = [a for oid, a in assignments.items() if oid in planned_ids]
+    _assignments_update(
+        rows,
+        {
+            "stop_id": "bigint",
+            "drop_kind": "text",
+            "relay_point_id": "bigint",
+            "walk_seconds": "integer",
+            "outcome": "text",
+            "planned_window_start": "timestamptz",
+            "planned_window_end": "timestamptz",
+        },
     )
     Order.objects.filter(pk__in=planned_ids, status=Order.Status.PENDING).update(
         status=Order.Status.PLANNED
@@ -262,12 +280,35 @@ def _unplanned_release(out: dict[int, Assignment], left_out: dict[int, str], now
         a.outcome = Assignment.Outcome.RELEASED
         a.release_reason = left_out.get(a.order_id, "not_planned")[:32]
         a.stop = None
-    Assignment.objects.bulk_update(
-        list(out.values()), ["released_at", "outcome", "release_reason", "stop"]
+    _assignments_update(
+        list(out.values()),
+        {
+            "released_at": "timestamptz",
+            "outcome": "text",
+            "release_reason": "text",
+            "stop_id": "bigint",
+        },
     )
     Order.objects.filter(pk__in=list(out), status=Order.Status.PLANNED).update(
         status=Order.Status.PENDING
     )
+
+
+def _assignments_update(rows: list[Assignment], columns: dict[str, str]) -> None:
+    """Writes ``columns`` (attribute: SQL type) of many assignments in one statement (an UPDATE
+    from arrays; Django's ``bulk_update`` writes a CASE per column and row, much slower)."""
+    if not rows:
+        return
+    table = Assignment._meta.db_table
+    names = list(columns)
+    sets = ", ".join(f"{name} = v.{name}" for name in names)
+    arrays = ", ".join(f"%s::{columns[name]}[]" for name in names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS a SET {sets} "  # noqa: S608 (names are ours; values are parameters)
+            f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(names)}) WHERE a.id = v.id",
+            [[a.pk for a in rows]] + [[getattr(a, name) for a in rows] for name in names],
+        )
 
 
 def _promise(eta: datetime, window: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
@@ -301,18 +342,22 @@ def _tell_planned(
     routes: list[Route],
     replan: bool,
 ) -> None:
-    for a, kind in told:
-        notify(
-            event_type="order.planned",
-            data={
-                "order_id": a.order_id,
-                "merchant_name": a.order.merchant_name,
-                "window_start": timezone.localtime(a.planned_window_start).isoformat(),
-                "window_end": timezone.localtime(a.planned_window_end).isoformat(),
-                "delivery_mode": kind,
-            },
-            recipients=[a.order.resident_id],
-        )
+    notify_many(
+        event_type="order.planned",
+        items=[
+            (
+                {
+                    "order_id": a.order_id,
+                    "merchant_name": a.order.merchant_name,
+                    "window_start": timezone.localtime(a.planned_window_start).isoformat(),
+                    "window_end": timezone.localtime(a.planned_window_end).isoformat(),
+                    "delivery_mode": kind,
+                },
+                [a.order.resident_id],
+            )
+            for a, kind in told
+        ],
+    )
     relays = RelayPoint.objects.in_bulk(list(relay_counts))
     for relay_id, count in sorted(relay_counts.items()):
         relay = relays[relay_id]
@@ -348,16 +393,20 @@ def _tell_unplanned(
 ) -> None:
     """Residents whose order is off the rounds, with the reason; couriers whose route a re-plan
     removed."""
-    for a in released:
-        notify(
-            event_type="order.unplanned",
-            data={
-                "order_id": a.order_id,
-                "merchant_name": a.order.merchant_name,
-                "reason": a.release_reason,
-            },
-            recipients=[a.order.resident_id],
-        )
+    notify_many(
+        event_type="order.unplanned",
+        items=[
+            (
+                {
+                    "order_id": a.order_id,
+                    "merchant_name": a.order.merchant_name,
+                    "reason": a.release_reason,
+                },
+                [a.order.resident_id],
+            )
+            for a in released
+        ],
+    )
     kept = {(r.courier_id, r.number) for r in routes}
     gone = sorted(key for key in previous_routes if key not in kept)
     if not gone:

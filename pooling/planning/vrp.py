@@ -24,12 +24,19 @@ from those rounds laid end to end on the couriers: the search repairs the overla
 hundred milliseconds, where starting from scratch it would need many seconds. Every plan is
 checked again against every rule from the matrices (``vrp_problem.check_plan``).
 
+In a spread-out town (a valley, a rural commune) the farthest stops take most of a round just to
+reach, the cap on rounds binds, and the trips formulation alone plans long detours. When the mean
+return trip from the hub to a stop exceeds a quarter of ``round_max_s`` (:func:`spread`), "auto"
+solves a *portfolio* instead: the trips formulation for 35 % of the budget, the reload formulation
+from scratch until 70 %, then the better of the two polished in the reload formulation.
+
 A stop with several windows (a resident in from 8 to 9 and from 18 to 20) becomes a group of
 alternative clients of which exactly one is visited. Stops that no vehicle could serve even alone
 (a window outside every shift, a load larger than every vehicle) are left out before solving. If
 PyVRP still finds no feasible plan (not enough couriers for the day), the reload formulation is
-solved again with every stop optional and a prize far above any detour, so that as many as
-possible are served and the rest are reported.
+solved again with every stop optional and a prize far above any detour per order the stop serves,
+plus up to half of it by how long its oldest order has waited: as many orders as possible are
+served, the oldest first, and the rest are reported (``fleet_full``).
 
 Solver parameters: PyVRP's defaults are tuned for long runs; a plan has seconds. A short
 late-acceptance history and a smaller neighbourhood converge much faster in that budget (see
@@ -61,7 +68,12 @@ FAST_PARAMS = SolveParams(
 TRIPS_SHARE = 0.6
 # The trips formulation is solved once per round length: ``round_max_s`` times each factor.
 ROUND_CAP_FACTORS = (1.0, 1.5)
-STRATEGIES = ("auto", "trips", "reload")
+STRATEGIES = ("auto", "trips", "reload", "portfolio")
+# The portfolio: the trips formulation until this share of the budget, the reload formulation
+# from scratch until the second, then the better of the two polished (reload) for the rest.
+PORTFOLIO_SHARES = (0.35, 0.7)
+# Above this spread (see :func:`spread`), "auto" solves the portfolio.
+SPREAD_LIMIT = 0.25
 
 
 def stopping(seconds: float, max_iterations: int | None) -> StoppingCriterion:
@@ -70,11 +82,40 @@ def stopping(seconds: float, max_iterations: int | None) -> StoppingCriterion:
     return MaxRuntime(max(seconds, 0.01))
 
 
-def serviceable(problem: RoutingProblem) -> list[int]:
+def spread(problem: RoutingProblem) -> float:
+    """How spread out the stops are for the rounds: the mean return trip from the hub to a stop,
+    as a share of the trips formulation's round length. Small in a dense centre (0.05 in the
+    Marais), large in a spread-out town (0.6 across Liechtenstein, where the farthest stops take
+    most of a round just to reach): there the cap on rounds binds and the trips formulation
+    alone plans long detours."""
+    if not problem.stops or not problem.vehicles:
+        return 0.0
+    shares = []
+    for profile in {v.profile for v in problem.vehicles}:
+        secs = problem.seconds[profile]
+        shares.append(float((secs[0, 1:] + secs[1:, 0]).mean()) / max(problem.round_max_s, 1))
+    return max(shares)
+
+
+def unserviceable_reason(problem: RoutingProblem, i: int) -> str | None:
+    """Why no vehicle could serve stop ``i`` even alone: ``capacity`` (its load is larger than
+    every vehicle), ``window`` (no vehicle reaches it within its windows and back within its
+    shift); ``None`` when some vehicle could."""
+    stop = problem.stops[i]
+    fits = [
+        v for v in problem.vehicles if stop.units <= v.capacity_units and stop.kg <= v.capacity_kg
+    ]
+    if not fits:
+        return "capacity"
+    return None if i in serviceable(replace(problem, vehicles=tuple(fits)), only=[i]) else "window"
+
+
+def serviceable(problem: RoutingProblem, only: list[int] | None = None) -> list[int]:
     """The stops some vehicle could serve alone: load within capacity, a window it can reach
     from the hub and come back from within its shift."""
     out = []
-    for i, stop in enumerate(problem.stops):
+    for i in range(len(problem.stops)) if only is None else only:
+        stop = problem.stops[i]
         for v in problem.vehicles:
             if stop.units > v.capacity_units or stop.kg > v.capacity_kg:
                 continue
@@ -146,10 +187,15 @@ def solve_problem(
         params=params,
         started=started,
     )
+    if strategy == "auto" and spread(sub) > SPREAD_LIMIT:
+        strategy = "portfolio"
     if strategy in ("auto", "trips"):
         share = (TRIPS_SHARE if strategy == "auto" else 1.0) / len(ROUND_CAP_FACTORS)
         _trips_stage(sub, search, share)
-    if strategy in ("auto", "reload"):
+    if strategy == "portfolio":
+        _trips_stage(sub, search, PORTFOLIO_SHARES[0] / len(ROUND_CAP_FACTORS))
+        _scratch_stage(sub, search, PORTFOLIO_SHARES[1])
+    if strategy in ("auto", "reload", "portfolio"):
         _reload_stage(sub, search)
     plan = search.plan
     if plan is not None and plan.violations:
@@ -193,6 +239,28 @@ def _trips_stage(sub: RoutingProblem, search: _Search, share: float) -> None:
             continue
         if search.plan is None or scheduled.meters < search.plan.meters:
             search.plan = scheduled
+
+
+def _scratch_stage(sub: RoutingProblem, search: _Search, until: float) -> None:
+    """The reload formulation from scratch until ``until`` of the budget: kept when it beats
+    what the trips formulation scheduled (on spread-out towns, where rounds are long, it does)."""
+    built = build(sub)
+    result = solve(
+        built.data,
+        stopping(search.remaining(until), search.max_iterations),
+        seed=search.seed,
+        collect_stats=False,
+        display=False,
+        params=search.params,
+    )
+    search.iterations += result.num_iterations
+    if not result.is_feasible():
+        return
+    found = read_solution(sub, built, result.best)
+    if found.violations or found.left_out:
+        return
+    if search.plan is None or found.meters < search.plan.meters:
+        search.plan = found
 
 
 def _reload_stage(sub: RoutingProblem, search: _Search) -> None:

@@ -62,8 +62,9 @@ def build(problem: RoutingProblem, *, optional: bool = False, trips: bool = Fals
     client_stop: list[int] = []
     client_window: list[tuple[int, int]] = []
     groups: list[ClientGroup] = []
-    prize = leave_out_prize(problem) if optional else 0
+    prizes = leave_out_prizes(problem) if optional else [0] * len(problem.stops)
     for i, stop in enumerate(problem.stops):
+        prize = prizes[i]
         windows = stop.windows or ((horizon_start, horizon_end),)
         group_index = len(groups) if len(windows) > 1 else None
         if group_index is not None:
@@ -156,6 +157,18 @@ def leave_out_prize(problem: RoutingProblem) -> int:
         m = problem.meters[v.profile]
         worst = max(worst, float((m[0, :] + m[:, 0]).max()) * v.cost_per_m)
     return int(2 * worst) + 1000
+
+
+def leave_out_prizes(problem: RoutingProblem) -> list[int]:
+    """Each stop's prize when the fleet cannot serve them all: the base prize per order the stop
+    serves (as many orders as possible), plus up to half of it by how long its oldest order has
+    waited (the oldest first among equals)."""
+    base = leave_out_prize(problem)
+    oldest = max((s.waited_s for s in problem.stops), default=0)
+    return [
+        base * max(s.orders, 1) + (base * s.waited_s // (2 * oldest) if oldest > 0 else 0)
+        for s in problem.stops
+    ]
 
 
 def plan_as_solution(problem: RoutingProblem, plan: Plan, reload: Built) -> Solution:

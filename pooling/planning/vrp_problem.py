@@ -22,6 +22,11 @@ class StopDemand:
     service_s: int
     # Windows in which service may *start*, seconds from the day's midnight; empty: any time.
     windows: tuple[tuple[int, int], ...] = ()
+    # When the fleet cannot serve every stop: the orders the stop serves, and how long the
+    # oldest of them has waited (seconds), so that the plan serves as many orders as it can,
+    # the oldest first.
+    orders: int = 1
+    waited_s: int = 0
 
 
 @dataclass(frozen=True)

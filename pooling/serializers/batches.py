@@ -151,6 +151,7 @@ class BatchSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     error_code = serializers.CharField()
     left_out = serializers.JSONField()
+    shortfall = serializers.SerializerMethodField()
     planned_at = serializers.DateTimeField(allow_null=True)
     routes = serializers.SerializerMethodField()
     impact = serializers.SerializerMethodField()
@@ -163,6 +164,23 @@ class BatchSerializer(serializers.Serializer):
     )
     def get_progress(self, obj: Any) -> dict[str, Any]:
         return {"percent": obj.progress_percent, "stage": obj.progress_stage}
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": "When the fleet was too small for the day (empty otherwise): stops "
+            "and orders left out for that reason, courier-hours and couriers missing "
+            "(an estimate).",
+            "properties": {
+                "stops": {"type": "integer"},
+                "orders": {"type": "integer"},
+                "courier_hours_missing": {"type": "number"},
+                "couriers_missing": {"type": "integer"},
+            },
+        }
+    )
+    def get_shortfall(self, obj: Any) -> dict[str, Any]:
+        return dict(getattr(obj, "shortfall", None) or {})
 
     @extend_schema_field(BatchRouteSerializer(many=True))
     def get_routes(self, obj: Any) -> list[dict[str, Any]]:

@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from notifications.catalogue import CATALOGUE, InvalidEventDataError, UnknownEventTypeError
 from notifications.models import Event, EventStream, PushOutbox, TopicSubscription
-from notifications.services import events_prune, notify, topic_subscribe, topic_unsubscribe
+from notifications.services import (
+    events_prune,
+    notify,
+    notify_many,
+    topic_subscribe,
+    topic_unsubscribe,
+)
 from notifications.services.events import InvalidTopicError
 from tests.accounts.factories import UserFactory
 from tests.harness import free_port
@@ -228,3 +234,52 @@ def test_old_events_and_their_pushes_are_pruned(settings):
     from notifications.tasks import events_prune_task
 
     assert events_prune_task.apply().get(disable_sync_subtasks=False) == 0
+
+
+@pytest.mark.django_db
+def test_notify_many_keeps_each_logs_order_in_a_few_statements(
+    django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    alice, bob, gone = UserFactory(), UserFactory(), UserFactory(is_active=False)
+    notify(event_type="order.eta", recipients=[alice], data=ETA)
+    items = [
+        ({**ETA, "order_id": n}, [alice, bob] if n % 2 else [alice, gone]) for n in range(1, 41)
+    ]
+
+    # Streams, events, pushes, mail outbox: a few statements for forty events.
+    with django_assert_max_num_queries(6), django_capture_on_commit_callbacks() as callbacks:
+        events = notify_many(event_type="order.eta", items=items)
+
+    assert len(callbacks) == 1  # one trip to the channel layer for all of them
+    assert len(events) == 60 and not Event.objects.filter(recipient=gone).exists()
+    assert [e.data["order_id"] for e in Event.objects.filter(recipient=alice).order_by("seq")] == [
+        ETA["order_id"],
+        *range(1, 41),
+    ]
+    assert log(alice) == [(seq, "order.eta") for seq in range(1, 42)]
+    assert log(bob) == [(seq, "order.eta") for seq in range(1, 21)]
+    assert EventStream.objects.get(user=alice).last_seq == 41
+    assert notify_many(event_type="order.eta", items=[]) == []
+
+
+@pytest.mark.django_db
+def test_notify_many_delivers_after_the_commit_each_event_with_its_id(
+    django_capture_on_commit_callbacks,
+):
+    user = UserFactory()
+    with django_capture_on_commit_callbacks() as callbacks:
+        notify_many(
+            event_type="order.eta",
+            items=[({**ETA, "order_id": 1}, [user]), ({**ETA, "order_id": 2}, [user])],
+        )
+
+    async def listen_then_commit() -> list[dict]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(f"user.{user.pk}", channel)
+        await asyncio.to_thread(callbacks[0])
+        return [await asyncio.wait_for(layer.receive(channel), timeout=5) for _ in range(2)]
+
+    messages = async_to_sync(listen_then_commit)()
+    got = {m["id"]: json.loads('{"id":' + str(m["id"]) + m["tail"]) for m in messages}
+    assert {k: v["data"]["order_id"] for k, v in got.items()} == {1: 1, 2: 2}

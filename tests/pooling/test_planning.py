@@ -345,6 +345,53 @@ def test_a_day_with_too_few_couriers_plans_what_fits_and_says_why(neighbourhood,
     left = {row["order_id"]: row["reason"] for row in batch.left_out}
     assert planned and left
     assert planned | set(left) == {o.pk for o in [*orders, huge]}
-    assert left[huge.pk] == "no_capacity_or_window"
+    # Too large for any vehicle: "capacity"; the rest did not fit the courier's hour.
+    assert left[huge.pk] == "capacity"
+    full = {oid for oid, reason in left.items() if reason == "fleet_full"}
+    assert full and set(left) == full | {huge.pk}
+    assert batch.shortfall["orders"] == len(full)
+    assert batch.shortfall["couriers_missing"] >= 1
+    assert batch.shortfall["courier_hours_missing"] > 0
     for route in batch.routes.all():
         assert route.load_units <= 4 and route.planned_end <= at(10)
+
+
+def test_a_plan_is_saved_in_a_few_statements_whatever_its_size(neighbourhood, hub):
+    """Rounds, stops, assignments and the residents' events go in bulk: the statements a save
+    takes do not grow with the orders."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pooling.planning.compute import batch_compute, legs_compute
+    from pooling.planning.inputs import batch_inputs_load
+    from pooling.planning.pipeline import batch_claim
+    from pooling.planning.save import batch_plan_save
+
+    CourierFactory(hub=hub, vehicle="cargo_bike", capacity_units=100, capacity_kg=400)
+
+    def statements(count: int) -> tuple[int, int]:
+        for spot in SPOTS[:count]:
+            OrderFactory(
+                resident=ResidentFactory(home=point(*spot)),
+                neighbourhood=neighbourhood,
+                parcels=[("s", "light")],
+            )
+        batch = _staff_batch(neighbourhood)
+        version = batch_claim(batch_id=batch.pk)
+        computation = batch_compute(
+            batch_inputs_load(batch_id=batch.pk, version=version), seconds=1, max_iterations=200
+        )
+        computation.legs = legs_compute(computation)
+        with CaptureQueriesContext(connection) as queries:
+            batch_plan_save(computation)
+        batch.refresh_from_db()
+        assert batch.status == Batch.Status.PLANNED and not batch.left_out
+        return len(queries), Stop.objects.filter(route__batch=batch).count()
+
+    few, few_stops = statements(3)
+    Batch.objects.all().delete()
+    Order.objects.all().delete()
+    many, many_stops = statements(12)
+    assert many_stops > few_stops
+    assert many == few
+    assert many <= 30

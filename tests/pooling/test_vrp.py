@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from pooling.planning.vrp import solve_problem
+from pooling.planning.vrp import solve_problem, unserviceable_reason
 from pooling.planning.vrp_problem import RoutingProblem, StopDemand, VehicleSpec, check_plan
 
 H = 3600
@@ -83,3 +83,37 @@ def test_the_checker_catches_broken_plans():
     assert any("outside the shift" in b for b in check_plan(problem, late))
     twice = replace(plan, trips=(trip, trip))
     assert any("served twice" in b for b in check_plan(problem, twice))
+
+
+def test_a_short_fleet_serves_as_many_orders_as_it_can_the_oldest_first():
+    # Two stops due in the same minute, 10 minutes apart: one courier serves only one of them.
+    # A stop of three orders goes before a stop of one, however old; between two stops of one
+    # order, the older goes first even though it is the farther.
+    due = ((9 * H + 1800, 9 * H + 1860),)
+    week = 7 * 86400
+
+    def served(first, second):
+        problem = line_problem([first, second], [bike()], spacing_s=600)
+        plan = solve_problem(problem, seconds=5, max_iterations=500)
+        assert check_plan(problem, plan) == [] and len(plan.left_out) == 1
+        assert unserviceable_reason(problem, plan.left_out[0]) is None
+        return {v.stop for t in plan.trips for v in t.visits}
+
+    three = StopDemand(units=1, kg=1, service_s=60, windows=due, orders=3, waited_s=0)
+    old = StopDemand(units=1, kg=1, service_s=60, windows=due, orders=1, waited_s=week)
+    new = StopDemand(units=1, kg=1, service_s=60, windows=due, orders=1, waited_s=0)
+    assert served(three, old) == {0}
+    assert served(old, three) == {1}
+    assert served(new, old) == {1}
+
+
+def test_why_a_stop_cannot_be_served_at_all():
+    stops = [
+        StopDemand(units=30, kg=5, service_s=60),
+        StopDemand(units=1, kg=1, service_s=60, windows=((6 * H, 7 * H),)),
+        StopDemand(units=1, kg=1, service_s=60),
+    ]
+    problem = line_problem(stops, [bike()])
+    assert unserviceable_reason(problem, 0) == "capacity"
+    assert unserviceable_reason(problem, 1) == "window"
+    assert unserviceable_reason(problem, 2) is None
