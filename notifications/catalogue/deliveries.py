@@ -113,7 +113,11 @@ DELIVERIES: tuple[EventType, ...] = (
         description="The order is not in the planned rounds (any more): it waits for the next "
         "batch. reason: no_drop_within_walking_limit (no relay point or host within the walk "
         "you accept), not_in_during_shifts (your windows miss the couriers' hours), "
-        "no_capacity_or_window (the rounds are full), no_home, not_planned.",
+        "relay_full (the relays you accept are full that day), window_too_short (your window "
+        "is shorter than the delivery), no_route (the couriers cannot reach the place), "
+        "capacity (larger or heavier than any courier can carry), window (no courier can reach "
+        "you within your windows), fleet_full (the couriers' day is full: the oldest orders go "
+        "first), no_home, not_planned.",
         fields={"order_id": INT, "merchant_name": STR, "reason": STR},
         example={
             "order_id": 733,
