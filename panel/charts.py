@@ -2,7 +2,8 @@
 
 Each bar or point carries its series, label and value as ``data-*`` attributes and a ``<title>``
 (a tooltip, and what a screen reader reads), so what is drawn can be checked against the
-database.
+database. A series with a range (``low``, ``high``: the CO2 figures, whose emission factors'
+sources differ) draws an error bar on each bar or point, with ``data-low`` and ``data-high``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Series:
     name: str
     values: Sequence[float]
     color: str = ""
+    low: Sequence[float] | None = None
+    high: Sequence[float] | None = None
 
 
 def _h(template: str, *args: object) -> str:
@@ -67,13 +70,44 @@ def chart(
     """A bar chart (grouped bars per label) or a line chart, with axes, ticks and a legend."""
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    values = [float(v) for s in series for v in s.values]
+    values = [float(v) for s in series for v in (*s.values, *(s.high or ()))]
     top = _nice_max(max(values, default=0.0), whole=all(v.is_integer() for v in values))
     n = max(len(labels), 1)
     slot = plot_w / n
 
     def y(value: float) -> float:
         return TOP + plot_h - (float(value) / top) * plot_h
+
+    def error_bar(s: Series, i: int, label: str, x: float) -> str:
+        """The range of the value at ``i``: a vertical line with caps (clipped to the axis)."""
+        assert s.low is not None and s.high is not None
+        low, high = float(s.low[i]), float(s.high[i])
+        y_low, y_high = y(max(low, 0.0)), y(max(high, 0.0))
+        tip = escape(f"{s.name} — {label} : {_fmt(low)} – {_fmt(high)}")
+        return _h(
+            '<g class="range" data-series="{}" data-label="{}" data-low="{}" data-high="{}">'
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#222" stroke-width="1.2"/>'
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#222" stroke-width="1.2"/>'
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#222" stroke-width="1.2"/>'
+            "<title>{}</title></g>",
+            s.key,
+            label,
+            _fmt(low),
+            _fmt(high),
+            x,
+            x,
+            y_low,
+            y_high,
+            x - 3.0,
+            x + 3.0,
+            y_low,
+            y_low,
+            x - 3.0,
+            x + 3.0,
+            y_high,
+            y_high,
+            tip,
+        )
 
     parts: list[str] = [
         _h(
@@ -169,7 +203,9 @@ def chart(
                         tip,
                     )
                 )
-                if value and bar_w >= 14:
+                if s.low is not None and s.high is not None:
+                    parts.append(error_bar(s, i, label, x + bar_w / 2))
+                if value and bar_w >= 14 and s.low is None:
                     parts.append(
                         _h(
                             '<text class="value" x="{}" y="{}" font-size="10" '
@@ -195,6 +231,8 @@ def chart(
                         tip,
                     )
                 )
+                if s.low is not None and s.high is not None:
+                    parts.append(error_bar(s, i, label, cx))
         if kind == "line" and points:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
             parts.append(

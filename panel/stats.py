@@ -27,7 +27,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from panel.scoping import Scope, members_of
+from pooling import co2
 from pooling.models import Batch, BatchImpact
+from pooling.selectors import impact_meter_sums
 from sharing.models import Item, Loan, WantedRequest
 from sharing.taxonomy import CATEGORIES
 
@@ -225,12 +227,13 @@ def impact_monthly(scope: Scope, *, today: date | None = None) -> Table:
         _as_date(row["month"]): row
         for row in impacts.annotate(month=TruncMonth("day"))
         .values("month")
-        .annotate(batches=Count("pk"), **{f: Sum(f) for f in fields})
+        .annotate(**impact_meter_sums(), batches=Count("pk"), **{f: Sum(f) for f in fields})
     }
     rows = []
     for month in months:
         row = sums.get(month, {})
         v = {f: int(row.get(f) or 0) for f in fields}
+        ranges = co2.impact_co2_of_sums(row)
         rows.append(
             {
                 "month": month.strftime("%Y-%m"),
@@ -243,9 +246,15 @@ def impact_monthly(scope: Scope, *, today: date | None = None) -> Table:
                 "per_parcel_km": round(v["per_parcel_meters"] / 1000, 1),
                 "km_saved": round((v["per_carrier_meters"] - v["vehicle_meters"]) / 1000, 1),
                 "co2_kg": round(v["co2_grams"] / 1000, 1),
+                "co2_kg_low": _kg(ranges.pooled.low),
+                "co2_kg_high": _kg(ranges.pooled.high),
                 "per_carrier_co2_kg": round(v["per_carrier_co2_grams"] / 1000, 1),
+                "per_carrier_co2_kg_low": _kg(ranges.per_carrier.low),
+                "per_carrier_co2_kg_high": _kg(ranges.per_carrier.high),
                 "per_parcel_co2_kg": round(v["per_parcel_co2_grams"] / 1000, 1),
                 "co2_saved_kg": round((v["per_carrier_co2_grams"] - v["co2_grams"]) / 1000, 1),
+                "co2_saved_kg_low": _kg(ranges.saved_vs_per_carrier.low),
+                "co2_saved_kg_high": _kg(ranges.saved_vs_per_carrier.high),
             }
         )
     return Table(
@@ -262,9 +271,15 @@ def impact_monthly(scope: Scope, *, today: date | None = None) -> Table:
             ("per_parcel_km", _("km, one trip per parcel")),
             ("km_saved", _("km saved")),
             ("co2_kg", _("kg CO2e (pooled rounds)")),
+            ("co2_kg_low", _("low estimate")),
+            ("co2_kg_high", _("high estimate")),
             ("per_carrier_co2_kg", _("kg CO2e, each carrier alone")),
+            ("per_carrier_co2_kg_low", _("low estimate")),
+            ("per_carrier_co2_kg_high", _("high estimate")),
             ("per_parcel_co2_kg", _("kg CO2e, one trip per parcel")),
             ("co2_saved_kg", _("kg CO2e saved")),
+            ("co2_saved_kg_low", _("low estimate")),
+            ("co2_saved_kg_high", _("high estimate")),
         ],
         rows=rows,
     )
@@ -276,12 +291,17 @@ def totals(scope: Scope) -> dict[str, Any]:
     if scope is not None:
         impacts = impacts.filter(batch__neighbourhood_id__in=scope)
     sums = impacts.aggregate(
+        **impact_meter_sums(),
         orders=Sum("orders"),
         vehicle=Sum("vehicle_meters"),
         baseline=Sum("per_carrier_meters"),
         co2=Sum("co2_grams"),
         co2_baseline=Sum("per_carrier_co2_grams"),
+        co2_grams=Sum("co2_grams"),
+        per_carrier_co2_grams=Sum("per_carrier_co2_grams"),
+        per_parcel_co2_grams=Sum("per_parcel_co2_grams"),
     )
+    saved = co2.impact_co2_of_sums(sums).saved_vs_per_carrier
     loans = _scoped(Loan.objects.all(), scope, "lender_id")
     return {
         "items": _scoped(Item.objects.all(), scope, "owner_id")
@@ -292,8 +312,14 @@ def totals(scope: Scope) -> dict[str, Any]:
         "orders_pooled": int(sums["orders"] or 0),
         "km_saved": round(((sums["baseline"] or 0) - (sums["vehicle"] or 0)) / 1000, 1),
         "co2_saved_kg": round(((sums["co2_baseline"] or 0) - (sums["co2"] or 0)) / 1000, 1),
+        "co2_saved_kg_low": _kg(saved.low),
+        "co2_saved_kg_high": _kg(saved.high),
         "open_reports": _open_reports(scope),
     }
+
+
+def _kg(grams: int) -> float:
+    return round(grams / 1000, 1)
 
 
 def _open_reports(scope: Scope) -> int:

@@ -27,6 +27,7 @@ from neighbourhoods.models import Neighbourhood
 from neighbourhoods.selectors import Scope, staff_neighbourhood_ids
 from panel import charts, stats
 from panel.charts import Series
+from pooling import co2
 from pooling.models import Batch, DropKind, Route
 
 ROUND_COLOURS = ("#d7263d", "#1b998b", "#3b6ea8", "#f49d37", "#7d4e9f", "#2e4052", "#c2185b")
@@ -157,13 +158,27 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
                     title=_("CO2 per month against the baselines"),
                     labels=months,
                     series=[
-                        Series("co2_kg", _("Pooled rounds"), impact.values("co2_kg")),
+                        Series(
+                            "co2_kg",
+                            _("Pooled rounds"),
+                            impact.values("co2_kg"),
+                            low=impact.values("co2_kg_low"),
+                            high=impact.values("co2_kg_high"),
+                        ),
                         Series(
                             "per_carrier_co2_kg",
                             _("Each carrier alone"),
                             impact.values("per_carrier_co2_kg"),
+                            low=impact.values("per_carrier_co2_kg_low"),
+                            high=impact.values("per_carrier_co2_kg_high"),
                         ),
-                        Series("co2_saved_kg", _("Saved"), impact.values("co2_saved_kg")),
+                        Series(
+                            "co2_saved_kg",
+                            _("Saved"),
+                            impact.values("co2_saved_kg"),
+                            low=impact.values("co2_saved_kg_low"),
+                            high=impact.values("co2_saved_kg_high"),
+                        ),
                     ],
                     y_label=_("kg CO2e"),
                 ),
@@ -190,6 +205,14 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "neighbourhood": neighbourhood,
         "neighbourhoods": choices,
         "emission_factors": settings.POOLING_EMISSION_FACTORS,
+        "co2_factors": [
+            {
+                **f,
+                "bounds": [("central", f["central"])]
+                + [(b, f[b]) for b in ("low", "high") if f[b] != f["central"]],
+            }
+            for f in co2.factors_public()
+        ],
     }
     return TemplateResponse(request, "admin/panel/dashboard.html", context)
 
@@ -378,6 +401,7 @@ def batch_map(request: HttpRequest, batch_id: int) -> TemplateResponse:
     impact = getattr(batch, "impact", None) if batch.status in stats.COUNTED_BATCHES else None
     figures = None
     if impact is not None:
+        ranges = co2.impact_co2_of_row(impact)
         figures = {
             "orders": impact.orders,
             "parcels": impact.parcels,
@@ -393,6 +417,12 @@ def batch_map(request: HttpRequest, batch_id: int) -> TemplateResponse:
             "per_parcel_co2_kg": round(impact.per_parcel_co2_grams / 1000, 2),
             "km_saved": round((impact.per_carrier_meters - impact.vehicle_meters) / 1000, 2),
             "co2_saved_kg": round((impact.per_carrier_co2_grams - impact.co2_grams) / 1000, 2),
+            "co2_kg_low": round(ranges.pooled.low / 1000, 2),
+            "co2_kg_high": round(ranges.pooled.high / 1000, 2),
+            "per_carrier_co2_kg_low": round(ranges.per_carrier.low / 1000, 2),
+            "per_carrier_co2_kg_high": round(ranges.per_carrier.high / 1000, 2),
+            "co2_saved_kg_low": round(ranges.saved_vs_per_carrier.low / 1000, 2),
+            "co2_saved_kg_high": round(ranges.saved_vs_per_carrier.high / 1000, 2),
         }
     planning = batch.status in (Batch.Status.PENDING, Batch.Status.PLANNING)
     context = {

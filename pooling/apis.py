@@ -21,11 +21,12 @@ from backend.inputs import MalformedJsonError, json_parse
 from backend.pagination import CursorPagination
 from backend.parsers import FormParser, JSONParser, MultiPartParser
 from backend.throttling import NearbyThrottle, WebhookThrottle
-from pooling import selectors
+from pooling import co2, selectors
 from pooling.errors import BodyTooLargeError, IdempotencyKeyMissingError, MalformedBodyError
 from pooling.serializers import (
     BatchCreateInputSerializer,
     BatchSerializer,
+    Co2FactorSerializer,
     CourierRouteSerializer,
     CourierRouteSummarySerializer,
     ImpactQuerySerializer,
@@ -494,3 +495,16 @@ class CourierPositionApi(APIView):
             at=data.get("at") or timezone.now(),
         )
         return Response(PositionResultSerializer(result).data)
+
+
+class Co2FactorsApi(APIView):
+    @extend_schema(
+        operation_id="pooling_co2_factors",
+        tags=[POOLING],
+        summary="The CO2 factors the impact uses: per mode, central, low and high, with sources",
+        description="kg CO2e per vehicle-km, each value with its source (ADEME Base Empreinte "
+        "element, Impact CO2 data or legal text), scope and year; docs/pooling.md, CO2 factors.",
+        responses={200: Co2FactorSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(Co2FactorSerializer(co2.factors_public(), many=True).data)

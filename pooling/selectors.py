@@ -8,8 +8,22 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 
 from accounts.models import User
 from backend.errors import NotFoundError
@@ -17,6 +31,7 @@ from geo.selectors import nearby_by_travel_time
 from neighbourhoods.errors import NotStaffError
 from neighbourhoods.models import Neighbourhood
 from neighbourhoods.selectors import active_neighbourhood_ids, staff_require
+from pooling import co2
 from pooling.errors import (
     NotACourierError,
     NotRelayOperatorError,
@@ -163,6 +178,27 @@ IMPACT_FIELDS = (
 )
 
 
+def impact_meter_sums() -> dict[str, Any]:
+    """Aggregates of ``BatchImpact`` rows: the meters of the plans per mode (``m_plan_<mode>``,
+    from ``by_vehicle``) and of each baseline per mode (``m_carrier_<mode>``,
+    ``m_parcel_<mode>``, by ``baseline_vehicle``), from which ``pooling.co2`` derives CO2e and
+    its range with the factors of today. Put them before any aggregate named after a field of
+    ``BatchImpact`` in the same ``annotate``/``aggregate``: they read the model's fields."""
+    sums: dict[str, Any] = {}
+    for mode in co2.modes():
+        sums[f"m_plan_{mode}"] = Coalesce(
+            Sum(Cast(KT(f"by_vehicle__{mode}__meters"), BigIntegerField())), 0
+        )
+        for prefix, field in (
+            ("m_carrier_", "per_carrier_meters"),
+            ("m_parcel_", "per_parcel_meters"),
+        ):
+            sums[f"{prefix}{mode}"] = Coalesce(
+                Sum(Case(When(baseline_vehicle=mode, then=F(field)), default=Value(0))), 0
+            )
+    return sums
+
+
 def impact_by_month(
     *, actor: User, neighbourhood_id: int, since: date | None = None, until: date | None = None
 ) -> list[dict[str, Any]]:
@@ -184,7 +220,12 @@ def impact_by_month(
     months = (
         rows.annotate(month=TruncMonth("day"))
         .values("month")
-        .annotate(batches=Count("pk"), **{f: Sum(f) for f in IMPACT_FIELDS})
+        .annotate(
+            # The meter sums first: they read the fields the other sums are named after.
+            **impact_meter_sums(),
+            batches=Count("pk"),
+            **{f: Sum(f) for f in IMPACT_FIELDS},
+        )
         .order_by("month")
     )
     return [
@@ -192,6 +233,7 @@ def impact_by_month(
             "month": row["month"],
             "batches": row["batches"],
             **{f: int(row[f] or 0) for f in IMPACT_FIELDS},
+            "co2": co2.impact_co2_of_sums(row),
         }
         for row in months
     ]
@@ -229,22 +271,34 @@ def impact_of_resident(user: User) -> dict[str, int]:
             "batch__impact__vehicle_meters",
             "batch__impact__per_carrier_co2_grams",
             "batch__impact__co2_grams",
+            "batch__impact__by_vehicle",
+            "batch__impact__baseline_vehicle",
         )
     )
     orders = parcel_count = 0
     meters = grams = 0.0
-    for own, planned, carrier_m, pooled_m, carrier_g, pooled_g in rows:
+    # The person's share of each mode's net meters (baseline minus plan): the range of their
+    # saving comes from these with the factors' ranges, as for a batch (pooling.co2).
+    baseline_share: dict[str, float] = {}
+    plan_share: dict[str, float] = {}
+    for own, planned, carrier_m, pooled_m, carrier_g, pooled_g, by_vehicle, baseline in rows:
         orders += 1
         parcel_count += own or 0
         if planned:  # a batch planned before impacts were stored has no figures to share
             share = (own or 0) / planned
             meters += share * (carrier_m - pooled_m)
             grams += share * (carrier_g - pooled_g)
+            baseline_share[baseline] = baseline_share.get(baseline, 0.0) + share * carrier_m
+            for mode, m in co2.plan_meters(by_vehicle or {}).items():
+                plan_share[mode] = plan_share.get(mode, 0.0) + share * m
+    saved = co2.with_central(co2.co2_saved(baseline_share, plan_share), round(grams))
     return {
         "orders_delivered": orders,
         "parcels_delivered": parcel_count,
         "meters_saved": round(meters),
-        "co2_grams_saved": round(grams),
+        "co2_grams_saved": saved.central,
+        "co2_grams_saved_low": saved.low,
+        "co2_grams_saved_high": saved.high,
     }
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("pooling/batches", apis.BatchCreateApi.as_view(), name="pooling-batches"),
     path("pooling/batches/<int:batch_id>", apis.BatchDetailApi.as_view(), name="pooling-batch"),
     path("pooling/impact", apis.ImpactByMonthApi.as_view(), name="pooling-impact"),
+    path("pooling/co2-factors", apis.Co2FactorsApi.as_view(), name="pooling-co2-factors"),
     path("courier/routes", apis.CourierRouteListApi.as_view(), name="courier-routes"),
     path(
         "courier/routes/<int:route_id>", apis.CourierRouteDetailApi.as_view(), name="courier-route"

@@ -6,29 +6,213 @@ in celery.py, the OpenAPI names of its choice sets in api.py.
 
 from .base import env
 
-# Emission factors per vehicle type, in kg CO2e per vehicle-km, each with its source. Vans are
-# diesel light commercial vehicles: 3.17 kg CO2e per litre of road diesel (upstream 0.66 +
-# combustion 2.51, arrêté du 26 avril 2017, annex, the factor ADEME's Base Carbone uses for the
-# "information GES des prestations de transport") times an urban delivery consumption of
-# 9 L/100 km (an assumption: override POOLING_VAN_L_PER_100KM with the fleet's own figure).
-POOLING_VAN_L_PER_100KM = env.float("POOLING_VAN_L_PER_100KM", default=9.0)
-POOLING_EMISSION_FACTORS = {
+# --- CO2 emission factors (docs/pooling.md, "CO2 factors") ------------------------------------------
+# One table, per mode, in kg CO2e per vehicle-km: a central value and a low and a high value where
+# the sources differ. Each value says where it comes from (source, ref: the ADEME element, or the
+# repository, commit and path of the Impact CO2 data it was read in), what it covers (energy:
+# "tank_to_wheel" or "well_to_wheel"; manufacturing: the vehicle's construction, maintenance and
+# end of life, battery included; infrastructure: roads, never here), its year, and whether it was
+# checked against its source ("verified": False is a judgement to be replaced by a sourced figure).
+# The central value of a mode can be overridden by POOLING_CO2_<MODE>_KG_PER_KM, its range by
+# POOLING_CO2_<MODE>_KG_PER_KM_LOW / _HIGH; a central value outside its range widens the range.
+# After changing a factor, run `manage.py pooling_co2_restate` to restate the stored figures.
+_IMPACT_CO2 = "incubateur-ademe/impactco2"
+_IMPACT_CO2_2025 = f"{_IMPACT_CO2}@07d97e130ad1dc6b6d1d943c03f45ae12ea0a45a"
+_IMPACT_CO2_JSON = f"{_IMPACT_CO2}@54cd4ea92200fda4584fe7f371cbbcf7dad1e42e"
+_IMPACT_CO2_SCOPE = {"energy": "well_to_wheel", "manufacturing": True, "infrastructure": False}
+_FUEL_ONLY = {"energy": "well_to_wheel", "manufacturing": False, "infrastructure": False}
+_NOTHING = {"energy": "none", "manufacturing": False, "infrastructure": False}
+# Road diesel, 3.17 kg CO2e per litre (upstream 0.66 + combustion 2.51): arrêté du 26 avril 2017
+# (information GES des prestations de transport), annex, "Gazole routier".
+DIESEL_KG_CO2E_PER_L = 3.17
+# A fleet that knows its own urban consumption may give it: the van's central value is then that
+# consumption times the diesel factor above (fuel only, well to wheel, no manufacturing).
+POOLING_VAN_L_PER_100KM = env.float("POOLING_VAN_L_PER_100KM", default=None)
+_VAN_CENTRAL = {
+    "kg_co2e_per_km": 0.3246,
+    "source": "Impact CO2 (ADEME), transport data, mode 'van': fuel 0.2371 + construction 0.0875",
+    "ref": f"{_IMPACT_CO2_2025}:src/data/categories/deplacement.ts (id 35, slug 'van')",
+    "url": "https://impactco2.fr/outils/transport",
+    "scope": _IMPACT_CO2_SCOPE,
+    "year": 2025,
+    "verified": True,
+}
+if POOLING_VAN_L_PER_100KM is not None:
+    _VAN_CENTRAL = {
+        "kg_co2e_per_km": round(DIESEL_KG_CO2E_PER_L * POOLING_VAN_L_PER_100KM / 100, 4),
+        "source": f"the fleet's own consumption, {POOLING_VAN_L_PER_100KM:g} L/100 km "
+        "(POOLING_VAN_L_PER_100KM), x road diesel 3.17 kg CO2e/L",
+        "ref": "arrêté du 26 avril 2017, annex (Gazole routier: 0.66 upstream + 2.51 combustion)",
+        "url": "https://legal.tricoteuses.fr/articles/JORFARTI000034502756",
+        "scope": _FUEL_ONLY,
+        "year": 2017,
+        "verified": True,
+    }
+POOLING_CO2_FACTORS_DEFAULT = {
     "van": {
-        "kg_co2e_per_km": env.float(
-            "POOLING_CO2_VAN_KG_PER_KM", default=round(3.17 * POOLING_VAN_L_PER_100KM / 100, 4)
-        ),
-        "source": "ADEME Base Carbone / arrêté du 26 avril 2017: road diesel 3.17 kg CO2e/L "
-        "(well to wheel) x POOLING_VAN_L_PER_100KM (default 9 L/100 km, urban delivery)",
+        "label": "light commercial vehicle (≤ 3.5 t), diesel, urban parcel delivery",
+        "central": _VAN_CENTRAL,
+        "low": {
+            "kg_co2e_per_km": 0.2262,
+            "source": "ADEME's parcel delivery model (publicodes-impact-livraison), HBEFA curve "
+            "for an average light commercial vehicle ('VUL moyen') at its default 30 km/h",
+            "ref": "incubateur-ademe/publicodes-impact-livraison"
+            "@cba83e29c15cb50b7d16100c26c8ca69b8363b94:src/livraison/méthode HBEFA.publicodes",
+            "url": "https://github.com/incubateur-ademe/publicodes-impact-livraison",
+            "scope": {"energy": "tank_to_wheel", "manufacturing": False, "infrastructure": False},
+            "year": None,
+            "verified": True,
+        },
+        "high": {
+            "kg_co2e_per_km": 0.5072,
+            "source": "level-1 value for a 3.5 t light commercial vehicle, express parcels, road "
+            "diesel 0.160 L/km, x 3.17 kg CO2e/L",
+            "ref": "arrêté du 10 avril 2012 (TRAT1209296A), annex II, Transport routier; "
+            "arrêté du 26 avril 2017, annex (Gazole routier)",
+            "url": "https://github.com/etalab/lois-non-codifiees-et-reglements-francais/blob/"
+            "184c41a3a0acd691cec7a88bd023c3e6bbdcb58f/arrete/2012/"
+            "arrete-du-10-avril-2012-trat1209296a/annexes/article-annexe-ii.md",
+            "scope": _FUEL_ONLY,
+            "year": 2012,
+            "verified": True,
+        },
+    },
+    "car": {
+        "label": "average thermal car (reference, no vehicle of the plan)",
+        "central": {
+            "kg_co2e_per_km": 0.2176,
+            "source": "Impact CO2 (ADEME), 'Voiture thermique': fuel 0.192 + construction "
+            "0.0256, documented from Base Empreinte, road transport (Routier2)",
+            "ref": f"{_IMPACT_CO2_JSON}:src/data/categories/deplacement.json (id 4)",
+            "url": "https://base-empreinte.ademe.fr/documentation/base-carbone?docLink=Routier2",
+            "scope": _IMPACT_CO2_SCOPE,
+            "year": None,
+            "verified": True,
+        },
+        "low": {
+            "kg_co2e_per_km": 0.1423,
+            "source": "Impact CO2 (ADEME), 2025 car model, 'voiturethermique': fuel 0.1106 + "
+            "construction 0.0317 (possibly per passenger at an average occupancy: unconfirmed)",
+            "ref": f"{_IMPACT_CO2_2025}:src/data/categories/deplacement.ts (id 4)",
+            "url": "https://impactco2.fr/outils/transport",
+            "scope": _IMPACT_CO2_SCOPE,
+            "year": 2025,
+            "verified": False,
+        },
+        "high": {
+            "kg_co2e_per_km": 0.2276,
+            "source": "Impact CO2 (ADEME), 'Modélisation de l'empreinte carbone de la voiture - "
+            "2025', 'voiturethermique': fuel 0.1769 + construction 0.0507 (a version of the file "
+            "whose commit the search index did not give)",
+            "ref": f"{_IMPACT_CO2}:src/data/categories/deplacement.ts (id 4, commit unknown)",
+            "url": "https://impactco2.fr/outils/transport",
+            "scope": _IMPACT_CO2_SCOPE,
+            "year": 2025,
+            "verified": False,
+        },
     },
     "cargo_bike": {
-        "kg_co2e_per_km": env.float("POOLING_CO2_CARGO_BIKE_KG_PER_KM", default=0.013),
-        "source": "ADEME, life-cycle estimate for an electric-assist bike (13 g CO2e/km, 94 % "
-        "from manufacture); a cargo bike is heavier, so read this as a lower bound",
+        "label": "electric-assist cargo bike",
+        "central": {
+            "kg_co2e_per_km": 0.0148,
+            "source": "Impact CO2 (ADEME), 'triporteurelectrique' (vélo cargo): construction "
+            "0.01183 + electricity 0.002997, from ADEME's XD Mobilités",
+            "ref": f"{_IMPACT_CO2_2025}:src/data/categories/deplacement.ts (id 34)",
+            "url": "https://impactco2.fr/outils/transport/triporteurelectrique",
+            "scope": _IMPACT_CO2_SCOPE,
+            "year": 2025,
+            "verified": True,
+        },
+        "low": {
+            "kg_co2e_per_km": 0.0110,
+            "source": "ADEME Base Empreinte, electric-assist bike (element 28331) as Impact CO2 "
+            "reads it: construction 0.00872 + electricity 0.00223 (a lighter vehicle)",
+            "ref": f"{_IMPACT_CO2_JSON}:src/data/categories/deplacement.json (id 8, "
+            "empreinteId 28331)",
+            "url": "https://base-empreinte.ademe.fr/documentation/base-carbone?docLink=Routier2",
+            "scope": _IMPACT_CO2_SCOPE,
+            "year": None,
+            "verified": True,
+        },
+        "high": {
+            "kg_co2e_per_km": 0.030,
+            "source": "judgement, no source found: twice the central value, for a heavier box and "
+            "battery and a shorter life in daily delivery use",
+            "ref": "",
+            "url": "",
+            "scope": _IMPACT_CO2_SCOPE,
+            "year": None,
+            "verified": False,
+        },
     },
     "foot": {
-        "kg_co2e_per_km": env.float("POOLING_CO2_FOOT_KG_PER_KM", default=0.0),
-        "source": "walking with a trolley: no vehicle emission counted",
+        "label": "on foot, with a trolley",
+        "central": {
+            "kg_co2e_per_km": 0.0,
+            "source": "Impact CO2 (ADEME), 'marche': total 0; the trolley is not counted",
+            "ref": f"{_IMPACT_CO2_2025}:src/data/categories/deplacement.ts (id 30)",
+            "url": "https://impactco2.fr/outils/transport",
+            "scope": _NOTHING,
+            "year": 2025,
+            "verified": True,
+        },
     },
+}
+
+
+def _co2_factors(table: dict) -> dict:
+    """The table with each mode's low and high filled (a mode without a range has none) and the
+    environment's overrides applied; a central value outside its range widens the range."""
+    out = {}
+    for mode, row in table.items():
+        name = f"POOLING_CO2_{mode.upper()}_KG_PER_KM"
+        central = dict(row["central"])
+        low = dict(row.get("low", central))
+        high = dict(row.get("high", central))
+        override = env.float(name, default=None)
+        if override is not None:
+            central = {
+                "kg_co2e_per_km": override,
+                "source": f"set by the operator ({name})",
+                "ref": "",
+                "url": "",
+                "scope": {"energy": "as declared", "manufacturing": None, "infrastructure": None},
+                "year": None,
+                "verified": False,
+            }
+        for bound, value in (("low", low), ("high", high)):
+            given = env.float(f"{name}_{bound.upper()}", default=None)
+            if given is not None:
+                value.update(
+                    kg_co2e_per_km=given,
+                    source=f"set by the operator ({name}_{bound.upper()})",
+                    ref="",
+                    url="",
+                    verified=False,
+                )
+        c = central["kg_co2e_per_km"]
+        if low["kg_co2e_per_km"] > c:
+            low = {**central}
+        if high["kg_co2e_per_km"] < c:
+            high = {**central}
+        out[mode] = {
+            "label": row["label"],
+            "unit": "kg CO2e / vehicle-km",
+            "central": central,
+            "low": low,
+            "high": high,
+        }
+    return out
+
+
+POOLING_CO2_FACTORS = _co2_factors(POOLING_CO2_FACTORS_DEFAULT)
+# The central values of the plan's vehicles, as the planning and the APIs have always read them.
+POOLING_EMISSION_FACTORS = {
+    mode: {
+        "kg_co2e_per_km": POOLING_CO2_FACTORS[mode]["central"]["kg_co2e_per_km"],
+        "source": POOLING_CO2_FACTORS[mode]["central"]["source"],
+    }
+    for mode in ("van", "cargo_bike", "foot")
 }
 # The street-graph profile each vehicle is routed with: vans on the car network with its one-ways
 # (the carriers' vans of baseline (b) too), cargo bikes on the bike network (contraflow lanes,

@@ -7,7 +7,9 @@ graph and the same parcels.
 
 A parcel's destination in the baselines is the resident's home when they take home deliveries,
 and otherwise the relay or host they receive it at (carriers deliver to pickup points today too).
-Emission factors per vehicle type, each with its source, are in ``POOLING_EMISSION_FACTORS``.
+Emission factors per vehicle type, central, low and high, each with its source and scope, are in
+``POOLING_CO2_FACTORS``; the central figures are stored here, their ranges derived from the stored
+distances by ``pooling.co2``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 
+from pooling import co2
 from pooling.planning.vrp import solve_problem
 from pooling.planning.vrp_problem import Plan, RoutingProblem, StopDemand, VehicleSpec
 
@@ -51,7 +54,8 @@ class Impact:
 
 
 def kg_per_km(vehicle: str) -> float:
-    return float(settings.POOLING_EMISSION_FACTORS[vehicle]["kg_co2e_per_km"])
+    """The central factor of ``vehicle`` (``POOLING_CO2_FACTORS``; ranges in ``pooling.co2``)."""
+    return co2.factor(vehicle)
 
 
 def grams(meters: float, vehicle: str) -> int:

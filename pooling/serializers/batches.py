@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from accounts.serializers import StrictFieldsMixin
 from geo.privacy import blurred_point
+from pooling import co2
 from pooling.models import DropKind, VehicleKind
 from pooling.serializers.units import kg, km
 
@@ -31,6 +32,7 @@ class ImpactSerializer(serializers.Serializer):
 
     def to_representation(self, impact: Any) -> dict[str, Any]:
         factors = settings.POOLING_EMISSION_FACTORS
+        ranges = co2.impact_co2_of_row(impact)
         return {
             "orders": impact.orders,
             "parcels": impact.parcels,
@@ -38,6 +40,7 @@ class ImpactSerializer(serializers.Serializer):
             "rounds": impact.rounds,
             "vehicle_km": km(impact.vehicle_meters),
             "co2_kg": kg(impact.co2_grams),
+            **_low_high("co2_kg", ranges.pooled),
             "by_vehicle": {
                 vehicle: {
                     "km": km(row["meters"]),
@@ -51,27 +54,37 @@ class ImpactSerializer(serializers.Serializer):
                 "km": km(impact.per_parcel_meters),
                 "trips": impact.per_parcel_trips,
                 "co2_kg": kg(impact.per_parcel_co2_grams),
+                **_low_high("co2_kg", ranges.per_parcel),
             },
             "per_carrier": {
                 "km": km(impact.per_carrier_meters),
                 "rounds": impact.per_carrier_rounds,
                 "stops": impact.per_carrier_stops,
                 "co2_kg": kg(impact.per_carrier_co2_grams),
+                **_low_high("co2_kg", ranges.per_carrier),
             },
             "saved_vs_per_carrier": {
                 "km": km(impact.per_carrier_meters - impact.vehicle_meters),
                 "co2_kg": kg(impact.per_carrier_co2_grams - impact.co2_grams),
+                **_low_high("co2_kg", ranges.saved_vs_per_carrier),
             },
             "saved_vs_per_parcel": {
                 "km": km(impact.per_parcel_meters - impact.vehicle_meters),
                 "co2_kg": kg(impact.per_parcel_co2_grams - impact.co2_grams),
+                **_low_high("co2_kg", ranges.saved_vs_per_parcel),
             },
             "baseline_vehicle": impact.baseline_vehicle,
             "emission_factors": {
                 name: {"kg_co2e_per_km": f["kg_co2e_per_km"], "source": f["source"]}
                 for name, f in sorted(factors.items())
             },
+            "co2_factors": co2.factors_public(),
         }
+
+
+def _low_high(name: str, value: co2.Co2Range) -> dict[str, float]:
+    """The range of a CO2e figure next to it: ``<name>_low`` and ``<name>_high`` in kg."""
+    return {f"{name}_low": kg(value.low), f"{name}_high": kg(value.high)}
 
 
 IMPACT_SCHEMA = {
@@ -83,6 +96,11 @@ IMPACT_SCHEMA = {
         "rounds": {"type": "integer"},
         "vehicle_km": {"type": "number"},
         "co2_kg": {"type": "number"},
+        "co2_kg_low": {
+            "type": "number",
+            "description": "The lowest kg CO2e the factors' sources allow (docs/pooling.md).",
+        },
+        "co2_kg_high": {"type": "number", "description": "The highest."},
         "by_vehicle": {"type": "object", "additionalProperties": {"type": "object"}},
         "per_parcel": {"type": "object", "description": "Baseline (a): one trip per parcel."},
         "per_carrier": {
@@ -93,6 +111,12 @@ IMPACT_SCHEMA = {
         "saved_vs_per_parcel": {"type": "object"},
         "baseline_vehicle": {"type": "string"},
         "emission_factors": {"type": "object"},
+        "co2_factors": {
+            "type": "array",
+            "description": "Per mode: central, low and high kg CO2e per vehicle-km, each with its "
+            "source, reference, scope and year (docs/pooling.md, CO2 factors).",
+            "items": {"type": "object"},
+        },
     },
 }
 
@@ -209,6 +233,10 @@ class MonthImpactSerializer(serializers.Serializer):
             "per_carrier_km": km(row["per_carrier_meters"]),
             "per_carrier_co2_kg": kg(row["per_carrier_co2_grams"]),
             "co2_saved_kg": kg(row["per_carrier_co2_grams"] - row["co2_grams"]),
+            **_low_high("co2_kg", row["co2"].pooled),
+            **_low_high("per_parcel_co2_kg", row["co2"].per_parcel),
+            **_low_high("per_carrier_co2_kg", row["co2"].per_carrier),
+            **_low_high("co2_saved_kg", row["co2"].saved_vs_per_carrier),
         }
 
 
@@ -221,6 +249,50 @@ class EmissionFactorSerializer(serializers.Serializer):
             "source": serializers.CharField(
                 help_text="Where the factor comes from (docs/pooling.md)."
             ),
+        }
+
+
+class Co2ScopeSerializer(serializers.Serializer):
+    energy = serializers.CharField(
+        help_text="tank_to_wheel (combustion), well_to_wheel (with the fuel's or electricity's "
+        "production), none, or 'as declared' for an operator's own figure."
+    )
+    manufacturing = serializers.BooleanField(
+        allow_null=True, help_text="Vehicle construction, maintenance, end of life (battery)."
+    )
+    infrastructure = serializers.BooleanField(allow_null=True, help_text="Roads: never counted.")
+
+
+class Co2FactorValueSerializer(serializers.Serializer):
+    # Declared in get_fields(): a class attribute named "source" would shadow Field.source.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "kg_co2e_per_km": serializers.FloatField(help_text="kg CO2e per vehicle-km."),
+            "source": serializers.CharField(help_text="What the figure is, and whose."),
+            "ref": serializers.CharField(
+                help_text="The ADEME element, legal text, or repository@commit:path it was read in."
+            ),
+            "url": serializers.CharField(),
+            "scope": Co2ScopeSerializer(),
+            "year": serializers.IntegerField(allow_null=True),
+            "verified": serializers.BooleanField(
+                help_text="False: a judgement or an unconfirmed reading (docs/pooling.md)."
+            ),
+        }
+
+
+class Co2FactorSerializer(serializers.Serializer):
+    """One mode of the factor table (``POOLING_CO2_FACTORS``, docs/pooling.md)."""
+
+    # Declared in get_fields(): a class attribute named "label" would shadow Field.label.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "vehicle": serializers.CharField(help_text="van, car, cargo_bike, foot."),
+            "label": serializers.CharField(),
+            "unit": serializers.CharField(),
+            "central": Co2FactorValueSerializer(),
+            "low": Co2FactorValueSerializer(),
+            "high": Co2FactorValueSerializer(),
         }
 
 
@@ -241,12 +313,20 @@ class PoolingImpactSerializer(serializers.Serializer):
     co2_kg_saved = serializers.FloatField(
         help_text="Your share of the kg CO2e saved, shared as km_saved, with emission_factors."
     )
+    co2_kg_saved_low = serializers.FloatField(
+        help_text="The lowest co2_kg_saved the factors' sources allow (docs/pooling.md)."
+    )
+    co2_kg_saved_high = serializers.FloatField(help_text="The highest.")
     baseline = serializers.ChoiceField(
         choices=["per_carrier"],
         help_text="What the saving is measured against: each carrier's own optimised van rounds.",
     )
     emission_factors = EmissionFactorSerializer(
         many=True, help_text="The factors the CO2 figures use, with their sources."
+    )
+    co2_factors = Co2FactorSerializer(
+        many=True,
+        help_text="The factor table: per mode, central, low and high values with their sources.",
     )
 
     def to_representation(self, figures: Any) -> dict[str, Any]:
@@ -256,9 +336,12 @@ class PoolingImpactSerializer(serializers.Serializer):
                 **figures,
                 "km_saved": km(figures["meters_saved"]),
                 "co2_kg_saved": kg(figures["co2_grams_saved"]),
+                "co2_kg_saved_low": kg(figures["co2_grams_saved_low"]),
+                "co2_kg_saved_high": kg(figures["co2_grams_saved_high"]),
                 "baseline": "per_carrier",
                 "emission_factors": [
                     {"vehicle": name, **factors[name]} for name in sorted(factors)
                 ],
+                "co2_factors": co2.factors_public(),
             }
         )

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from pooling import co2
 from pooling.models import Assignment, Batch, BatchImpact, Order
 from sharing.models import Item, Loan
 from sharing.services.loans import loan_request
@@ -22,6 +23,14 @@ FACTORS = [
     {"vehicle": name, "kg_co2e_per_km": f["kg_co2e_per_km"], "source": f["source"]}
     for name, f in sorted(settings.POOLING_EMISSION_FACTORS.items())
 ]
+
+
+def _f(mode, bound):
+    return settings.POOLING_CO2_FACTORS[mode][bound]["kg_co2e_per_km"]
+
+
+def _kg(grams):
+    return round(round(grams) / 1000, 2)
 
 
 def _loan(*, borrower, item, status, period):
@@ -41,6 +50,7 @@ def _batch(*, parcels, per_carrier_meters, vehicle_meters, per_carrier_co2, co2)
         rounds=1,
         vehicle_meters=vehicle_meters,
         co2_grams=co2,
+        by_vehicle={"cargo_bike": {"meters": vehicle_meters, "rounds": 1, "stops": parcels}},
         per_parcel_meters=0,
         per_parcel_trips=0,
         per_parcel_co2_grams=0,
@@ -116,8 +126,14 @@ def test_a_person_sees_their_own_figures(scene, client_for):
             # 2/4 x 8000 m + 1/10 x 10000 m; 2/4 x 5604 g + 1/10 x 2000 g
             "km_saved": 5.0,
             "co2_kg_saved": 3.0,
+            # Her share: 2/4 x 20 km + 1/10 x 30 km of the carriers' vans (13 km), 2/4 x 12 km +
+            # 1/10 x 20 km of cargo bikes (8 km): at the van's low and the bike's high factor,
+            # and the other way round.
+            "co2_kg_saved_low": _kg(13_000 * _f("van", "low") - 8_000 * _f("cargo_bike", "high")),
+            "co2_kg_saved_high": _kg(13_000 * _f("van", "high") - 8_000 * _f("cargo_bike", "low")),
             "baseline": "per_carrier",
             "emission_factors": FACTORS,
+            "co2_factors": co2.factors_public(),
         },
         "sharing": {
             "loans_as_borrower": 1,
@@ -156,8 +172,11 @@ def test_a_newcomer_has_zeros(scene, make_resident, client_for):
             "parcels_delivered": 0,
             "km_saved": 0.0,
             "co2_kg_saved": 0.0,
+            "co2_kg_saved_low": 0.0,
+            "co2_kg_saved_high": 0.0,
             "baseline": "per_carrier",
             "emission_factors": FACTORS,
+            "co2_factors": co2.factors_public(),
         },
         "sharing": {
             "loans_as_borrower": 0,
@@ -194,8 +213,11 @@ def test_the_schema_declares_every_sections_fields(client_for):
         "parcels_delivered",
         "km_saved",
         "co2_kg_saved",
+        "co2_kg_saved_low",
+        "co2_kg_saved_high",
         "baseline",
         "emission_factors",
+        "co2_factors",
     }
     assert set(components["EmissionFactor"]["properties"]) == {
         "vehicle",

@@ -852,6 +852,7 @@ MATRIX: list[Entry] = [
     Entry(
         "GET", "/api/v1/pooling/batches/{batch}", "borrower", row(other=403, owner=403, staff=200)
     ),
+    Entry("GET", "/api/v1/pooling/co2-factors", "lender", everyone(200)),
     Entry(
         "GET",
         "/api/v1/pooling/impact?neighbourhood={neighbourhood}",

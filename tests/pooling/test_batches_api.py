@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pooling import co2
 from pooling.models import Batch, BatchImpact, Route
 from pooling.services.batches import cutoff_sweep
 from tests.pooling.factories import (
@@ -154,8 +155,10 @@ def test_impact_is_summed_per_month_for_staff(client_for, neighbourhood, day_of_
     )
     batch_plan(batch_id=batch.pk)
     row = BatchImpact.objects.get()
+    ranges = co2.impact_co2_of_row(row)
     response = client_for(staff).get("/api/v1/pooling/impact", {"neighbourhood": neighbourhood.pk})
     assert response.status_code == 200
+    # One batch: the month's ranges are the batch's, from its meters per mode.
     assert response.json() == [
         {
             "month": "2026-05",
@@ -171,9 +174,57 @@ def test_impact_is_summed_per_month_for_staff(client_for, neighbourhood, day_of_
             "per_carrier_km": round(row.per_carrier_meters / 1000, 2),
             "per_carrier_co2_kg": round(row.per_carrier_co2_grams / 1000, 2),
             "co2_saved_kg": round((row.per_carrier_co2_grams - row.co2_grams) / 1000, 2),
+            "co2_kg_low": round(ranges.pooled.low / 1000, 2),
+            "co2_kg_high": round(ranges.pooled.high / 1000, 2),
+            "per_parcel_co2_kg_low": round(ranges.per_parcel.low / 1000, 2),
+            "per_parcel_co2_kg_high": round(ranges.per_parcel.high / 1000, 2),
+            "per_carrier_co2_kg_low": round(ranges.per_carrier.low / 1000, 2),
+            "per_carrier_co2_kg_high": round(ranges.per_carrier.high / 1000, 2),
+            "co2_saved_kg_low": round(ranges.saved_vs_per_carrier.low / 1000, 2),
+            "co2_saved_kg_high": round(ranges.saved_vs_per_carrier.high / 1000, 2),
         }
     ]
+    month = response.json()[0]
+    assert month["co2_saved_kg_low"] <= month["co2_saved_kg"] <= month["co2_saved_kg_high"]
+    assert month["co2_saved_kg_low"] < month["co2_saved_kg_high"]
     denied = client_for(ResidentFactory()).get(
         "/api/v1/pooling/impact", {"neighbourhood": neighbourhood.pk}
     )
     assert denied.status_code == 403
+
+
+def test_the_batch_impact_carries_ranges_and_the_factors_sources(
+    client_for, neighbourhood, day_of_orders
+):
+    from pooling.planning.pipeline import batch_plan
+
+    staff = make_staff(neighbourhood)
+    batch = Batch.objects.create(
+        neighbourhood=neighbourhood, hub=neighbourhood.pooling_hub, day=DAY
+    )
+    batch_plan(batch_id=batch.pk)
+    impact = client_for(staff).get(f"/api/v1/pooling/batches/{batch.pk}").json()["impact"]
+    for figures in (
+        impact,
+        impact["per_carrier"],
+        impact["per_parcel"],
+        impact["saved_vs_per_carrier"],
+        impact["saved_vs_per_parcel"],
+    ):
+        assert figures["co2_kg_low"] <= figures["co2_kg"] <= figures["co2_kg_high"], figures
+    assert impact["saved_vs_per_carrier"]["co2_kg_low"] < impact["per_carrier"]["co2_kg_high"]
+    factors = {f["vehicle"]: f for f in impact["co2_factors"]}
+    assert set(factors) == {"van", "car", "cargo_bike", "foot"}
+    van = factors["van"]
+    assert van["low"]["kg_co2e_per_km"] <= van["central"]["kg_co2e_per_km"]
+    assert van["central"]["kg_co2e_per_km"] <= van["high"]["kg_co2e_per_km"]
+    assert van["central"]["source"] and van["central"]["ref"] and van["central"]["scope"]
+    # The old answer is still there.
+    assert set(impact["emission_factors"]) == {"van", "cargo_bike", "foot"}
+
+
+def test_the_factor_table_is_readable_by_anyone_signed_in(client_for):
+    response = client_for(ResidentFactory()).get("/api/v1/pooling/co2-factors")
+    assert response.status_code == 200
+    assert response.json() == co2.factors_public()
+    assert client_for(None).get("/api/v1/pooling/co2-factors").status_code == 401
