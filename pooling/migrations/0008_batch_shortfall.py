@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pooling', '0006_route_addresses_erased_at'),
+        ('pooling', '0007_restate_co2_with_ademe_factors'),
     ]
 
     operations = [
