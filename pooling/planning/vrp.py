@@ -65,7 +65,7 @@ FAST_PARAMS = SolveParams(
 )
 # Share of the budget given to the trips formulation; the rest polishes (or repairs) its rounds in
 # the reload formulation.
-TRIPS_SHARE = 0.6
+TRIPS_SHARE = 0.8
 # The trips formulation is solved once per round length: ``round_max_s`` times each factor.
 ROUND_CAP_FACTORS = (1.0, 1.5)
 STRATEGIES = ("auto", "trips", "reload", "portfolio")
