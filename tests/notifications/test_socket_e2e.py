@@ -420,7 +420,8 @@ def test_a_couriers_socket_position_moves_their_rounds_etas(socket_for, street_g
     from pooling.models import Route, Stop
     from tests.pooling.factories import BatchFactory, CourierFactory
 
-    courier = CourierFactory()
+    # On duty (positions are taken only then), as starting the round would have put them.
+    courier = CourierFactory(on_duty=True)
     now = timezone.now()
     batch = BatchFactory(
         hub=courier.hub,
