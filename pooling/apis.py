@@ -20,15 +20,19 @@ from accounts.serializers import ErrorSerializer
 from backend.inputs import MalformedJsonError, json_parse
 from backend.pagination import CursorPagination
 from backend.parsers import FormParser, JSONParser, MultiPartParser
-from backend.throttling import NearbyThrottle, WebhookThrottle
+from backend.throttling import NearbyThrottle, PickupCodeThrottle, WebhookThrottle
 from pooling import co2, selectors
 from pooling.errors import BodyTooLargeError, IdempotencyKeyMissingError, MalformedBodyError
+from pooling.models import Route
 from pooling.serializers import (
     BatchCreateInputSerializer,
     BatchSerializer,
     Co2FactorSerializer,
     CourierRouteSerializer,
     CourierRouteSummarySerializer,
+    DutyInputSerializer,
+    DutyResultSerializer,
+    DutySerializer,
     ImpactQuerySerializer,
     MerchantOrderInputSerializer,
     MerchantOrderOutputSerializer,
@@ -36,6 +40,8 @@ from pooling.serializers import (
     OrderDeclareInputSerializer,
     OrderSerializer,
     OrderUpdateInputSerializer,
+    PickupInputSerializer,
+    PickupResultSerializer,
     PositionInputSerializer,
     PositionResultSerializer,
     PreferenceInputSerializer,
@@ -43,6 +49,7 @@ from pooling.serializers import (
     RelayDeliveriesSerializer,
     RelayNearbySerializer,
     RelayQuerySerializer,
+    RouteStartInputSerializer,
     StopDeliveredInputSerializer,
     StopFailedInputSerializer,
     StopResultSerializer,
@@ -51,11 +58,14 @@ from pooling.serializers import (
 from pooling.services.batches import batch_request
 from pooling.services.couriers import (
     courier_position_update,
-    route_start,
-    stop_delivered,
-    stop_failed,
+    route_etag,
+    route_start_record,
+    stop_delivered_record,
+    stop_failed_record,
 )
+from pooling.services.duty import courier_duty_set
 from pooling.services.orders import (
+    DetailsIn,
     ParcelIn,
     Receiving,
     WindowIn,
@@ -65,6 +75,7 @@ from pooling.services.orders import (
     order_receiving_update,
     receiving_preference_set,
 )
+from pooling.services.pickups import pickup_confirm
 from pooling.webhooks import merchant_authenticate, signature_verify
 
 ORDERS = "orders"
@@ -83,6 +94,10 @@ def _receiving(data: dict[str, Any] | None, resident: User) -> Receiving | None:
         max_walk_seconds=int(data["max_walk_minutes"]) * 60,
         walk_profile=data.get("walk_profile") or resident.walking_profile,
     )
+
+
+def _details(data: dict[str, Any] | None) -> DetailsIn | None:
+    return DetailsIn(**data) if data is not None else None
 
 
 def _windows(items: list[dict[str, Any]] | None) -> list[WindowIn] | None:
@@ -193,6 +208,7 @@ class OrderListApi(APIView):
             parcels=[ParcelIn(**p) for p in data["parcels"]],
             receiving=_receiving(data.get("receiving"), request_user(request)),
             windows=_windows(data["windows"]) or [],
+            details=_details(data.get("delivery_details")),
         )
         order = selectors.order_of_resident(resident=request_user(request), order_id=order.pk)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
@@ -222,6 +238,7 @@ class OrderDetailApi(APIView):
             order_id=order_id,
             receiving=_receiving(data.get("receiving"), request_user(request)),
             windows=_windows(data.get("windows")),
+            details=_details(data.get("delivery_details")),
         )
         order = selectors.order_of_resident(resident=request_user(request), order_id=order_id)
         return Response(OrderSerializer(order).data)
@@ -263,6 +280,7 @@ class ReceivingPreferenceApi(APIView):
             resident=request_user(request),
             receiving=_receiving(data, request_user(request)),  # type: ignore[arg-type]
             home_windows=weekly_as_json(data["home_windows"]),
+            details=_details(data.get("delivery_details")),
         )
         return Response(PreferenceSerializer(pref).data)
 
@@ -310,11 +328,48 @@ class RelayDeliveriesApi(APIView):
         responses={200: RelayDeliveriesSerializer, **ERRORS},
     )
     def get(self, request: Request, relay_point_id: int) -> Response:
-        relay, stops = selectors.relay_deliveries(
+        relay, stops, waiting = selectors.relay_deliveries(
             actor=request_user(request), relay_point_id=relay_point_id
         )
-        body = {"relay_point": relay, "handover_code": relay.handover_code, "deliveries": stops}
+        body = {
+            "relay_point": relay,
+            "handover_code": relay.handover_code,
+            "deliveries": stops,
+            "awaiting_pickup": waiting,
+        }
         return Response(RelayDeliveriesSerializer(body).data)
+
+
+class RelayPickupApi(APIView):
+    throttle_classes = [PickupCodeThrottle]
+
+    @extend_schema(
+        operation_id="relay_points_pickup",
+        tags=[ORDERS],
+        summary="Hand a parcel over to its resident, who shows their pickup code (operator)",
+        description=(
+            "Only the operator of the relay point (the shop's account, the neighbour host). A "
+            "wrong code is 400 `bad_pickup_code`; tries are limited per operator and order (the "
+            "`pickup_code` rate, 429). The order is then delivered and its resident told "
+            "(`order.delivered`, proof `pickup_code`); sent again, it answers `applied: false`."
+        ),
+        request=PickupInputSerializer,
+        responses={200: PickupResultSerializer, **ERRORS, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, relay_point_id: int) -> Response:
+        body = PickupInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        outcome = pickup_confirm(
+            actor=request_user(request),
+            relay_point_id=relay_point_id,
+            order_id=data["order"],
+            code=data["code"],
+            client_at=data.get("client_at"),
+        )
+        return Response(
+            PickupResultSerializer(outcome.order, context={"applied": outcome.applied}).data
+        )
 
 
 # --- association staff ------------------------------------------------------------------------------
@@ -396,29 +451,95 @@ class CourierRouteListApi(APIView):
         return Response(CourierRouteSummarySerializer(routes, many=True).data)
 
 
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The round's ETag: the action is refused (412 route_changed) if the round "
+    "changed since. Leave it out when replaying an offline queue.",
+)
+
+
 class CourierRouteDetailApi(APIView):
     @extend_schema(
         operation_id="courier_routes_get",
         tags=[COURIER],
         summary="A round: ordered stops with their parcels, place, ETA and path",
-        responses={200: CourierRouteSerializer, **ERRORS},
+        description=(
+            "Answers a strong `ETag` (the round's version: every change moves it); with "
+            "`If-None-Match` of the current one, 304 without a body. A home stop's `details` "
+            "(door code, floor, building, instructions, phone) are given only while the round "
+            "is started."
+        ),
+        parameters=[
+            OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, required=False)
+        ],
+        responses={
+            200: CourierRouteSerializer,
+            304: OpenApiResponse(description="Not modified."),
+            **ERRORS,
+        },
     )
     def get(self, request: Request, route_id: int) -> Response:
         route = selectors.route_for_courier(actor=request_user(request), route_id=route_id)
-        return Response(CourierRouteSerializer(route).data)
+        etag = route_etag(route)
+        seen = {tag.strip() for tag in (request.headers.get("If-None-Match") or "").split(",")}
+        if etag in seen or "*" in seen:
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)
+        else:
+            response = Response(CourierRouteSerializer(route).data)
+        response["ETag"] = etag
+        return response
+
+
+def _with_etag(response: Response, route_id: int) -> Response:
+    version = Route.objects.filter(pk=route_id).values_list("version", flat=True).first()
+    if version is not None:
+        response["ETag"] = f'"route-{route_id}-v{version}"'
+    return response
 
 
 class CourierRouteStartApi(APIView):
     @extend_schema(
         operation_id="courier_routes_start",
         tags=[COURIER],
-        request=None,
-        responses={200: CourierRouteSerializer, **ERRORS, 409: ErrorSerializer},
+        description=(
+            'Optional body `{"client_at": ...}`: the time the courier left the hub by their '
+            "clock (an offline queue). A round already started answers 409 without client_at, "
+            "and with it 200 (`applied` says whether its start moved earlier)."
+        ),
+        parameters=[IF_MATCH],
+        request=RouteStartInputSerializer,
+        responses={
+            200: CourierRouteSerializer,
+            **ERRORS,
+            409: ErrorSerializer,
+            412: ErrorSerializer,
+        },
     )
     def post(self, request: Request, route_id: int) -> Response:
-        route_start(actor=request_user(request), route_id=route_id)
+        body = RouteStartInputSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        outcome = route_start_record(
+            actor=request_user(request),
+            route_id=route_id,
+            client_at=body.validated_data.get("client_at"),
+            if_match=request.headers.get("If-Match"),
+        )
         route = selectors.route_for_courier(actor=request_user(request), route_id=route_id)
-        return Response(CourierRouteSerializer(route).data)
+        data = dict(CourierRouteSerializer(route).data)
+        data["applied"] = outcome.applied
+        return _with_etag(Response(data), route_id)
+
+
+OFFLINE = (
+    "With `client_at` (the courier's clock; an action queued offline), the action is applied "
+    "at that time whatever order the queue arrives in: older than the stop's last action, it "
+    "answers 200 with `applied: false` and changes nothing; newer than a done stop's, it "
+    "corrects it; on a round not started yet, it starts the round at that time. Send each "
+    "action with its own `Idempotency-Key`: sent twice, it acts once."
+)
 
 
 class StopDeliveredApi(APIView):
@@ -427,25 +548,35 @@ class StopDeliveredApi(APIView):
     @extend_schema(
         operation_id="courier_stop_delivered",
         tags=[COURIER],
-        summary="Mark a stop delivered, with the recipient's code or a photo",
+        summary="Mark a stop delivered, with the recipient's code, a photo or a signature",
+        description=(
+            "At a relay point or a neighbour host's, the parcels then wait for their residents "
+            "(`awaiting_pickup`). " + OFFLINE
+        ),
+        parameters=[IF_MATCH],
         request={
             "application/json": StopDeliveredInputSerializer,
             "multipart/form-data": StopDeliveredInputSerializer,
         },
-        responses={200: StopResultSerializer, **ERRORS, 409: ErrorSerializer},
+        responses={200: StopResultSerializer, **ERRORS, 409: ErrorSerializer, 412: ErrorSerializer},
     )
     def post(self, request: Request, route_id: int, stop_id: int) -> Response:
         body = StopDeliveredInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        stop = stop_delivered(
+        outcome = stop_delivered_record(
             actor=request_user(request),
             route_id=route_id,
             stop_id=stop_id,
             code=data.get("code"),
             photo=data.get("photo"),
+            signature=data.get("signature"),
+            notes=data["notes"],
+            client_at=data.get("client_at"),
+            if_match=request.headers.get("If-Match"),
         )
-        return Response(StopResultSerializer(stop).data)
+        result = StopResultSerializer(outcome.stop, context={"applied": outcome.applied})
+        return _with_etag(Response(result.data), route_id)
 
 
 class StopFailedApi(APIView):
@@ -455,24 +586,30 @@ class StopFailedApi(APIView):
         operation_id="courier_stop_failed",
         tags=[COURIER],
         summary="Mark a stop failed: its parcels go back to the pool",
+        description=OFFLINE,
+        parameters=[IF_MATCH],
         request={
             "application/json": StopFailedInputSerializer,
             "multipart/form-data": StopFailedInputSerializer,
         },
-        responses={200: StopResultSerializer, **ERRORS, 409: ErrorSerializer},
+        responses={200: StopResultSerializer, **ERRORS, 409: ErrorSerializer, 412: ErrorSerializer},
     )
     def post(self, request: Request, route_id: int, stop_id: int) -> Response:
         body = StopFailedInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        stop = stop_failed(
+        outcome = stop_failed_record(
             actor=request_user(request),
             route_id=route_id,
             stop_id=stop_id,
             reason=data["reason"],
             photo=data.get("photo"),
+            notes=data["notes"],
+            client_at=data.get("client_at"),
+            if_match=request.headers.get("If-Match"),
         )
-        return Response(StopResultSerializer(stop).data)
+        result = StopResultSerializer(outcome.stop, context={"applied": outcome.applied})
+        return _with_etag(Response(result.data), route_id)
 
 
 class CourierPositionApi(APIView):
@@ -480,8 +617,12 @@ class CourierPositionApi(APIView):
         operation_id="courier_position",
         tags=[COURIER],
         summary="Send the courier's position (until it travels on the websocket)",
+        description=(
+            "Only on duty (409 `courier_off_duty`). `at` (or `client_at`) is when it was "
+            "measured: a position older than the latest kept answers `applied: false`."
+        ),
         request=PositionInputSerializer,
-        responses={200: PositionResultSerializer, **ERRORS},
+        responses={200: PositionResultSerializer, **ERRORS, 409: ErrorSerializer},
     )
     def post(self, request: Request) -> Response:
         body = PositionInputSerializer(data=request.data)
@@ -492,7 +633,7 @@ class CourierPositionApi(APIView):
             courier=request_user(request),
             lon=lon,
             lat=lat,
-            at=data.get("at") or timezone.now(),
+            at=data.get("client_at") or data.get("at"),
         )
         return Response(PositionResultSerializer(result).data)
 
@@ -508,3 +649,39 @@ class Co2FactorsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(Co2FactorSerializer(co2.factors_public(), many=True).data)
+
+
+class CourierDutyApi(APIView):
+    @extend_schema(
+        operation_id="courier_duty_get",
+        tags=[COURIER],
+        summary="Whether you are on duty, and since when",
+        responses={200: DutySerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(DutySerializer(selectors.courier_of(request_user(request))).data)
+
+    @extend_schema(
+        operation_id="courier_duty_set",
+        tags=[COURIER],
+        summary="Go on or off duty",
+        description=(
+            "Positions are taken only on duty; starting a round puts you on duty. With "
+            "`client_at`, changes sent late are applied in the order of your clock."
+        ),
+        request=DutyInputSerializer,
+        responses={200: DutyResultSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        body = DutyInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        outcome = courier_duty_set(
+            actor=request_user(request),
+            on_duty=data["on_duty"],
+            client_at=data.get("client_at"),
+        )
+        courier = outcome.courier
+        return Response(
+            {**DutySerializer(courier).data, "applied": outcome.applied},
+        )

@@ -114,3 +114,52 @@ class BodyTooLargeError(DomainError):
     status_code = 413
     code = "body_too_large"
     default_message = _("The body is too large.")
+
+
+class BadSignatureFileError(DomainError):
+    code = "bad_signature_file"
+    default_message = _(
+        "The signature must be a PNG image or an SVG drawing (paths and shapes only) within the "
+        "size limit."
+    )
+
+
+class ClientTimeError(DomainError):
+    code = "client_time_invalid"
+    default_message = _(
+        "client_at is too far in the future or too old (before the round's day, or older than "
+        "the time an offline action is kept)."
+    )
+
+
+class OffDutyError(ConflictError):
+    code = "courier_off_duty"
+    default_message = _("You are off duty: go on duty before sending positions.")
+
+
+class StopCorrectionError(ConflictError):
+    code = "stop_correction_impossible"
+    default_message = _(
+        "This stop can no longer be corrected: its parcels were picked up or planned again."
+    )
+
+
+class RouteChangedError(DomainError):
+    status_code = 412
+    code = "route_changed"
+    default_message = _("The round changed since you read it (If-Match): read it again.")
+
+
+class BadPickupCodeError(DomainError):
+    code = "bad_pickup_code"
+    default_message = _("This code does not match the resident's pickup code.")
+
+
+class PickupStateError(ConflictError):
+    code = "not_awaiting_pickup"
+    default_message = _("This parcel is not waiting at this relay point.")
+
+
+class NotRelayOperatorPickupError(ForbiddenError):
+    code = "not_relay_operator"
+    default_message = _("Only the operator of this relay point may hand parcels over.")

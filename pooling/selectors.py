@@ -112,8 +112,11 @@ def relay_points_near(
     )
 
 
-def relay_deliveries(*, actor: User, relay_point_id: int) -> tuple[RelayPoint, list[Stop]]:
-    """The deliveries still to come at a relay point, for its operator (with the handover code)."""
+def relay_deliveries(
+    *, actor: User, relay_point_id: int
+) -> tuple[RelayPoint, list[Stop], list[Order]]:
+    """The deliveries still to come at a relay point, for its operator (with the handover code),
+    and the parcels left there that wait for their residents."""
     relay = RelayPoint.objects.filter(pk=relay_point_id).first()
     if relay is None:
         raise NotFoundError()
@@ -125,7 +128,20 @@ def relay_deliveries(*, actor: User, relay_point_id: int) -> tuple[RelayPoint, l
         .annotate(parcels=Count("assignments__order__parcels"))
         .order_by("eta")
     )
-    return relay, stops
+    arrived = Assignment.objects.filter(
+        order=OuterRef("pk"), released_at__isnull=True, stop__relay_point=relay
+    ).values("stop__done_at")[:1]
+    waiting: list[Order] = list(
+        Order.objects.filter(
+            status=Order.Status.AWAITING_PICKUP,
+            assignments__released_at__isnull=True,
+            assignments__stop__relay_point=relay,
+        )
+        .select_related("resident")
+        .annotate(parcel_count=Count("parcels", distinct=True), arrived_at=Subquery(arrived))
+        .order_by("arrived_at", "pk")
+    )
+    return relay, stops, waiting
 
 
 # --- staff ----------------------------------------------------------------------------------------

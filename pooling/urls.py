@@ -14,6 +14,11 @@ urlpatterns = [
         apis.RelayDeliveriesApi.as_view(),
         name="relay-points-deliveries",
     ),
+    path(
+        "relay-points/<int:relay_point_id>/pickups",
+        apis.RelayPickupApi.as_view(),
+        name="relay-points-pickups",
+    ),
     path("pooling/batches", apis.BatchCreateApi.as_view(), name="pooling-batches"),
     path("pooling/batches/<int:batch_id>", apis.BatchDetailApi.as_view(), name="pooling-batch"),
     path("pooling/impact", apis.ImpactByMonthApi.as_view(), name="pooling-impact"),
@@ -38,4 +43,5 @@ urlpatterns = [
         name="courier-stop-failed",
     ),
     path("courier/position", apis.CourierPositionApi.as_view(), name="courier-position"),
+    path("courier/duty", apis.CourierDutyApi.as_view(), name="courier-duty"),
 ]

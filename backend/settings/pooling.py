@@ -264,3 +264,13 @@ POOLING_PROOF_PHOTO_DAYS = env.int("POOLING_PROOF_PHOTO_DAYS", default=30)
 # The homes a round went to (home and neighbour-host stops, paths) are erased this many days after
 # every order of the round ended; distances, counts and CO2 stay for the statistics.
 POOLING_ADDRESS_DAYS = env.int("POOLING_ADDRESS_DAYS", default=30)
+
+# --- Couriers' apps on weak networks (docs/pooling.md, "Offline couriers") --------------------
+# Every courier action may carry the courier's own time (client_at): refused when further ahead
+# of the server than this (a phone's clock drifts a little)...
+POOLING_CLIENT_CLOCK_SKEW_SECONDS = env.int("POOLING_CLIENT_CLOCK_SKEW_SECONDS", default=300)
+# ... or, for an action outside a round (duty, positions), older than this (a round's actions:
+# older than the start of its day). Older duty changes are folded into the latest one.
+POOLING_CLIENT_MAX_AGE_HOURS = env.int("POOLING_CLIENT_MAX_AGE_HOURS", default=48)
+# A signature drawn on the phone (PNG or SVG): size accepted.
+POOLING_SIGNATURE_MAX_BYTES = env.int("POOLING_SIGNATURE_MAX_BYTES", default=256 * 1024)

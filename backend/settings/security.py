@@ -45,7 +45,8 @@ CACHES = {
 # 429 and Retry-After. Who is counted: login and register per client address, login_account per
 # email asked, nearby/geo/wanted per account, webhook per merchant API key; password_reset per
 # client address and password_reset_email per address asked; account_link (redeeming a mailed
-# link) per client address; account_mail and password_change per account.
+# link) per client address; account_mail and password_change per account; pickup_code (a relay's
+# operator handing a parcel over with the resident's code) per operator and order.
 THROTTLE_RATES = {
     "login": env.str("THROTTLE_LOGIN", default="10/min"),
     "login_account": env.str("THROTTLE_LOGIN_ACCOUNT", default="20/h"),
@@ -60,6 +61,7 @@ THROTTLE_RATES = {
     "geo": env.str("THROTTLE_GEO", default="120/min"),
     "wanted": env.str("THROTTLE_WANTED", default="10/h"),
     "webhook": env.str("THROTTLE_WEBHOOK", default="300/min"),
+    "pickup_code": env.str("THROTTLE_PICKUP_CODE", default="10/h"),
 }
 THROTTLE_CACHE = "default"
 # Reverse proxies in front of the app that append to X-Forwarded-For (the client address is the

@@ -93,6 +93,33 @@ DELIVERIES: tuple[EventType, ...] = (
         email_only_if={"place": ("relay", "host")},
     ),
     EventType(
+        name="order.awaiting_pickup",
+        subject=ORDER_SUBJECT,
+        description="Your parcel was left at a relay point or a neighbour host's (place: relay "
+        "or host) and waits for you there: show the pickup code of your order (GET "
+        "/api/v1/orders/{id}, pickup_code) to take it. The order is delivered once you have.",
+        fields={
+            "order_id": INT,
+            "merchant_name": STR,
+            "relay_point_id": INT,
+            "relay_name": STR,
+            "place": STR,
+            "arrived_at": TIME,
+        },
+        example={
+            "order_id": 733,
+            "merchant_name": "Librairie du Marais",
+            "relay_point_id": 4,
+            "relay_name": "Épicerie Rue Vieille-du-Temple",
+            "place": "relay",
+            "arrived_at": "2026-05-16T15:20:00+02:00",
+        },
+        preference="delivery_update",
+        title=_("Parcel waiting for you"),
+        body=_("Your order from %(merchant_name)s waits for you at %(relay_name)s."),
+        email=True,
+    ),
+    EventType(
         name="order.failed",
         subject=ORDER_SUBJECT,
         description="The delivery failed; next_step says what happens (retry, relay, return).",
@@ -190,13 +217,27 @@ DELIVERIES: tuple[EventType, ...] = (
     EventType(
         name="route.order_cancelled",
         subject=ROUTE_SUBJECT,
-        description="An order on the courier's route was cancelled because its resident deleted "
-        "their account: skip its drop (the stop may have nothing left to deliver).",
+        description="An order on the courier's route was cancelled (by its resident before the "
+        "round started, or because they deleted their account): skip its drop. When the stop has "
+        "nothing left to deliver, route.stop_cancelled follows.",
         fields={"route_id": INT, "stop_id": INT, "order_id": INT},
         example={"route_id": 61, "stop_id": 903, "order_id": 733},
         urgent=True,
         title=_("Order cancelled"),
         body=_("An order on your route was cancelled: skip its drop."),
+        push_ttl=timedelta(hours=2),
+    ),
+    EventType(
+        name="route.stop_cancelled",
+        subject=ROUTE_SUBJECT,
+        description="A stop is off the courier's route: its last order was cancelled (reason: "
+        "cancelled, account_deleted) or a re-plan took the place off this round (replanned; the "
+        "stop_id is then the one of the route's previous version). Fetch the route again.",
+        fields={"route_id": INT, "stop_id": INT, "position": INT, "reason": STR},
+        example={"route_id": 61, "stop_id": 903, "position": 4, "reason": "cancelled"},
+        urgent=True,
+        title=_("Stop cancelled"),
+        body=_("A stop was taken off your route."),
         push_ttl=timedelta(hours=2),
     ),
     EventType(

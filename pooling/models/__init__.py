@@ -22,8 +22,8 @@ from pooling.models.choices import (
     VehicleKind,
     WalkProfile,
 )
-from pooling.models.orders import Order, OrderWindow, Parcel, ReceivingPreference
-from pooling.models.places import Courier, Hub, Merchant, RelayPoint
+from pooling.models.orders import DeliveryDetails, Order, OrderWindow, Parcel, ReceivingPreference
+from pooling.models.places import Courier, CourierDutyChange, Hub, Merchant, RelayPoint
 
 __all__ = [
     "SIZE_UNITS",
@@ -32,6 +32,8 @@ __all__ = [
     "Batch",
     "BatchImpact",
     "Courier",
+    "CourierDutyChange",
+    "DeliveryDetails",
     "DropKind",
     "Hub",
     "Merchant",

@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from pooling.models.choices import DropKind, VehicleKind
-from pooling.models.orders import Order
+from pooling.models.orders import DeliveryDetails, Order
 from pooling.models.places import Courier, Hub, RelayPoint
 
 
@@ -128,8 +128,13 @@ class Route(models.Model):
         ]
 
 
-class Stop(models.Model):
-    """One place on a round, with every parcel dropped there (drops at one place are merged)."""
+class Stop(DeliveryDetails):
+    """One place on a round, with every parcel dropped there (drops at one place are merged).
+
+    A home stop carries its resident's delivery details (copied from the order at planning),
+    shown to the courier only while the round is started. ``action_at`` is the courier's own
+    clock time of the last action applied to the stop: an action sent later from an offline
+    queue with an older time is stale and changes nothing."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("to do")
@@ -147,6 +152,7 @@ class Stop(models.Model):
     class Proof(models.TextChoices):
         CODE = "code", _("code shown by the recipient")
         PHOTO = "photo", _("photo")
+        SIGNATURE = "signature", _("signature")
 
     route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="stops")
     position = models.PositiveSmallIntegerField()
@@ -172,8 +178,12 @@ class Stop(models.Model):
     load_kg = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     done_at = models.DateTimeField(null=True, blank=True)
-    proof = models.CharField(max_length=8, choices=Proof.choices, blank=True)
+    proof = models.CharField(max_length=12, choices=Proof.choices, blank=True)
     proof_photo = models.ImageField(upload_to="pooling/proofs/%Y/%m/", blank=True)
+    # A PNG or a sanitised SVG drawing, private like the photos (never under /media/items/).
+    proof_signature = models.FileField(upload_to="pooling/signatures/%Y/%m/", blank=True)
+    proof_notes = models.CharField(max_length=500, blank=True)
+    action_at = models.DateTimeField(null=True, blank=True)
     fail_reason = models.CharField(max_length=16, choices=FailReason.choices, blank=True)
     nearby_notified_at = models.DateTimeField(null=True, blank=True)
 
@@ -191,6 +201,10 @@ class Stop(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(status="delivered") | ~Q(proof=""), name="pooling_stop_proof"
+            ),
+            models.CheckConstraint(
+                condition=Q(action_at__isnull=True) | ~Q(status="pending"),
+                name="pooling_stop_action_done",
             ),
         ]
 

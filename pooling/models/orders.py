@@ -19,8 +19,36 @@ from pooling.models.choices import (
 from pooling.models.places import Merchant, RelayPoint
 
 
-class ReceivingPreference(models.Model):
-    """A resident's default way of receiving parcels, applied to the orders merchants announce."""
+class DeliveryDetails(models.Model):
+    """What a courier needs to reach a door in a French building: the door code (digicode), the
+    floor, the building or staircase, free instructions and a phone number to call.
+
+    A resident gives them as defaults (``ReceivingPreference``), copied to each new order, where
+    they can be changed for that order; planning copies an order's to its home stop, and the
+    courier sees them there only while the round is started. Erased with the addresses
+    (``pooling.services.retention``, ``pooling.services.erasure``).
+    """
+
+    door_code = models.CharField(max_length=32, blank=True, verbose_name=_("door code"))
+    floor = models.CharField(max_length=16, blank=True, verbose_name=_("floor"))
+    building = models.CharField(max_length=60, blank=True, verbose_name=_("building or staircase"))
+    instructions = models.CharField(
+        max_length=500, blank=True, verbose_name=_("delivery instructions")
+    )
+    phone = models.CharField(max_length=32, blank=True, verbose_name=_("phone number"))
+
+    DETAIL_FIELDS = ("door_code", "floor", "building", "instructions", "phone")
+
+    class Meta:
+        abstract = True
+
+    def details_as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.DETAIL_FIELDS}
+
+
+class ReceivingPreference(DeliveryDetails):
+    """A resident's default way of receiving parcels, applied to the orders merchants announce,
+    with the default delivery details of their home."""
 
     resident = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="receiving_preference"
@@ -45,7 +73,7 @@ class ReceivingPreference(models.Model):
         ]
 
 
-class Order(models.Model):
+class Order(DeliveryDetails):
     class Source(models.TextChoices):
         MERCHANT = "merchant", _("announced by the merchant")
         RESIDENT = "resident", _("declared by the resident")
@@ -54,6 +82,8 @@ class Order(models.Model):
         PENDING = "pending", _("waiting for a batch")
         PLANNED = "planned", _("planned")
         OUT_FOR_DELIVERY = "out_for_delivery", _("out for delivery")
+        # Left at a relay point or a neighbour host's: the resident picks it up with their code.
+        AWAITING_PICKUP = "awaiting_pickup", _("waiting for you at the relay point")
         DELIVERED = "delivered", _("delivered")
         CANCELLED = "cancelled", _("cancelled")
         RETURNED = "returned", _("returned to the sender")
@@ -116,6 +146,9 @@ class Order(models.Model):
     )
     # What the resident shows the courier at home delivery.
     delivery_code = models.CharField(max_length=6)
+    # What the resident shows the relay's operator (or neighbour host) to take the parcel: made
+    # when the courier leaves it there, shown only to the resident.
+    pickup_code = models.CharField(max_length=6, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("announced on"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated on"))
@@ -149,6 +182,10 @@ class Order(models.Model):
                 condition=Q(status__in=["pending", "cancelled", "returned", "delivered"])
                 | Q(neighbourhood__isnull=False),
                 name="pooling_order_planned_has_neighbourhood",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="awaiting_pickup") | ~Q(pickup_code=""),
+                name="pooling_order_awaiting_has_code",
             ),
         ]
 

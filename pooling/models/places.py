@@ -96,6 +96,14 @@ class Courier(models.Model):
     shift_start = models.TimeField(verbose_name=_("shift starts"))
     shift_end = models.TimeField(verbose_name=_("shift ends"))
     is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    # Derived from the courier's duty changes (``CourierDutyChange``, by their own clock): whether
+    # they are at work now, and since when. Positions are taken only on duty.
+    on_duty = models.BooleanField(default=False, verbose_name=_("on duty"))
+    on_duty_since = models.DateTimeField(null=True, blank=True, verbose_name=_("since"))
+    # The latest position measured (by the courier's clock), whatever the round: a round started
+    # later from an offline queue takes it. Purged with the rounds' positions.
+    last_position = models.PointField(srid=settings.GEO_SRID, null=True, blank=True)
+    last_position_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("courier")
@@ -115,6 +123,23 @@ class Courier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.vehicle})"
+
+
+class CourierDutyChange(models.Model):
+    """A courier going on or off duty, at the time of their own clock (``at``): sent late from an
+    offline queue, changes are applied by that time, not by their arrival. Starting a round is
+    going on duty. One change per courier and instant: a change sent twice is kept once."""
+
+    courier = models.ForeignKey(Courier, on_delete=models.CASCADE, related_name="duty_changes")
+    on_duty = models.BooleanField()
+    at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["courier", "at"]
+        constraints = [
+            models.UniqueConstraint(fields=["courier", "at"], name="pooling_duty_change_once"),
+        ]
 
 
 class RelayPoint(models.Model):
@@ -161,6 +186,11 @@ class RelayPoint(models.Model):
     opens_at = models.TimeField(default="09:00", verbose_name=_("opens at"))
     closes_at = models.TimeField(default="19:00", verbose_name=_("closes at"))
     handover_code = models.CharField(max_length=6)
+    # What a courier needs to find it and hand over (the back door, ring twice, the locker's
+    # bay): shown to the courier on the round, with the opening hours.
+    instructions = models.CharField(
+        max_length=500, blank=True, verbose_name=_("instructions for couriers")
+    )
     is_active = models.BooleanField(default=True, verbose_name=_("active"))
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,7 +4,10 @@ One transaction, and only if the batch is still at the version the run started f
 round has started): routes, stops and assignments replace the previous plan, orders that did not
 make it go back to the pool with their reason (kept on the batch), and the impact is stored.
 Residents get ``order.planned`` (or ``order.unplanned``), relay operators
-``relay.parcels_to_receive``, couriers ``route.updated`` or ``route.cancelled`` on a re-plan.
+``relay.parcels_to_receive``, couriers ``route.updated`` or ``route.cancelled`` on a re-plan,
+with ``route.stop_added`` and ``route.stop_cancelled`` for each place a re-plan put on or took off
+one of their rounds. A home stop takes the delivery details (door code, floor, building,
+instructions, phone) of its orders.
 """
 
 from __future__ import annotations
@@ -22,7 +25,18 @@ from django.utils import timezone
 
 from accounts.models import User
 from notifications.services.events import notify, notify_many
-from pooling.models import Assignment, Batch, BatchImpact, Courier, Order, RelayPoint, Route, Stop
+from pooling.models import (
+    Assignment,
+    Batch,
+    BatchImpact,
+    Courier,
+    DeliveryDetails,
+    DropKind,
+    Order,
+    RelayPoint,
+    Route,
+    Stop,
+)
 from pooling.planning import clock
 from pooling.planning.assignment import StopDraft
 from pooling.planning.compute import BatchComputation
@@ -63,6 +77,7 @@ def batch_plan_save(computation: BatchComputation) -> Batch | None:
             return None
         replan = batch.planned_at is not None
         previous_routes = {(r.courier_id, r.number): (r.pk, r.version) for r in batch.routes.all()}
+        previous_places = _places_of(batch)
         batch.routes.all().delete()
         assignments = {
             a.order_id: a
@@ -117,6 +132,8 @@ def batch_plan_save(computation: BatchComputation) -> Batch | None:
             batch, told.orders, told.relay_windows, told.relay_counts, routes_made, replan
         )
         _tell_unplanned(batch, told_unplanned, previous_routes, routes_made)
+        if replan:
+            _tell_stops_changed(previous_places, routes_made)
         if Batch.objects.filter(pk=batch.pk, replan_requested=True).exists():
             transaction.on_commit(partial(batch_plan_enqueue, batch.pk))
     return batch
@@ -141,6 +158,9 @@ def _routes_create(
         User.objects.filter(
             pk__in={s.place.resident_id for s in computation.stops if s.place.resident_id}
         ).values_list("pk", flat=True)
+    )
+    details = _details_of_orders(
+        [oid for s in computation.stops if s.place.kind == DropKind.HOME for oid in s.order_ids]
     )
     routes: list[Route] = []
     for t, trip in enumerate(computation.plan.trips):
@@ -169,7 +189,7 @@ def _routes_create(
     pending: list[tuple[Stop, StopDraft, tuple[datetime, datetime]]] = []
     for t, (route, trip) in enumerate(zip(routes, computation.plan.trips, strict=True)):
         courier_input = inputs.couriers[trip.vehicle]
-        pending += _stops_draw(route, computation, t, trip, courier_input, resident_ids)
+        pending += _stops_draw(route, computation, t, trip, courier_input, resident_ids, details)
     Stop.objects.bulk_create([stop for stop, _draft, _window in pending])
     for stop, draft, window_dt in pending:
         _stop_assign(stop, window_dt, draft, computation, assignments, told)
@@ -183,8 +203,10 @@ def _stops_draw(
     trip: Trip,
     courier_input: CourierInput,
     resident_ids: set[int],
+    details: dict[int, dict[str, str]],
 ) -> list[tuple[Stop, StopDraft, tuple[datetime, datetime]]]:
-    """The stops of a round, in order, each with the leg from the previous one (not saved)."""
+    """The stops of a round, in order, each with the leg from the previous one and a home stop
+    with its orders' delivery details (not saved)."""
     day = computation.inputs.day
     secs = computation.problem.seconds[courier_input.profile]
     mets = computation.problem.meters[courier_input.profile]
@@ -213,6 +235,7 @@ def _stops_draw(
             path=computation.legs.get((t, position - 1)),
             load_units=draft.units,
             load_kg=draft.kg,
+            **(_details_merge(draft.order_ids, details) if place.kind == DropKind.HOME else {}),
         )
         here = visit.stop + 1
         out.append((stop, draft, window_dt))
@@ -252,6 +275,41 @@ def _stop_assign(
         if place.relay_point_id:
             told.relay_counts[place.relay_point_id] += computation.inputs.info[order_id].parcels
             told.relay_windows[place.relay_point_id].append(window_dt)
+
+
+def _details_of_orders(order_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The delivery details of home orders, by order id (one query)."""
+    fields = DeliveryDetails.DETAIL_FIELDS
+    return {
+        row["pk"]: {f: row[f] for f in fields}
+        for row in Order.objects.filter(pk__in=order_ids).values("pk", *fields)
+    }
+
+
+def _details_merge(order_ids: list[int], details: dict[int, dict[str, str]]) -> dict[str, str]:
+    """One home's details from its orders merged at the stop: the newest order's, field by
+    field, falling back to an older order's where the newest left one empty."""
+    merged = dict.fromkeys(DeliveryDetails.DETAIL_FIELDS, "")
+    for order_id in sorted(order_ids, reverse=True):
+        for name, value in details.get(order_id, {}).items():
+            if value and not merged[name]:
+                merged[name] = value
+    return merged
+
+
+PlaceKey = tuple[str, int | None, int | None]
+
+
+def _place_key(stop: Stop) -> PlaceKey:
+    return (stop.kind, stop.relay_point_id, stop.resident_id)
+
+
+def _places_of(batch: Batch) -> dict[tuple[int, int], dict[PlaceKey, Stop]]:
+    """The places on each round of the current plan, by (courier, round number)."""
+    places: dict[tuple[int, int], dict[PlaceKey, Stop]] = defaultdict(dict)
+    for stop in Stop.objects.filter(route__batch=batch).select_related("route"):
+        places[(stop.route.courier_id, stop.route.number)][_place_key(stop)] = stop
+    return places
 
 
 def _planned_save(assignments: dict[int, Assignment], planned_ids: set[int]) -> None:
@@ -382,6 +440,46 @@ def _tell_planned(
                 event_type="route.updated",
                 data={"route_id": route.pk, "version": route.version, "stops": route.stops.count()},
                 recipients=[route.courier.user_id],
+            )
+
+
+def _tell_stops_changed(
+    previous: dict[tuple[int, int], dict[PlaceKey, Stop]], routes: list[Route]
+) -> None:
+    """Couriers hear of each place a re-plan put on one of their rounds, or took off it (a
+    round that is gone altogether is ``route.cancelled``)."""
+    for route in routes:
+        before = previous.get((route.courier_id, route.number))
+        if before is None:
+            continue
+        now = {_place_key(s): s for s in route.stops.all()}
+        user_id = route.courier.user_id
+        for key, stop in sorted(now.items(), key=lambda item: item[1].position):
+            if key in before:
+                continue
+            notify(
+                event_type="route.stop_added",
+                data={
+                    "route_id": route.pk,
+                    "stop_id": stop.pk,
+                    "position": stop.position,
+                    "address_label": stop.label,
+                    "eta": timezone.localtime(stop.eta).isoformat(),
+                },
+                recipients=[user_id],
+            )
+        for key, old in sorted(before.items(), key=lambda item: item[1].position):
+            if key in now:
+                continue
+            notify(
+                event_type="route.stop_cancelled",
+                data={
+                    "route_id": route.pk,
+                    "stop_id": old.pk,
+                    "position": old.position,
+                    "reason": "replanned",
+                },
+                recipients=[user_id],
             )
 
 

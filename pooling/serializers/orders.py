@@ -4,6 +4,7 @@ it, with its delivery once planned."""
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 from typing import Any
 
@@ -18,6 +19,35 @@ from pooling.serializers.units import HourMinuteField, minutes_up
 
 MAX_PARCELS = 20
 MAX_WINDOWS = 7
+PHONE = re.compile(r"^\+?[0-9][0-9 .()\-]{5,30}$")
+
+
+class DeliveryDetailsSerializer(StrictFieldsMixin, serializers.Serializer):
+    """What a courier needs at the door of a French building. Shown to the courier of the round
+    only while the round is under way; to nobody else."""
+
+    door_code = serializers.CharField(
+        max_length=32, required=False, default="", allow_blank=True, help_text="Digicode."
+    )
+    floor = serializers.CharField(max_length=16, required=False, default="", allow_blank=True)
+    building = serializers.CharField(
+        max_length=60,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Building, staircase (bâtiment B, escalier 2).",
+    )
+    instructions = serializers.CharField(
+        max_length=500, required=False, default="", allow_blank=True
+    )
+    phone = serializers.RegexField(
+        PHONE,
+        max_length=32,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="A number the courier may call during the round (+33 6 12 34 56 78).",
+    )
 
 
 class ParcelInputSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -79,11 +109,15 @@ class OrderDeclareInputSerializer(StrictFieldsMixin, serializers.Serializer):
     parcels = ParcelInputSerializer(many=True, min_length=1, max_length=MAX_PARCELS)  # type: ignore[call-arg]
     receiving = ReceivingInputSerializer(required=False)
     windows = WindowSerializer(many=True, required=False, max_length=MAX_WINDOWS, default=list)  # type: ignore[call-arg]
+    delivery_details = DeliveryDetailsSerializer(
+        required=False, help_text="Defaults to those of your receiving preference."
+    )
 
 
 class OrderUpdateInputSerializer(StrictFieldsMixin, serializers.Serializer):
     receiving = ReceivingInputSerializer(required=False)
     windows = WindowSerializer(many=True, required=False, max_length=MAX_WINDOWS)  # type: ignore[call-arg]
+    delivery_details = DeliveryDetailsSerializer(required=False)
 
 
 class WeeklyWindowSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -99,6 +133,19 @@ class WeeklyWindowSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class PreferenceInputSerializer(ReceivingInputSerializer):
     home_windows = WeeklyWindowSerializer(many=True, default=list, max_length=21)  # type: ignore[call-arg]
+    delivery_details = DeliveryDetailsSerializer(
+        required=False,
+        help_text="The default details of your home's door, copied to your next orders "
+        "(absent: kept as they are).",
+    )
+
+
+class DeliveryDetailsOutSerializer(serializers.Serializer):
+    door_code = serializers.CharField()
+    floor = serializers.CharField()
+    building = serializers.CharField()
+    instructions = serializers.CharField()
+    phone = serializers.CharField()
 
 
 class PreferenceSerializer(serializers.Serializer):
@@ -107,6 +154,7 @@ class PreferenceSerializer(serializers.Serializer):
     max_walk_minutes = serializers.SerializerMethodField()
     walk_profile = serializers.CharField()
     home_windows = serializers.JSONField()
+    delivery_details = DeliveryDetailsOutSerializer(source="*")
 
     def get_max_walk_minutes(self, obj: Any) -> int:
         return round(obj.max_walk_seconds / 60)
@@ -162,6 +210,11 @@ class OrderSerializer(serializers.Serializer):
     windows = WindowOutSerializer(many=True, source="windows.all")
     parcels = ParcelSerializer(many=True, source="parcels.all")
     delivery_code = serializers.CharField(help_text="Show it to the courier at home delivery.")
+    delivery_details = DeliveryDetailsOutSerializer(source="*")
+    pickup_code = serializers.SerializerMethodField(
+        help_text="While the parcel waits at a relay point or a neighbour host's "
+        "(status awaiting_pickup): show it there to take it."
+    )
     delivery = serializers.SerializerMethodField()
     attempts = serializers.IntegerField()
     in_pooling_area = serializers.SerializerMethodField()
@@ -169,6 +222,9 @@ class OrderSerializer(serializers.Serializer):
 
     def get_max_walk_minutes(self, obj: Any) -> int:
         return round(obj.max_walk_seconds / 60)
+
+    def get_pickup_code(self, obj: Any) -> str | None:
+        return obj.pickup_code if obj.status == "awaiting_pickup" else None
 
     def get_in_pooling_area(self, obj: Any) -> bool:
         return obj.neighbourhood_id is not None

@@ -84,7 +84,22 @@ class RelayDeliverySerializer(serializers.Serializer):
     parcels = serializers.IntegerField()
 
 
+class RelayWaitingSerializer(serializers.Serializer):
+    """A parcel left here that waits for its resident (who shows their pickup code)."""
+
+    order = serializers.IntegerField(source="pk")
+    resident_name = serializers.CharField(source="resident.public_name")
+    merchant_name = serializers.CharField()
+    parcels = serializers.IntegerField(source="parcel_count")
+    arrived_at = serializers.DateTimeField(allow_null=True)
+
+
 class RelayDeliveriesSerializer(serializers.Serializer):
     relay_point = RelayPointSerializer()
     handover_code = serializers.CharField(help_text="Show it to the courier when they deliver.")
     deliveries = RelayDeliverySerializer(many=True)
+    awaiting_pickup = RelayWaitingSerializer(
+        many=True,
+        help_text="Parcels left here for their residents: hand one over with POST "
+        "/api/v1/relay-points/{id}/pickups and the resident's pickup code.",
+    )

@@ -17,11 +17,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from notifications.services.events import notify
 from pooling.models import (
     Assignment,
     Batch,
     Courier,
+    CourierDutyChange,
+    DeliveryDetails,
     Order,
     ReceivingPreference,
     RelayPoint,
@@ -29,9 +30,15 @@ from pooling.models import (
     Stop,
 )
 from pooling.services.batches import batch_replan_request
+from pooling.services.orders import stop_order_released
 from pooling.services.places import public_location_for
 
-UNDELIVERED = (Order.Status.PENDING, Order.Status.PLANNED, Order.Status.OUT_FOR_DELIVERY)
+UNDELIVERED = (
+    Order.Status.PENDING,
+    Order.Status.PLANNED,
+    Order.Status.OUT_FOR_DELIVERY,
+    Order.Status.AWAITING_PICKUP,
+)
 
 
 def courier_routes_under_way(user: User) -> QuerySet[Route]:
@@ -57,12 +64,8 @@ def _order_cancel_for_erasure(order: Order, now: datetime) -> None:
     active.release_reason = "account_deleted"
     active.stop = None
     active.save(update_fields=["released_at", "outcome", "release_reason", "stop"])
-    if stop is not None and stop.route.status != Route.Status.COMPLETED:
-        notify(
-            event_type="route.order_cancelled",
-            recipients=[stop.route.courier.user_id],
-            data={"route_id": stop.route_id, "stop_id": stop.pk, "order_id": order.pk},
-        )
+    if stop is not None:
+        stop_order_released(stop_id=stop.pk, order_id=order.pk, reason="account_deleted")
     if active.batch.status != Batch.Status.DISPATCHED:
         batch_replan_request(batch_id=active.batch_id)
 
@@ -77,17 +80,33 @@ def resident_erase(*, user: User) -> list[str]:
         _order_cancel_for_erasure(order, now)
     ReceivingPreference.objects.filter(resident=user).delete()
 
+    # The door codes, floors and phone numbers the person gave, on every order of theirs.
+    Order.objects.filter(resident=user).update(**dict.fromkeys(DeliveryDetails.DETAIL_FIELDS, ""))
+
     files: list[str] = []
     for stop in Stop.objects.select_for_update().filter(resident=user).order_by("pk"):
-        if stop.proof_photo:
-            files.append(stop.proof_photo.name)
+        for proof in (stop.proof_photo, stop.proof_signature):
+            if proof:
+                files.append(proof.name)
         stop.proof_photo = ""
+        stop.proof_signature = ""
+        for name in DeliveryDetails.DETAIL_FIELDS:
+            setattr(stop, name, "")
         stop.label = ""
         stop.location = public_location_for(
             kind=RelayPoint.Kind.NEIGHBOUR_HOST, location=stop.location
         )
         stop.path = None
-        stop.save(update_fields=["proof_photo", "label", "location", "path"])
+        stop.save(
+            update_fields=[
+                "proof_photo",
+                "proof_signature",
+                *DeliveryDetails.DETAIL_FIELDS,
+                "label",
+                "location",
+                "path",
+            ]
+        )
 
     for relay in RelayPoint.objects.select_for_update().filter(operator=user).order_by("pk"):
         if relay.kind == RelayPoint.Kind.NEIGHBOUR_HOST:
@@ -99,5 +118,8 @@ def resident_erase(*, user: User) -> list[str]:
         else:
             relay.operator = None
             relay.save(update_fields=["operator"])
-    Courier.objects.filter(user=user).update(is_active=False)
+    Courier.objects.filter(user=user).update(
+        is_active=False, on_duty=False, last_position=None, last_position_at=None
+    )
+    CourierDutyChange.objects.filter(courier__user=user).delete()
     return files

@@ -13,12 +13,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
 from neighbourhoods.models import Neighbourhood
 from neighbourhoods.selectors import active_neighbourhood_ids
+from notifications.services.events import notify
 from pooling.errors import (
     IdempotencyConflictError,
     OrderClosedError,
@@ -30,6 +32,7 @@ from pooling.errors import (
 from pooling.models import (
     Assignment,
     Batch,
+    DeliveryDetails,
     Merchant,
     Order,
     OrderWindow,
@@ -37,6 +40,8 @@ from pooling.models import (
     ReceiveMode,
     ReceivingPreference,
     RelayPoint,
+    Route,
+    Stop,
     WalkProfile,
 )
 from pooling.services.batches import batch_replan_request, batches_touch_for_order
@@ -52,6 +57,20 @@ class ParcelIn:
 class WindowIn:
     starts_at: datetime
     ends_at: datetime
+
+
+@dataclass(frozen=True)
+class DetailsIn:
+    """What a courier needs at a home's door (see ``pooling.models.DeliveryDetails``)."""
+
+    door_code: str = ""
+    floor: str = ""
+    building: str = ""
+    instructions: str = ""
+    phone: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in DeliveryDetails.DETAIL_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -128,7 +147,9 @@ def _create(
     windows: Sequence[WindowIn],
 ) -> Order:
     neighbourhood = neighbourhood_for(resident.home)
+    pref = ReceivingPreference.objects.filter(resident=resident).first()
     order = Order.objects.create(
+        **(pref.details_as_dict() if pref is not None else {}),
         resident=resident,
         source=source,
         merchant=merchant,
@@ -238,8 +259,10 @@ def order_declare(
     parcels: Sequence[ParcelIn],
     receiving: Receiving | None,
     windows: Sequence[WindowIn],
+    details: DetailsIn | None = None,
 ) -> Order:
-    """A resident declares a parcel they expect (carrier, tracking number, expected day)."""
+    """A resident declares a parcel they expect (carrier, tracking number, expected day), with
+    the delivery details of their door (by default their preference's)."""
     receiving = receiving or receiving_default(resident)
     _relay_check(receiving, resident)
     with transaction.atomic():
@@ -258,6 +281,10 @@ def order_declare(
             receiving=receiving,
             windows=windows,
         )
+        if details is not None:
+            for name, value in details.as_dict().items():
+                setattr(order, name, value)
+            order.save(update_fields=list(DeliveryDetails.DETAIL_FIELDS))
         transaction.on_commit(lambda: _touch(order.pk))
     return order
 
@@ -275,15 +302,21 @@ def order_receiving_update(
     order_id: int,
     receiving: Receiving | None,
     windows: Sequence[WindowIn] | None,
+    details: DetailsIn | None = None,
 ) -> Order:
-    """The resident changes how (or when) they receive an order, until it leaves the hub. A
-    planned order is re-planned."""
+    """The resident changes how (or when) they receive an order, or the delivery details of its
+    door, until it leaves the hub. A planned order is re-planned (its home stop takes the new
+    details)."""
     with transaction.atomic():
         order = _own_order_locked(actor, order_id)
         if order.status == Order.Status.OUT_FOR_DELIVERY:
             raise OrderLockedError()
         if order.status not in (Order.Status.PENDING, Order.Status.PLANNED):
             raise OrderClosedError()
+        if details is not None:
+            for name, value in details.as_dict().items():
+                setattr(order, name, value)
+            order.save(update_fields=[*DeliveryDetails.DETAIL_FIELDS, "updated_at"])
         if receiving is not None:
             _relay_check(receiving, actor)
             order.receive_mode = receiving.mode
@@ -337,18 +370,57 @@ def order_cancel(*, actor: User, order_id: int) -> Order:
         order.cancelled_at = now
         order.save(update_fields=["status", "cancelled_at", "updated_at"])
         if active is not None:
+            stop_id = active.stop_id
             active.released_at = now
             active.outcome = Assignment.Outcome.RELEASED
             active.release_reason = "cancelled"
             active.stop = None
             active.save(update_fields=["released_at", "outcome", "release_reason", "stop"])
+            if stop_id is not None:
+                stop_order_released(stop_id=stop_id, order_id=order.pk, reason="cancelled")
             batch_replan_request(batch_id=active.batch_id)
     return order
 
 
+def stop_order_released(*, stop_id: int, order_id: int, reason: str) -> None:
+    """An order left a stop of a round not done yet (cancelled): the round changed (its ETag
+    with it) and its courier is told at once, before any re-plan: ``route.order_cancelled``,
+    and ``route.stop_cancelled`` when the stop has nothing left to deliver."""
+    stop = Stop.objects.select_related("route__courier").filter(pk=stop_id).first()
+    if stop is None or stop.route.status == Route.Status.COMPLETED:
+        return
+    if stop.status != Stop.Status.PENDING:
+        return
+    route = stop.route
+    Route.objects.filter(pk=route.pk).update(version=F("version") + 1)
+    courier_user = route.courier.user_id
+    notify(
+        event_type="route.order_cancelled",
+        recipients=[courier_user],
+        data={"route_id": route.pk, "stop_id": stop.pk, "order_id": order_id},
+    )
+    if not Assignment.objects.filter(stop=stop, released_at__isnull=True).exists():
+        notify(
+            event_type="route.stop_cancelled",
+            recipients=[courier_user],
+            data={
+                "route_id": route.pk,
+                "stop_id": stop.pk,
+                "position": stop.position,
+                "reason": reason,
+            },
+        )
+
+
 def receiving_preference_set(
-    *, resident: User, receiving: Receiving, home_windows: list[dict[str, Any]]
+    *,
+    resident: User,
+    receiving: Receiving,
+    home_windows: list[dict[str, Any]],
+    details: DetailsIn | None = None,
 ) -> ReceivingPreference:
+    """The resident's default way of receiving, and the default delivery details of their home
+    (copied to each order announced or declared later; ``None`` keeps them as they are)."""
     _relay_check(receiving, resident)
     with transaction.atomic():
         pref, _ = ReceivingPreference.objects.update_or_create(
@@ -359,6 +431,7 @@ def receiving_preference_set(
                 "max_walk_seconds": receiving.max_walk_seconds,
                 "walk_profile": receiving.walk_profile,
                 "home_windows": home_windows,
+                **(details.as_dict() if details is not None else {}),
             },
         )
     return pref

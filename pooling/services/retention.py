@@ -1,5 +1,5 @@
-"""How long pooling keeps what places people: couriers' positions, proof photos, the homes on
-past rounds. Each purge is a Celery beat job (``pooling/tasks.py``), each period a setting
+"""How long pooling keeps what places people: couriers' positions, proof photos and signatures,
+the homes on past rounds with their delivery details (door codes, floors, phone numbers). Each purge is a Celery beat job (``pooling/tasks.py``), each period a setting
 (``backend/settings/pooling.py``), each written in docs/security.md. Every purge is idempotent: a
 second run finds nothing left to do."""
 
@@ -13,11 +13,17 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from geo.privacy import blurred_point
-from pooling.models import Assignment, Order, Route, Stop
+from pooling.models import Assignment, Courier, DeliveryDetails, Order, Route, Stop
 from pooling.models.choices import DropKind
 
 BATCH = 200
-ACTIVE_ORDER = (Order.Status.PENDING, Order.Status.PLANNED, Order.Status.OUT_FOR_DELIVERY)
+ACTIVE_ORDER = (
+    Order.Status.PENDING,
+    Order.Status.PLANNED,
+    Order.Status.OUT_FOR_DELIVERY,
+    Order.Status.AWAITING_PICKUP,
+)
+NO_DETAILS = dict.fromkeys(DeliveryDetails.DETAIL_FIELDS, "")
 
 
 def courier_positions_purge(*, now: datetime | None = None) -> int:
@@ -25,6 +31,10 @@ def courier_positions_purge(*, now: datetime | None = None) -> int:
     (it serves the ETAs of a round under way, nothing after); returns how many rounds."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.POOLING_COURIER_POSITION_HOURS)
+    Courier.objects.filter(
+        Q(last_position_at__lt=cutoff)
+        | Q(last_position_at__isnull=True, last_position__isnull=False)
+    ).update(last_position=None, last_position_at=None)
     return Route.objects.filter(
         Q(last_position_at__lt=cutoff)
         | Q(last_position_at__isnull=True, last_position__isnull=False)
@@ -32,8 +42,9 @@ def courier_positions_purge(*, now: datetime | None = None) -> int:
 
 
 def proof_photos_purge(*, now: datetime | None = None) -> int:
-    """Deletes the proof photos of stops done more than ``POOLING_PROOF_PHOTO_DAYS`` ago: the file
-    from storage, then the field (the stop keeps ``proof="photo"``: it was delivered with one).
+    """Deletes the proof photos and signatures of stops done more than
+    ``POOLING_PROOF_PHOTO_DAYS`` ago: the file from storage, then the field (the stop keeps
+    ``proof="photo"`` or ``"signature"``: it was delivered with one); the courier's notes go too.
     A file already gone is no error, so a run that stopped half-way is finished by the next."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.POOLING_PROOF_PHOTO_DAYS)
@@ -43,15 +54,19 @@ def proof_photos_purge(*, now: datetime | None = None) -> int:
             stops = list(
                 Stop.objects.select_for_update(skip_locked=True)
                 .filter(done_at__lt=cutoff)
-                .exclude(proof_photo="")
+                .filter(~Q(proof_photo="") | ~Q(proof_signature="") | ~Q(proof_notes=""))
                 .order_by("pk")[:BATCH]
             )
             if not stops:
                 return total
             for stop in stops:
-                # The file first: a failure leaves the name in place and the next run retries.
-                stop.proof_photo.storage.delete(stop.proof_photo.name)
-            Stop.objects.filter(pk__in=[stop.pk for stop in stops]).update(proof_photo="")
+                # The files first: a failure leaves the names in place and the next run retries.
+                for proof in (stop.proof_photo, stop.proof_signature):
+                    if proof:
+                        proof.storage.delete(proof.name)
+            Stop.objects.filter(pk__in=[stop.pk for stop in stops]).update(
+                proof_photo="", proof_signature="", proof_notes=""
+            )
             total += len(stops)
 
 
@@ -73,7 +88,8 @@ def delivery_addresses_erase(*, now: datetime | None = None) -> int:
 
     The unit is a round (a path from one stop leads to the next): its home and neighbour-host
     stops keep only the centre of their blur cell (``geo.privacy``) and lose their address
-    label; every stop's path and the round's return path and last position are cleared.
+    label and delivery details (door code, floor, building, instructions, phone), as do the
+    round's orders; every stop's path and the round's return path and last position are cleared.
     Meters, seconds, loads, counts and each batch's impact (km, CO2) stay: the dashboard's
     statistics need nothing else. Returns how many rounds were erased.
     """
@@ -96,7 +112,10 @@ def delivery_addresses_erase(*, now: datetime | None = None) -> int:
             for stop in homes:
                 stop.location = blurred_point(stop.location)
                 stop.label = ""
-            Stop.objects.bulk_update(homes, ["location", "label"], batch_size=500)
+                for name in NO_DETAILS:
+                    setattr(stop, name, "")
+            Stop.objects.bulk_update(homes, ["location", "label", *NO_DETAILS], batch_size=500)
+            Order.objects.filter(assignments__stop__route_id__in=ids).update(**NO_DETAILS)
             Stop.objects.filter(route_id__in=ids).update(path=None)
             Route.objects.filter(pk__in=ids).update(
                 return_path=None, last_position=None, last_position_at=None, addresses_erased_at=now

@@ -404,6 +404,64 @@ def _start_route(world: World) -> None:
     route_start(actor=world.users["route_courier"], route_id=world.ids["route"])
 
 
+def _on_duty(world: World) -> None:
+    from pooling.models import Courier
+
+    Courier.objects.filter(user__in=[world.users["route_courier"], world.users["courier"]]).update(
+        on_duty=True
+    )
+
+
+def _left_at_relay(world: World) -> None:
+    """A parcel of the requester's left at the relay point by a courier: it waits for them."""
+    from pooling.models import Assignment, Order, RelayPoint, Route, Stop
+
+    relay = RelayPoint.objects.get(pk=world.ids["relay"])
+    route = Route.objects.get(pk=world.ids["route"])
+    order = Order.objects.get(resident=world.users["requester"])
+    now = timezone.now()
+    Assignment.objects.filter(order=order, released_at__isnull=True).delete()
+    stop = Stop.objects.create(
+        route=route,
+        position=route.stops.count() + 1,
+        kind="relay",
+        relay_point=relay,
+        location=relay.location,
+        window_start=now - timedelta(hours=1),
+        window_end=now,
+        service_seconds=120,
+        eta=now,
+        planned_arrival=now,
+        meters_from_previous=100,
+        seconds_from_previous=60,
+        load_units=1,
+        load_kg=1,
+        status="delivered",
+        proof="code",
+        done_at=now,
+        action_at=now,
+    )
+    Assignment.objects.create(
+        batch=route.batch,
+        order=order,
+        stop=stop,
+        drop_kind="relay",
+        relay_point=relay,
+        outcome="delivered",
+    )
+    Order.objects.filter(pk=order.pk).update(status="awaiting_pickup", pickup_code="424242")
+
+
+def _pickup(world: World) -> dict[str, Any]:
+    from pooling.models import Order
+
+    waiting = Order.objects.filter(status="awaiting_pickup", relay_point_id=world.ids["relay"])
+    order = waiting.first()
+    if order is None:  # a body built before the parcel was left there (hostile inputs)
+        return {"order": world.ids["order"], "code": "000000"}
+    return {"order": order.pk, "code": order.pickup_code}
+
+
 def _ask_renewal(world: World) -> None:
     loan_services.loan_renew(
         actor=world.users["borrower"],
@@ -887,6 +945,24 @@ MATRIX: list[Entry] = [
         "route_courier",
         row(other=403, owner=200, courier=200),
         {"position": [24.9384, 60.1699]},
+        prepare=_on_duty,
+    ),
+    Entry("GET", "/api/v1/courier/duty", "route_courier", row(other=403, owner=200, courier=200)),
+    Entry(
+        "POST",
+        "/api/v1/courier/duty",
+        "route_courier",
+        row(other=403, owner=200, courier=200),
+        {"on_duty": True},
+    ),
+    # --- a relay's operator hands a parcel over to its resident
+    Entry(
+        "POST",
+        "/api/v1/relay-points/{relay}/pickups",
+        "operator",
+        row(other=403, owner=200),
+        _pickup,
+        prepare=_left_at_relay,
     ),
 ]
 

@@ -420,7 +420,8 @@ def test_a_couriers_socket_position_moves_their_rounds_etas(socket_for, street_g
     from pooling.models import Route, Stop
     from tests.pooling.factories import BatchFactory, CourierFactory
 
-    courier = CourierFactory()
+    # On duty (positions are taken only then), as starting the round would have put them.
+    courier = CourierFactory(on_duty=True)
     now = timezone.now()
     batch = BatchFactory(
         hub=courier.hub,
@@ -637,3 +638,51 @@ def test_a_socket_in_the_background_is_not_online_and_the_push_goes(socket_for, 
     assert users_online([user.pk]) == {user.pk}  # a refused message changes nothing
     phone.close()
     wait_until(lambda: users_online([user.pk]) == set())  # the tablet is still in background
+
+
+def test_a_couriers_socket_hears_when_a_stop_leaves_their_round(socket_for, street_graph):
+    """A resident cancels an order planned on a courier's round: the courier's open socket gets
+    ``route.order_cancelled`` then ``route.stop_cancelled`` (sent after the commit)."""
+    from pooling.models import Assignment, Batch, Route
+    from pooling.planning.pipeline import batch_plan
+    from pooling.services.orders import order_cancel
+    from tests.pooling.factories import (
+        SPOTS,
+        CourierFactory,
+        HubFactory,
+        OrderFactory,
+        ResidentFactory,
+        point,
+    )
+
+    hub = HubFactory()
+    courier = CourierFactory(hub=hub, capacity_units=40, capacity_kg=200)
+    orders = [
+        OrderFactory(
+            resident=ResidentFactory(home=point(*spot)),
+            neighbourhood=hub.neighbourhood,
+            expected_on=timezone.localdate(),
+        )
+        for spot in SPOTS[:3]
+    ]
+    batch = Batch.objects.create(neighbourhood=hub.neighbourhood, hub=hub, day=timezone.localdate())
+    batch_plan(batch_id=batch.pk)
+    route = Route.objects.get(batch=batch)
+    order = orders[1]
+    stop = Assignment.objects.get(order=order, released_at__isnull=True).stop
+    sock = socket_for(courier.user)
+    sock.until_ready()
+    with transaction.atomic():
+        order_cancel(actor=order.resident, order_id=order.pk)
+    first, second = sock.events(2)
+    assert (first["type"], first["data"]) == (
+        "route.order_cancelled",
+        {"route_id": route.pk, "stop_id": stop.pk, "order_id": order.pk},
+    )
+    assert second["type"] == "route.stop_cancelled"
+    assert second["data"] == {
+        "route_id": route.pk,
+        "stop_id": stop.pk,
+        "position": stop.position,
+        "reason": "cancelled",
+    }

@@ -197,11 +197,13 @@ def test_a_relay_takes_its_handover_code_or_a_photo(client_for, plan):
     assert ok.status_code == 200 and ok.json()["proof"] == "photo"
     stop.refresh_from_db()
     assert stop.proof_photo.name.endswith(".png")
+    # Left at the relay: each waits for its resident, who picks it up with their code
+    # (tests/pooling/test_courier_offline.py, the pickup).
     assert set(
         Order.objects.filter(pk__in=[o.pk for o in plan["relay_orders"]]).values_list(
             "status", flat=True
         )
-    ) == {"delivered"}
+    ) == {"awaiting_pickup"}
     operator_view = client_for(shop.operator).get(f"/api/v1/relay-points/{shop.pk}/deliveries")
     assert operator_view.status_code == 200 and operator_view.json()["deliveries"] == []
     assert (

@@ -148,6 +148,14 @@ def test_the_default_receiving_choice_applies_to_announced_orders(client_for):
         "max_walk_minutes": 7,
         "walk_profile": "slow",
         "home_windows": [{"weekday": 4, "start": "17:30", "end": "20:00"}],
+        # None given: none kept (tests/pooling/test_courier_offline.py sets some).
+        "delivery_details": {
+            "door_code": "",
+            "floor": "",
+            "building": "",
+            "instructions": "",
+            "phone": "",
+        },
     }
     pref = ReceivingPreference.objects.get(resident=resident)
     assert pref.max_walk_seconds == 420
