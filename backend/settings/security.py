@@ -58,6 +58,8 @@ THROTTLE_RATES = {
     "password_change": env.str("THROTTLE_PASSWORD_CHANGE", default="10/h"),
     "nearby": env.str("THROTTLE_NEARBY", default="60/min"),
     "geo": env.str("THROTTLE_GEO", default="120/min"),
+    # Street tiles, per address: a map opened is about 20 tiles, panning a few more.
+    "tiles": env.str("THROTTLE_TILES", default="600/min"),
     "wanted": env.str("THROTTLE_WANTED", default="10/h"),
     "webhook": env.str("THROTTLE_WEBHOOK", default="300/min"),
 }
