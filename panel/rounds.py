@@ -255,15 +255,15 @@ def _sizes(parcels: Sequence[Any]) -> str:
 
 
 def _sheet_stop(stop: Stop) -> dict[str, Any]:
+    # A home's address (a neighbour host's too) is never printed: the courier's app has it.
     if stop.kind == DropKind.HOME:
         name = stop.resident.public_name if stop.resident is not None else ""
-        address = _("Address in the courier's app")
-    elif stop.kind == DropKind.HOST:
-        name = stop.relay_point.name if stop.relay_point else ""
-        address = _("Address in the courier's app")
+        address = ""
     else:
         name = stop.relay_point.name if stop.relay_point else ""
         address = stop.relay_point.address_label if stop.relay_point else ""
+        if stop.kind == DropKind.HOST:
+            address = ""
     orders = []
     for assignment in sorted(_parcels_of(stop), key=lambda a: a.order_id):
         order = assignment.order

@@ -179,7 +179,7 @@ def test_the_round_sheet_lists_the_stops_in_order_with_what_to_hand_over(
     # What to hand over: every active order's tracking number, carrier, parcels and sizes.
     for order in planned["homes"] + planned["relays"]:
         assert order.tracking_number in html
-    assert "2 colis (M, L)" in html
+    assert "2 colis</strong> (M, L)" in html
     assert "Kiosque de la gare" in html and "Rautatientori 1" in html
     assert "Voisin 0" in html
     # Never a home's address, nor the recipients' codes.
