@@ -9,8 +9,8 @@ distance and travel time others see is computed from the cell's centre, never fr
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, LineString, Point, Polygon
@@ -60,7 +60,7 @@ def path_outside_cells(path: LineString, homes: Sequence[Point]) -> list[LineStr
         rest = rest.difference(blur_cell_polygon(home))
     if rest.empty:
         return []
-    pieces = [rest] if rest.geom_type == "LineString" else list(rest)
+    pieces: list[Any] = [rest] if rest.geom_type == "LineString" else list(rest)  # type: ignore[call-overload]
     lines = [
         LineString(piece.coords, srid=path.srid)
         for piece in pieces

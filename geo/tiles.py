@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -134,7 +135,7 @@ def street_tile_build(*, graph_ids: list[int], z: int, x: int, y: int) -> bytes:
         return b""
     highways = _kinds_for_zoom(z)
     pixel = 2 * MERCATOR_HALF / (1 << z) / EXTENT
-    params = {
+    params: dict[str, Any] = {
         "z": z,
         "x": x,
         "y": y,

@@ -166,8 +166,8 @@ def _journey(live_server, browser, settings, ours, batch):  # noqa: F811
     me.goto(f"/admin/neighbourhoods/neighbourhood/{ours.neighbourhood.pk}/change/")
     me.page.wait_for_selector(".ol-viewport canvas")
     me.page.wait_for_function(
-        f"() => performance.getEntriesByType('resource')"
-        f".filter(e => e.name.includes('/api/v1/geo/tiles/streets/')).length > 0"
+        "() => performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/api/v1/geo/tiles/streets/')).length > 0"
     )
     me.shot("neighbourhood-form")
     assert len([u for u in me.requests if "/api/v1/geo/tiles/streets/" in u]) > before

@@ -1,6 +1,6 @@
 /* The panel's map background: the street graph's vector tiles, served by this server
    (GET /api/v1/geo/tiles/streets/{z}/{x}/{y}.mvt, layer "streets"), styled by kind: main streets
-   wide and white with a grey casing, streets narrower, pedestrian streets lilac, footpaths brown
+   wide and sand-coloured with a brown casing, streets narrower, pedestrian streets lilac, footpaths brown
    dashes, cycleways blue dashes, steps red ladders. With a tile server configured (MAP_TILE_URL),
    its images are the background instead. Data © OpenStreetMap contributors (ODbL). */
 (function () {
@@ -13,9 +13,9 @@
     return Math.log2(156543.03392804097 / resolution);
   }
 
-  // Widths grow with the zoom: a main street is 6 px at zoom 16, 3 px at 14.
+  // Widths grow with the zoom: a main street is 6 px at zoom 16, 3 px at 14, never under 1.5.
   function width(base, zoom) {
-    return Math.max(0.6, base * Math.pow(2, (zoom - 16) * 0.5));
+    return Math.max(1.5, base * Math.pow(2, (zoom - 16) * 0.5));
   }
 
   function stroke(color, w, dash) {
@@ -24,11 +24,11 @@
 
   var KINDS = {
     main: function (z) {
-      return [new ol.style.Style({stroke: stroke("#a3a3a3", width(8, z)), zIndex: 1}),
-              new ol.style.Style({stroke: stroke("#fff7d6", width(6, z)), zIndex: 6})];
+      return [new ol.style.Style({stroke: stroke("#c08a4a", width(8, z) + 1), zIndex: 1}),
+              new ol.style.Style({stroke: stroke("#fcd6a4", width(6, z)), zIndex: 6})];
     },
     street: function (z) {
-      return [new ol.style.Style({stroke: stroke("#b9b9b9", width(6, z)), zIndex: 1}),
+      return [new ol.style.Style({stroke: stroke("#a8a8a8", width(6, z) + 1), zIndex: 1}),
               new ol.style.Style({stroke: stroke("#ffffff", width(4.5, z)), zIndex: 5})];
     },
     pedestrian: function (z) {
