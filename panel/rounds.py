@@ -89,7 +89,7 @@ class RoundDrawing:
             self.links.append([here, end])
 
 
-def _parcels_of(stop: Stop) -> list[Assignment]:
+def _active_assignments(stop: Stop) -> list[Assignment]:
     return list(getattr(stop, "active", []))
 
 
@@ -134,7 +134,7 @@ def map_features(batch: Batch, routes: list[Route]) -> tuple[list[dict[str, Any]
             home = stop.location if _is_home(stop) else None
             drawing.leg(stop.path, here, at, [h for h in (here_home, home) if h is not None])
             here, here_home = at, home
-            parcels = sum(len(a.order.parcels.all()) for a in _parcels_of(stop))
+            parcels = sum(len(a.order.parcels.all()) for a in _active_assignments(stop))
             features.append(
                 _feature(
                     {"type": "Point", "coordinates": at},
@@ -265,7 +265,7 @@ def _sheet_stop(stop: Stop) -> dict[str, Any]:
         if stop.kind == DropKind.HOST:
             address = ""
     orders = []
-    for assignment in sorted(_parcels_of(stop), key=lambda a: a.order_id):
+    for assignment in sorted(_active_assignments(stop), key=lambda a: a.order_id):
         order = assignment.order
         parcels = list(order.parcels.all())
         orders.append(
