@@ -172,6 +172,12 @@ class GeoThrottle(UserThrottle):
     scope = "geo"
 
 
+class TileThrottle(IPThrottle):
+    """Street tiles, public: per address."""
+
+    scope = "tiles"
+
+
 class WantedCreateThrottle(UserThrottle):
     """New wanted requests: each one notifies neighbours."""
 

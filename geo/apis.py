@@ -1,16 +1,24 @@
-"""Geo API: route, isochrone, matrix. Thin views: validate, call a selector, serialize."""
+"""Geo API: route, isochrone, matrix, street tiles. Thin views: validate, call a selector,
+serialize."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.throttling import GeoThrottle
-from geo import selectors
+from backend.throttling import GeoThrottle, TileThrottle
+from geo import selectors, tiles
 from geo.serializers import (
     IsochroneQuerySerializer,
     IsochroneSerializer,
@@ -90,3 +98,76 @@ class MatrixApi(APIView):
             "snapped": result.snapped,
         }
         return Response(MatrixSerializer(out).data)
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """A tile is bytes whatever the client accepts; an error is JSON (the first renderer)."""
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        return (renderers[0], renderers[0].media_type)
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.lower().split(","):
+        name, _, params = part.partition(";")
+        if name.strip() not in ("gzip", "*"):
+            continue
+        q = params.strip().removeprefix("q=").strip() if "q=" in params else "1"
+        try:
+            return float(q) > 0
+        except ValueError:
+            return False
+    return False
+
+
+class StreetTileApi(APIView):
+    """The street graph as Mapbox Vector Tiles: public (OpenStreetMap's data, ODbL)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TileThrottle]
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        operation_id="geo_street_tile",
+        summary="A vector tile of the street graph",
+        description=(
+            "One layer, `streets`: the ways of the active street graph, each with `kind` "
+            "(main, street, pedestrian, path, cycleway, steps), `highway` (the OSM tag), `steps` "
+            "and `area`. Main streets only below zoom 14; footpaths and steps from zoom 15. An "
+            "empty body is an empty tile. Cached by `Cache-Control` and `ETag` (the graph's id: "
+            "a new import changes it); gzipped when `Accept-Encoding` allows. Draw it with "
+            "'© OpenStreetMap contributors'."
+        ),
+        responses={
+            (200, tiles.CONTENT_TYPE): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The tile (empty body: no way in it)."
+            ),
+            304: OpenApiResponse(description="Not modified: If-None-Match names the tile's ETag."),
+            400: OpenApiResponse(description="invalid_tile: x or y is outside the zoom's grid."),
+            404: OpenApiResponse(description="tile_not_served: a zoom outside the served range."),
+        },
+        auth=[],
+    )
+    def get(self, request: Request, z: int, x: int, y: int) -> HttpResponse:
+        accepts_gzip = _accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+        tile = tiles.street_tile(
+            z=z,
+            x=x,
+            y=y,
+            accepts_gzip=accepts_gzip,
+            if_none_match=request.META.get("HTTP_IF_NONE_MATCH", ""),
+        )
+        if tile.body is None:  # the client's copy is current
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(tile.body, content_type=tiles.CONTENT_TYPE)
+            if tile.gzipped:
+                response["Content-Encoding"] = "gzip"
+        response["ETag"] = tile.etag
+        response["Cache-Control"] = f"public, max-age={int(settings.GEO_TILE_MAX_AGE)}"
+        patch_vary_headers(response, ["Accept-Encoding"])
+        return response

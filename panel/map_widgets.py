@@ -1,8 +1,9 @@
-"""The map widget of the association's admin: no resource from a CDN.
+"""The maps of the association's admin: no resource from a CDN, and a background of their own.
 
 Django's OSMWidget loads OpenLayers from a CDN; this one serves the vendored copy
-(panel/static/vendor/ol-7.2.2, from the npm package ``ol``, BSD-2-Clause) and takes its tiles
-from ``MAP_TILE_URL``.
+(panel/static/vendor/ol-7.2.2, from the npm package ``ol``, BSD-2-Clause). Its background is the
+street graph's vector tiles served by this server (``geo.tiles``), drawn by
+``panel/static/panel/streets.js``; with ``MAP_TILE_URL`` set, that tile server's images instead.
 """
 
 from __future__ import annotations
@@ -11,6 +12,22 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.forms.widgets import OSMWidget
+from django.urls import reverse
+
+from geo import tiles
+
+
+def background_config() -> dict[str, Any]:
+    """What a panel map needs to draw its background (read by streets.js)."""
+    street_url = reverse("geo-street-tile", kwargs={"z": 0, "x": 0, "y": 0})
+    return {
+        "tile_url": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "streets_url": street_url.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt"),
+        "streets_attribution": tiles.ATTRIBUTION,
+        "streets_min_zoom": int(settings.GEO_TILE_MIN_ZOOM),
+        "streets_max_zoom": int(settings.GEO_TILE_MAX_ZOOM),
+    }
 
 
 class LocalMapWidget(OSMWidget):
@@ -22,10 +39,9 @@ class LocalMapWidget(OSMWidget):
     class Media:
         extend = False
         css = {"all": ("vendor/ol-7.2.2/ol.css", "gis/css/ol3.css")}
-        js = ("vendor/ol-7.2.2/ol.js", "gis/js/OLMapWidget.js")
+        js = ("vendor/ol-7.2.2/ol.js", "panel/streets.js", "gis/js/OLMapWidget.js")
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        context["tile_url"] = settings.MAP_TILE_URL
-        context["tile_attribution"] = settings.MAP_TILE_ATTRIBUTION
+        context["background"] = background_config()
         return context

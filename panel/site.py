@@ -18,7 +18,7 @@ class VoisinageAdminSite(admin.AdminSite):
     index_template = "admin/panel/index.html"
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        from panel import views
+        from panel import rounds, views
 
         wrap = self.admin_view
         return [
@@ -26,7 +26,17 @@ class VoisinageAdminSite(admin.AdminSite):
             path(
                 "dashboard/<slug:table>.csv", wrap(views.dashboard_csv), name="panel_dashboard_csv"
             ),
-            path("rounds/<int:batch_id>/", wrap(views.batch_map), name="panel_batch_map"),
+            path("rounds/<int:batch_id>/", wrap(rounds.batch_map), name="panel_batch_map"),
+            path(
+                "rounds/<int:batch_id>/sheets/",
+                wrap(rounds.round_sheets),
+                name="panel_round_sheets",
+            ),
+            path(
+                "rounds/<int:batch_id>/sheets/<int:route_id>/",
+                wrap(rounds.round_sheets),
+                name="panel_round_sheet",
+            ),
             path(
                 "rounds/<int:batch_id>/progress.json",
                 wrap(views.batch_progress),

@@ -1,5 +1,6 @@
-"""The panel's own pages inside the admin: the dashboard (SVG charts, CSV tables), planning a
-day's deliveries and the map of its rounds. Every page reads through the user's scope."""
+"""The panel's own pages inside the admin: the dashboard (SVG charts, CSV tables) and planning a
+day's deliveries (its map and round sheets are in panel/rounds.py). Every page reads through the
+user's scope."""
 
 from __future__ import annotations
 
@@ -22,13 +23,12 @@ from django.utils.translation import gettext_lazy
 
 from accounts.selectors import request_user
 from backend.errors import DomainError
-from geo.privacy import blurred_point
 from neighbourhoods.models import Neighbourhood
 from neighbourhoods.selectors import Scope, staff_neighbourhood_ids
 from panel import charts, stats
 from panel.charts import Series
 from pooling import co2
-from pooling.models import Batch, DropKind, Route
+from pooling.models import Batch
 
 ROUND_COLOURS = ("#d7263d", "#1b998b", "#3b6ea8", "#f49d37", "#7d4e9f", "#2e4052", "#c2185b")
 
@@ -309,146 +309,6 @@ def batch_progress(request: HttpRequest, batch_id: int) -> JsonResponse:
             "rounds": batch.routes.count(),
         }
     )
-
-
-def _stop_place(stop: Any) -> tuple[list[float], str]:
-    """Where a stop is drawn: a relay point where it is, a home (a neighbour host's too) at the
-    centre of its blur cell (staff never see where residents live)."""
-    if stop.kind == DropKind.HOME:
-        cell = blurred_point(stop.location)
-        return [cell.x, cell.y], _("Home delivery (area of %(m)d m)") % {
-            "m": int(settings.SHARING_BLUR_CELL_M)
-        }
-    name = stop.relay_point.name if stop.relay_point else ""
-    if stop.kind == DropKind.HOST:  # a neighbour host's home: its blur cell, as for any home
-        cell = blurred_point(stop.location)
-        return [cell.x, cell.y], name
-    return [stop.location.x, stop.location.y], name
-
-
-def batch_map(request: HttpRequest, batch_id: int) -> TemplateResponse:
-    batch = _batch_in_scope(request, batch_id)
-    hub = batch.hub
-    routes = list(
-        Route.objects.filter(batch=batch)
-        .select_related("courier__user")
-        .prefetch_related("stops__relay_point", "stops__assignments__order__parcels")
-        .order_by("number", "pk")
-    )
-    features: list[dict[str, Any]] = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [hub.location.x, hub.location.y]},
-            "properties": {"kind": "hub", "label": hub.name},
-        }
-    ]
-    rounds = []
-    for index, route in enumerate(routes):
-        colour = ROUND_COLOURS[index % len(ROUND_COLOURS)]
-        line = [[hub.location.x, hub.location.y]]
-        stops = []
-        for stop in sorted(route.stops.all(), key=lambda s: s.position):
-            coordinates, place = _stop_place(stop)
-            line.append(coordinates)
-            parcels = sum(
-                len(a.order.parcels.all()) for a in stop.assignments.all() if a.released_at is None
-            )
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": coordinates},
-                    "properties": {
-                        "kind": "stop",
-                        "round": index + 1,
-                        "position": stop.position,
-                        "colour": colour,
-                        "label": place,
-                    },
-                }
-            )
-            stops.append(
-                {
-                    "position": stop.position,
-                    "kind": stop.get_kind_display(),
-                    "place": place,
-                    "eta": stop.eta,
-                    "parcels": parcels,
-                    "status": stop.get_status_display(),
-                }
-            )
-        line.append([hub.location.x, hub.location.y])
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": line},
-                "properties": {"kind": "round", "round": index + 1, "colour": colour},
-            }
-        )
-        rounds.append(
-            {
-                "number": index + 1,
-                "colour": colour,
-                "courier": str(route.courier.user),
-                "vehicle": route.get_vehicle_display(),
-                "km": round(route.meters / 1000, 2),
-                "start": route.planned_start,
-                "end": route.planned_end,
-                "load_units": route.load_units,
-                "load_kg": route.load_kg,
-                "stops": stops,
-            }
-        )
-    impact = getattr(batch, "impact", None) if batch.status in stats.COUNTED_BATCHES else None
-    figures = None
-    if impact is not None:
-        ranges = co2.impact_co2_of_row(impact)
-        figures = {
-            "orders": impact.orders,
-            "parcels": impact.parcels,
-            "stops": impact.stops,
-            "rounds": impact.rounds,
-            "km": round(impact.vehicle_meters / 1000, 2),
-            "per_carrier_km": round(impact.per_carrier_meters / 1000, 2),
-            "per_carrier_rounds": impact.per_carrier_rounds,
-            "per_parcel_km": round(impact.per_parcel_meters / 1000, 2),
-            "per_parcel_trips": impact.per_parcel_trips,
-            "co2_kg": round(impact.co2_grams / 1000, 2),
-            "per_carrier_co2_kg": round(impact.per_carrier_co2_grams / 1000, 2),
-            "per_parcel_co2_kg": round(impact.per_parcel_co2_grams / 1000, 2),
-            "km_saved": round((impact.per_carrier_meters - impact.vehicle_meters) / 1000, 2),
-            "co2_saved_kg": round((impact.per_carrier_co2_grams - impact.co2_grams) / 1000, 2),
-            "co2_kg_low": round(ranges.pooled.low / 1000, 2),
-            "co2_kg_high": round(ranges.pooled.high / 1000, 2),
-            "per_carrier_co2_kg_low": round(ranges.per_carrier.low / 1000, 2),
-            "per_carrier_co2_kg_high": round(ranges.per_carrier.high / 1000, 2),
-            "co2_saved_kg_low": round(ranges.saved_vs_per_carrier.low / 1000, 2),
-            "co2_saved_kg_high": round(ranges.saved_vs_per_carrier.high / 1000, 2),
-        }
-    planning = batch.status in (Batch.Status.PENDING, Batch.Status.PLANNING)
-    context = {
-        **_admin_context(
-            request,
-            _("Rounds of %(day)s — %(place)s")
-            % {
-                "day": formats.date_format(batch.day, "DATE_FORMAT"),
-                "place": batch.neighbourhood.name,
-            },
-        ),
-        "batch": batch,
-        "rounds": rounds,
-        "impact": figures,
-        "planning": planning,
-        "left_out": batch.left_out,
-        "map_data": {"type": "FeatureCollection", "features": features},
-        "map_config": {
-            "tile_url": settings.MAP_TILE_URL,
-            "attribution": settings.MAP_TILE_ATTRIBUTION,
-            "progress_url": reverse("admin:panel_batch_progress", args=[batch.pk]),
-            "planning": planning,
-        },
-        "can_replan": request.user.has_perm("pooling.add_batch") and batch.status in Batch.OPEN,
-    }
-    return TemplateResponse(request, "admin/panel/batch_map.html", context)
 
 
 def as_json(value: Any) -> str:

@@ -31,6 +31,13 @@ GEO_ISOCHRONE_MAX_MINUTES = env.int("GEO_ISOCHRONE_MAX_MINUTES", default=60)
 GEO_ROUTE_MAX_KM = env.float("GEO_ROUTE_MAX_KM", default=50.0)
 OSM_PBF = env.str("OSM_PBF", default="")
 
+# Vector tiles of the street graph (GET /api/v1/geo/tiles/streets/{z}/{x}/{y}.mvt): served from
+# this zoom to that one only (the panel's maps overzoom the highest); browsers keep them this long
+# and then ask again with the ETag (a new graph changes it).
+GEO_TILE_MIN_ZOOM = env.int("GEO_TILE_MIN_ZOOM", default=12)
+GEO_TILE_MAX_ZOOM = env.int("GEO_TILE_MAX_ZOOM", default=16)
+GEO_TILE_MAX_AGE = env.int("GEO_TILE_MAX_AGE", default=3600)
+
 # --- Geocoding (geopy): BAN for France, Nominatim elsewhere ---------------------------------------
 GEOCODER_BAN_DOMAIN = env.str("GEOCODER_BAN_DOMAIN", default="api-adresse.data.gouv.fr")
 GEOCODER_BAN_SCHEME = env.str("GEOCODER_BAN_SCHEME", default="https")
@@ -44,9 +51,11 @@ GEOCODER_USER_AGENT = env.str(
 GEOCODER_TIMEOUT = env.float("GEOCODER_TIMEOUT", default=5.0)
 
 # --- Admin maps ----------------------------------------------------------------------------------
-# Tiles come from this server (an XYZ URL); the map's scripts and styles are served by the project.
-# The admin's Content-Security-Policy allows this host (security.py).
-MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+# The maps' scripts and styles are served by the project, and so is their background: the street
+# graph's vector tiles. MAP_TILE_URL (an XYZ URL of raster tiles, empty by default) adds a tile
+# server's images below them (the street layer is then off until switched on); the admin's
+# Content-Security-Policy allows its host (security.py).
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
 MAP_DEFAULT_LON = env.float("MAP_DEFAULT_LON", default=24.94)
 MAP_DEFAULT_LAT = env.float("MAP_DEFAULT_LAT", default=60.17)

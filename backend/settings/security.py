@@ -59,6 +59,8 @@ THROTTLE_RATES = {
     "password_change": env.str("THROTTLE_PASSWORD_CHANGE", default="10/h"),
     "nearby": env.str("THROTTLE_NEARBY", default="60/min"),
     "geo": env.str("THROTTLE_GEO", default="120/min"),
+    # Street tiles, per address: a map opened is about 20 tiles, panning a few more.
+    "tiles": env.str("THROTTLE_TILES", default="600/min"),
     "wanted": env.str("THROTTLE_WANTED", default="10/h"),
     "webhook": env.str("THROTTLE_WEBHOOK", default="300/min"),
     "pickup_code": env.str("THROTTLE_PICKUP_CODE", default="10/h"),
@@ -106,8 +108,8 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "Content-Language"]
 CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=86400)
 
 # --- Headers -------------------------------------------------------------------------------------
-# On every answer. The admin and the API docs load only what this server serves (the admin's map
-# tiles come from MAP_TILE_URL's host).
+# On every answer. The admin and the API docs load only what this server serves (the admin's maps
+# draw this server's street tiles; with MAP_TILE_URL set, images from its host too).
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -123,10 +125,11 @@ CSP_PAGES = (
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+_tile_source = f" {_tile_origin}" if _tile_origin else ""
 CSP_ADMIN = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    f"img-src 'self' data: blob: {_tile_origin}; font-src 'self' data:; "
-    f"connect-src 'self' {_tile_origin}; object-src 'none'; base-uri 'self'; "
+    f"img-src 'self' data: blob:{_tile_source}; font-src 'self' data:; "
+    f"connect-src 'self'{_tile_source}; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('neighbourhoods', '0001_initial'),
-        ('pooling', '0006_route_addresses_erased_at'),
+        ('pooling', '0008_batch_shortfall'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -72,7 +72,7 @@ def test_the_rounds_map_draws_a_host_stop_at_its_blur_cell(ours):
     from types import SimpleNamespace
 
     from geo.privacy import blurred_point
-    from panel.views import _stop_place
+    from panel.rounds import _stop_place
     from pooling.models import DropKind
 
     host = _host(ours)

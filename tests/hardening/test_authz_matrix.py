@@ -572,6 +572,13 @@ MATRIX: list[Entry] = [
         "GET", "/api/v1/geo/route?from=60.1699,24.9384&to=60.1675,24.9460", "lender", everyone(200)
     ),
     Entry("GET", "/api/v1/geo/isochrone?at=60.1699,24.9384&minutes=1", "lender", everyone(200)),
+    # Street tiles: OpenStreetMap's data (ODbL), public; bounded zooms and a per-address rate.
+    Entry(
+        "GET",
+        "/api/v1/geo/tiles/streets/15/18654/9484.mvt",
+        "lender",
+        everyone(200, anonymous=200),
+    ),
     Entry(
         "POST",
         "/api/v1/geo/matrix",
