@@ -404,7 +404,12 @@ class StreetNetwork:
     MATRIX_CHUNK_BYTES = 64 * 1024 * 1024
 
     def matrix(
-        self, snaps: Snaps, profile: Profile, limit_m: float = np.inf
+        self,
+        snaps: Snaps,
+        profile: Profile,
+        limit_m: float = np.inf,
+        origins: np.ndarray | None = None,
+        real_meters: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Seconds and meters between every pair of snapped points (inf where unreachable).
 
@@ -413,19 +418,24 @@ class StreetNetwork:
         scipy's Dijkstra (chunked to bound memory), and only the columns of the points' end
         nodes are kept. Each point then leaves by either end of its edge and arrives by either
         end of its target's edge, or along the edge itself when both are on it.
+
+        ``origins`` (indices of points): only their rows are computed (the others stay inf).
+        ``limit_m`` bounds the searches (effective meters). For a profile whose costs are not
+        plain meters (wheelchair), the real meters of the cheapest paths need one search per
+        point; with ``real_meters=False`` the meters returned are the effective ones (callers
+        that only want seconds).
         """
         pg = self.graphs[profile.graph_key]
         n = len(snaps)
         seconds = np.full((n, n), np.inf)
         meters = np.full((n, n), np.inf)
         ok = np.flatnonzero(snaps.edge >= 0)
-        if ok.size == 0:
+        rows_of = ok if origins is None else np.intersect1d(np.asarray(origins), ok)
+        if ok.size == 0 or rows_of.size == 0:
             return seconds, meters
         plain = bool(np.all(pg.rules.factor == 1.0))
-        if not plain:
-            # Profiles whose costs are not plain meters (wheelchair) need the real meters of
-            # the cheapest paths: one search per point with predecessors.
-            for i in ok:
+        if not plain and real_meters:
+            for i in rows_of:
                 origin = snaps.one(int(i))
                 search = self.search(origin, profile, limit_m=limit_m, predecessors=True)
                 eff = self.costs_to(search, snaps, profile) + snaps.approach_m + origin.approach_m
@@ -447,30 +457,37 @@ class StreetNetwork:
         in_v = np.where(bwd, (length - off) * f, np.inf)
         nodes, inverse = np.unique(np.concatenate([u, v]), return_inverse=True)
         iu, iv = inverse[: ok.size], inverse[ok.size :]
-        # dist[a, b]: effective meters from node a to node b, over the end nodes only.
-        dist = np.empty((nodes.size, nodes.size))
+        # The origins among the placed points, and the end nodes their searches start from.
+        o = np.searchsorted(ok, rows_of)
+        starts, start_of = np.unique(np.concatenate([iu[o], iv[o]]), return_inverse=True)
+        su, sv = start_of[: o.size], start_of[o.size :]
+        # dist[a, b]: effective meters from start node a to end node b.
+        dist = np.empty((starts.size, nodes.size))
         chunk = max(1, int(self.MATRIX_CHUNK_BYTES // (8 * max(self.n_nodes, 1))))
-        for lo in range(0, nodes.size, chunk):
-            rows = dijkstra(pg.csr, directed=True, indices=nodes[lo : lo + chunk], limit=limit_m)
-            dist[lo : lo + chunk] = rows[:, nodes]
-        # From each point to each end node: by either end of its own edge.
-        to_node = np.minimum(out_u[:, None] + dist[iu], out_v[:, None] + dist[iv])
+        for lo in range(0, starts.size, chunk):
+            found = dijkstra(
+                pg.csr, directed=True, indices=nodes[starts[lo : lo + chunk]], limit=limit_m
+            )
+            dist[lo : lo + chunk] = found[:, nodes]
+        # From each origin to each end node: by either end of its own edge.
+        to_node = np.minimum(out_u[o, None] + dist[su], out_v[o, None] + dist[sv])
         # To each point: arriving by either end of its edge.
         cost = np.minimum(to_node[:, iu] + in_u[None, :], to_node[:, iv] + in_v[None, :])
         # Both on one edge: along it, if it may be used in that direction.
-        same = e[:, None] == e[None, :]
+        same = e[o, None] == e[None, :]
         if same.any():
-            ahead = off[None, :] >= off[:, None]
+            ahead = off[None, :] >= off[o, None]
             allowed = np.where(ahead, fwd[None, :], bwd[None, :])
             direct = np.where(
-                same & allowed, np.abs(off[None, :] - off[:, None]) * f[None, :], np.inf
+                same & allowed, np.abs(off[None, :] - off[o, None]) * f[None, :], np.inf
             )
             cost = np.minimum(cost, direct)
         approach = snaps.approach_m[ok]
-        cost = cost + approach[:, None] + approach[None, :]
-        cost[cost > limit_m + approach[:, None] + approach[None, :]] = np.inf
-        np.fill_diagonal(cost, 0.0)
-        grid = np.ix_(ok, ok)
+        extra = approach[o, None] + approach[None, :]
+        cost = cost + extra
+        cost[cost > limit_m + extra] = np.inf
+        cost[np.arange(o.size), o] = 0.0
+        grid = np.ix_(rows_of, ok)
         meters[grid] = cost
         seconds[grid] = profile.seconds(cost)
         return seconds, meters

@@ -159,8 +159,15 @@ class RouteResult:
 
 
 def route_between(
-    *, start: tuple[float, float], end: tuple[float, float], profile: str
+    *,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    profile: str,
+    max_effective_m: float | None = None,
 ) -> RouteResult:
+    """The route from ``start`` to ``end``. ``max_effective_m`` bounds the search for a caller
+    that already knows about how far it is (a leg of a planned round): far cheaper on a large
+    graph; a route longer than that is :class:`NoRouteError`."""
     prof = get_profile(profile)
     net = get_network()
     a = net.snap(start[0], start[1], prof)
@@ -173,6 +180,8 @@ def route_between(
     if crow > settings.GEO_ROUTE_MAX_KM * 1000:
         raise RouteTooLongError()
     limit = settings.GEO_ROUTE_MAX_KM * 1000 * 3
+    if max_effective_m is not None:
+        limit = min(limit, max_effective_m)
     route = net.route(a, b, prof, start, end, limit_m=limit)
     line = GEOSGeometry(
         memoryview(shapely.to_wkb(shapely.linestrings(route.coordinates))), srid=settings.GEO_SRID
@@ -209,9 +218,16 @@ class MatrixArrays:
     snapped: np.ndarray  # bool per point
 
 
-def travel_matrix_arrays(*, points: Sequence[tuple[float, float]], profile: str) -> MatrixArrays:
+def travel_matrix_arrays(
+    *,
+    points: Sequence[tuple[float, float]],
+    profile: str,
+    origins: Sequence[int] | None = None,
+    max_seconds: float | None = None,
+) -> MatrixArrays:
     """The travel matrix between ``points`` as arrays, for callers that compute on it (the
-    planner): no conversion to lists."""
+    planner): no conversion to lists. ``origins`` (indices): only those rows; ``max_seconds``:
+    times above it are left out (``inf``), which bounds the searches (a walk to a relay)."""
     prof = get_profile(profile)
     net = get_network()
     lons = np.array([p[0] for p in points], dtype=float)
@@ -220,8 +236,25 @@ def travel_matrix_arrays(*, points: Sequence[tuple[float, float]], profile: str)
     if (snaps.edge < 0).all():
         raise OffGraphError()
     limit = settings.GEO_ROUTE_MAX_KM * 1000 * 3
-    seconds, meters = net.matrix(snaps, prof, limit_m=limit)
+    if max_seconds is not None:
+        limit = min(limit, float(prof.effective_m(max_seconds)))
+    seconds, meters = net.matrix(
+        snaps,
+        prof,
+        limit_m=limit,
+        origins=None if origins is None else np.asarray(origins, dtype=np.int64),
+        real_meters=max_seconds is None,
+    )
+    if max_seconds is not None:
+        seconds[seconds > max_seconds] = np.inf
     return MatrixArrays(seconds=seconds, meters=meters, snapped=snaps.edge >= 0)
+
+
+def goes_both_ways(profile: str) -> bool:
+    """Whether every street of the profile's network can be used both ways alike (walking):
+    then a matrix's row from A equals its column to A."""
+    pg = get_network().graphs[get_profile(profile).graph_key]
+    return bool(np.array_equal(pg.rules.forward, pg.rules.backward))
 
 
 def travel_matrix(*, points: Sequence[tuple[float, float]], profile: str) -> MatrixResult:
@@ -244,6 +277,7 @@ __all__ = [
     "Reachable",
     "RouteResult",
     "crowfly_nearby",
+    "goes_both_ways",
     "isochrone",
     "nearby_by_travel_time",
     "nearby_ids",

@@ -348,11 +348,15 @@ def _key_order(key: str) -> tuple[str, int]:
 
 def legs_compute(computation: BatchComputation) -> dict[tuple[int, int], LineString | None]:
     """The path of every leg of every round (keyed by trip index and position; position
-    len(visits) is the way back to the hub)."""
+    len(visits) is the way back to the hub): only the legs the plan drives, each search bounded
+    by the leg's length in the matrix (a few percent over it), so that a leg costs a search of
+    its own neighbourhood, not of the whole region."""
     inputs = computation.inputs
+    problem = computation.problem
     legs: dict[tuple[int, int], LineString | None] = {}
     for t, trip in enumerate(computation.plan.trips):
         profile = inputs.couriers[trip.vehicle].profile
+        meters = problem.meters[profile]
         points = (
             [inputs.hub_lonlat]
             + [
@@ -361,15 +365,32 @@ def legs_compute(computation: BatchComputation) -> dict[tuple[int, int], LineStr
             ]
             + [inputs.hub_lonlat]
         )
+        index = [0] + [v.stop + 1 for v in trip.visits] + [0]
         for k in range(len(points) - 1):
-            try:
-                result = route_between(start=points[k], end=points[k + 1], profile=profile)
-            except (NoRouteError, OffGraphError, IslandError, RouteTooLongError):
-                legs[(t, k)] = None
-                continue
-            geometry = result.geometry
-            legs[(t, k)] = geometry if isinstance(geometry, LineString) else None
+            known = float(meters[index[k], index[k + 1]])
+            bound = known * LEG_SEARCH_MARGIN + 50.0 if np.isfinite(known) else None
+            legs[(t, k)] = _leg(points[k], points[k + 1], profile, bound)
     return legs
+
+
+# A leg's search is bounded by its length in the matrix times this (the matrix's meters are
+# the cheapest path's; a margin keeps rounding and profile factors inside).
+LEG_SEARCH_MARGIN = 1.05
+
+
+def _leg(
+    start: tuple[float, float], end: tuple[float, float], profile: str, bound: float | None
+) -> LineString | None:
+    for limit in (bound, None) if bound is not None else (None,):
+        try:
+            result = route_between(start=start, end=end, profile=profile, max_effective_m=limit)
+        except NoRouteError:
+            continue  # not within the bound: once more, unbounded
+        except (OffGraphError, IslandError, RouteTooLongError):
+            return None
+        geometry = result.geometry
+        return geometry if isinstance(geometry, LineString) else None
+    return None
 
 
 def pooled_vans_meters(computation: BatchComputation, *, budget_s: float, seed: int = 1) -> int:

@@ -18,7 +18,7 @@ from django.contrib.gis.measure import D
 from django.db.models import Count, Q
 
 from geo.network import OffGraphError
-from geo.selectors import travel_matrix_arrays
+from geo.selectors import goes_both_ways, travel_matrix_arrays
 from pooling.models import (
     SIZE_UNITS,
     WEIGHT_KG,
@@ -260,20 +260,33 @@ def _relay_walks(
     if not relays:
         return {}
     homes: dict[str, dict[int, tuple[float, float]]] = {}
+    longest: dict[str, float] = {}
     for order in orders:
         home = order.resident.home
         if home is not None:
             homes.setdefault(order.walk_profile, {})[order.resident_id] = (home.x, home.y)
+            longest[order.walk_profile] = max(
+                longest.get(order.walk_profile, 0.0), float(order.max_walk_seconds)
+            )
     walks: dict[tuple[int, str], dict[str, float]] = {}
     for profile, by_resident in homes.items():
         residents = sorted(by_resident)
         points = [by_resident[r] for r in residents] + [
             (places[k].lon, places[k].lat) for k in relays
         ]
+        # Walking networks go both ways alike: the searches start from the few relays (bounded
+        # by the longest walk anyone accepts) rather than from every home.
+        both_ways = goes_both_ways(profile)
         try:
-            seconds = travel_matrix_arrays(points=points, profile=profile).seconds
+            found = travel_matrix_arrays(
+                points=points,
+                profile=profile,
+                origins=range(len(residents), len(points)) if both_ways else range(len(residents)),
+                max_seconds=longest[profile],
+            ).seconds
         except OffGraphError:
             continue
+        seconds = found.T if both_ways else found
         for i, resident_id in enumerate(residents):
             row = seconds[i, len(residents) :]
             walks[(resident_id, profile)] = {

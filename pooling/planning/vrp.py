@@ -54,7 +54,13 @@ from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
 from pyvrp.search import NeighbourhoodParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
-from pooling.planning.vrp_build import Built, build, plan_as_solution, reload_start
+from pooling.planning.vrp_build import (
+    Built,
+    build,
+    plan_as_solution,
+    reload_start,
+    solution_over,
+)
 from pooling.planning.vrp_problem import Plan, RoutingProblem, Trip, Visit, problem_subset
 from pooling.planning.vrp_rounds import keep_valid_rounds, read_solution, schedule_rounds
 
@@ -148,6 +154,12 @@ class _Search:
     # do not fit the couriers.
     trips_built: Built | None = None
     trips_best: Solution | None = None
+    # The reload formulation's best solution when it broke a rule (the fleet may be too small):
+    # where the optional formulation starts.
+    reload_best: Solution | None = None
+    # The reload formulation from scratch found no plan within the rules: the day likely does
+    # not fit the fleet, so the rest of the budget goes to the optional formulation.
+    short: bool = False
 
     def remaining(self, share: float = 1.0) -> float:
         elapsed = time.perf_counter() - self.started
@@ -163,8 +175,8 @@ def solve_problem(
     params: SolveParams = FAST_PARAMS,
     strategy: str = "auto",
 ) -> Plan:
-    """Solves within ``seconds`` of wall time, building the data included (the fallbacks for a
-    day the couriers cannot fit get more time: see the module's docstring)."""
+    """Solves within ``seconds`` of wall time, building the data included, the fallbacks for a
+    day the couriers cannot fit included (see the module's docstring)."""
     if strategy not in STRATEGIES:
         raise ValueError(strategy)
     started = time.perf_counter()
@@ -255,6 +267,8 @@ def _scratch_stage(sub: RoutingProblem, search: _Search, until: float) -> None:
     )
     search.iterations += result.num_iterations
     if not result.is_feasible():
+        search.short = search.plan is None
+        search.reload_best = result.best
         return
     found = read_solution(sub, built, result.best)
     if found.violations or found.left_out:
@@ -265,8 +279,12 @@ def _scratch_stage(sub: RoutingProblem, search: _Search, until: float) -> None:
 
 def _reload_stage(sub: RoutingProblem, search: _Search) -> None:
     """The reload formulation for the rest of the budget, from the scheduled rounds if any; if it
-    finds nothing within the rules, again with every stop optional."""
+    finds nothing within the rules, again with every stop optional (starting from its best
+    rounds), all within the budget: with nothing within the rules yet, the first pass gets half
+    of what is left, the optional pass the rest."""
     for optional in (False, True):
+        if not optional and search.short:
+            continue
         built = build(sub, optional=optional)
         initial = None
         if not optional and search.plan is not None:
@@ -277,7 +295,12 @@ def _reload_stage(sub: RoutingProblem, search: _Search) -> None:
             # The rounds did not fit the couriers as they were: the search starts from
             # them laid end to end on the couriers, and repairs the overlaps.
             initial = reload_start(sub, search.trips_built, built, search.trips_best)
-        budget = search.remaining() if not optional else max(search.seconds * 0.5, 0.1)
+        elif optional and search.reload_best is not None:
+            initial = solution_over(search.reload_best, built.data)
+        if optional or search.plan is not None:
+            budget = search.remaining()
+        else:
+            budget = search.remaining() / 2
         result = solve(
             built.data,
             stopping(budget, search.max_iterations),
@@ -289,8 +312,10 @@ def _reload_stage(sub: RoutingProblem, search: _Search) -> None:
         )
         search.iterations += result.num_iterations
         found = read_solution(sub, built, result.best)
-        if initial is not None:
+        if initial is not None and not optional:
             found = Plan(**{**found.__dict__, "strategy": "trips+reload"})
+        if not optional and not result.is_feasible():
+            search.reload_best = result.best
         if search.plan is None or _rank(found, result.is_feasible()) < _rank(search.plan, True):
             search.plan = found
         if search.plan is not None and not search.plan.violations:

@@ -219,3 +219,19 @@ def reload_start(
             activities += [Activity(ActivityType.CLIENT, c) for c in clients]
         routes.append(Route(reload.data, activities, reload.type_vehicles.index([k])))
     return Solution(reload.data, routes)
+
+
+def solution_over(solution: Solution, data: ProblemData) -> Solution:
+    """The same rounds over another build of the same problem (the optional formulation numbers
+    its clients and vehicles as the required one does)."""
+    routes = []
+    for route in solution.routes():
+        inner = list(route)[1:-1]  # without the start and end depots
+        if not any(a.is_client() for a in inner):
+            continue
+        activities = [
+            Activity(ActivityType.DEPOT if a.is_depot() else ActivityType.CLIENT, a.idx)
+            for a in inner
+        ]
+        routes.append(Route(data, activities, route.vehicle_type()))
+    return Solution(data, routes)

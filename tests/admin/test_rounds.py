@@ -139,6 +139,19 @@ def test_a_leg_without_a_path_is_drawn_straight(planned, ours, admin_client):
     assert len(links[0]["geometry"]["coordinates"]) == route.stops.count() + 1
 
 
+def test_the_map_page_says_what_a_short_fleet_left_out(planned, ours, admin_client):
+    batch = planned["batch"]
+    page = admin_client(ours.staff).get(f"/admin/rounds/{batch.pk}/").content.decode()
+    assert "panel-shortfall" not in page
+    Batch.objects.filter(pk=batch.pk).update(
+        shortfall={"stops": 3, "orders": 4, "courier_hours_missing": 2.5, "couriers_missing": 1}
+    )
+    page = admin_client(ours.staff).get(f"/admin/rounds/{batch.pk}/")
+    html = page.content.decode()
+    assert "panel-shortfall" in html
+    assert "4 commandes attendent la prochaine" in html and "2,5 heures de coursier" in html
+
+
 def test_drawing_cuts_a_leg_at_the_home_cell_and_links_the_centre():
     home = Point(24.9410, 60.1710, srid=4326)
     centre = blurred_point(home)

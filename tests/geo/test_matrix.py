@@ -68,3 +68,27 @@ def test_the_arrays_and_the_api_shape_agree(street_graph):
             if got is not None:
                 assert got == pytest.approx(want, abs=0.05)
     assert lists.snapped == arrays.snapped.tolist()
+
+
+@pytest.mark.django_db
+def test_rows_of_some_origins_and_a_bounded_walk(street_graph):
+    """The planner's walks to relays: only the relays' rows, bounded by the longest walk; on a
+    walking network they are the columns of the homes' rows (both ways alike)."""
+    from geo.selectors import goes_both_ways
+
+    rng = np.random.default_rng(5)
+    lon0, lat0, lon1, lat1 = street_graph.bounds
+    cx, cy = (lon0 + lon1) / 2, (lat0 + lat1) / 2
+    points = [
+        (cx + rng.uniform(-0.01, 0.01), cy + rng.uniform(-0.005, 0.005)) for _ in range(40)
+    ]
+    full = travel_matrix_arrays(points=points, profile="walk")
+    some = travel_matrix_arrays(points=points, profile="walk", origins=[3, 7], max_seconds=600)
+    assert goes_both_ways("walk") and not goes_both_ways("car")
+    assert not np.isfinite(np.delete(some.seconds, [3, 7], axis=0)).any()
+    for i in (3, 7):
+        within = full.seconds[i] <= 600
+        assert np.allclose(some.seconds[i][within], full.seconds[i][within], atol=1e-6)
+        assert not np.isfinite(some.seconds[i][~within]).any()
+        finite = np.isfinite(full.seconds[:, i])
+        assert np.allclose(full.seconds[finite, i], full.seconds[i, finite], atol=1e-6)
