@@ -79,9 +79,7 @@ def test_rows_of_some_origins_and_a_bounded_walk(street_graph):
     rng = np.random.default_rng(5)
     lon0, lat0, lon1, lat1 = street_graph.bounds
     cx, cy = (lon0 + lon1) / 2, (lat0 + lat1) / 2
-    points = [
-        (cx + rng.uniform(-0.01, 0.01), cy + rng.uniform(-0.005, 0.005)) for _ in range(40)
-    ]
+    points = [(cx + rng.uniform(-0.01, 0.01), cy + rng.uniform(-0.005, 0.005)) for _ in range(40)]
     full = travel_matrix_arrays(points=points, profile="walk")
     some = travel_matrix_arrays(points=points, profile="walk", origins=[3, 7], max_seconds=600)
     assert goes_both_ways("walk") and not goes_both_ways("car")
