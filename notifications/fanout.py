@@ -105,7 +105,11 @@ class _LoopThread:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pid = 0
 
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedules ``coroutine`` on the loop without waiting for it."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop())
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
         with self.lock:
             if self.loop is None or self.pid != os.getpid():  # first use, or a forked child
                 self.loop = asyncio.new_event_loop()
@@ -113,8 +117,10 @@ class _LoopThread:
                 threading.Thread(
                     target=self.loop.run_forever, name="notifications-fanout", daemon=True
                 ).start()
-            loop = self.loop
-        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+            return self.loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop())
         try:
             return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
@@ -160,20 +166,29 @@ async def _send_many(deliveries: list[Delivery]) -> None:
 
 
 def fanout_deliver_many(deliveries: list[Delivery]) -> bool:
-    """Several committed events at once (a plan telling hundreds of residents): one trip to the
-    event loop, the channel layer's sends concurrent; ``False`` when it could not take them."""
+    """Several committed events at once (a plan telling hundreds of residents): handed to the
+    process's event loop in one trip, the channel layer's sends concurrent, without waiting for
+    them (the commit that made them returns at once; a failure is logged, and the events stay in
+    their recipients' logs, where sockets catch up). ``False`` when the loop could not take them."""
     if not deliveries:
         return True
+
+    def done(future: concurrent.futures.Future[None]) -> None:
+        error = future.exception() if not future.cancelled() else None
+        if error is not None:
+            logger.warning(
+                "live delivery of %d %s event(s) failed (%s); they stay in their recipients' logs",
+                len(deliveries),
+                deliveries[0].event_type,
+                type(error).__name__,
+            )
+
     try:
-        _run(_send_many(deliveries))
-    except (redis.RedisError, OSError, TimeoutError) as error:
-        logger.warning(
-            "live delivery of %d %s event(s) failed (%s); they stay in their recipients' logs",
-            len(deliveries),
-            deliveries[0].event_type,
-            type(error).__name__,
-        )
+        future = _loop_thread.submit(_send_many(deliveries))
+    except RuntimeError as error:  # no loop (interpreter shutting down)
+        logger.warning("live delivery of %d event(s) not started (%s)", len(deliveries), error)
         return False
+    future.add_done_callback(done)
     return True
 
 

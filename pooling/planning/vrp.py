@@ -25,10 +25,12 @@ hundred milliseconds, where starting from scratch it would need many seconds. Ev
 checked again against every rule from the matrices (``vrp_problem.check_plan``).
 
 In a spread-out town (a valley, a rural commune) the farthest stops take most of a round just to
-reach, the cap on rounds binds, and the trips formulation alone plans long detours. When the mean
-return trip from the hub to a stop exceeds a quarter of ``round_max_s`` (:func:`spread`), "auto"
-solves a *portfolio* instead: the trips formulation for 35 % of the budget, the reload formulation
-from scratch until 70 %, then the better of the two polished in the reload formulation.
+reach: the cap on rounds binds, the couriers' days are full, and rounds rarely fit the couriers
+when laid one after another; the trips formulation then plans long detours or nothing usable.
+When the mean return trip from the hub to a stop exceeds a quarter of ``round_max_s``
+(:func:`spread`), "auto" solves the reload formulation directly: two searches from scratch with
+seeds of their own until 70 % of the budget (the search there is sensitive to where it starts),
+then the better one polished for the rest.
 
 A stop with several windows (a resident in from 8 to 9 and from 18 to 20) becomes a group of
 alternative clients of which exactly one is visited. Stops that no vehicle could serve even alone
@@ -74,11 +76,12 @@ FAST_PARAMS = SolveParams(
 TRIPS_SHARE = 0.8
 # The trips formulation is solved once per round length: ``round_max_s`` times each factor.
 ROUND_CAP_FACTORS = (1.0, 1.5)
-STRATEGIES = ("auto", "trips", "reload", "portfolio")
-# The portfolio: the trips formulation until this share of the budget, the reload formulation
-# from scratch until the second, then the better of the two polished (reload) for the rest.
-PORTFOLIO_SHARES = (0.35, 0.7)
-# Above this spread (see :func:`spread`), "auto" solves the portfolio.
+STRATEGIES = ("auto", "trips", "reload", "spread")
+# A spread-out town: the reload formulation from scratch, in SCRATCH_RESTARTS searches of their
+# own seeds, until this share of the budget; then the best polished for the rest.
+SPREAD_SCRATCH_SHARE = 0.7
+SCRATCH_RESTARTS = 2
+# Above this spread (see :func:`spread`), "auto" solves as for a spread-out town.
 SPREAD_LIMIT = 0.25
 
 
@@ -200,16 +203,17 @@ def solve_problem(
         started=started,
     )
     if strategy == "auto" and spread(sub) > SPREAD_LIMIT:
-        strategy = "portfolio"
+        strategy = "spread"
     if strategy in ("auto", "trips"):
         share = (TRIPS_SHARE if strategy == "auto" else 1.0) / len(ROUND_CAP_FACTORS)
         _trips_stage(sub, search, share)
-    if strategy == "portfolio":
-        _trips_stage(sub, search, PORTFOLIO_SHARES[0] / len(ROUND_CAP_FACTORS))
-        _scratch_stage(sub, search, PORTFOLIO_SHARES[1])
-    if strategy in ("auto", "reload", "portfolio"):
+    if strategy == "spread":
+        _scratch_stage(sub, search, SPREAD_SCRATCH_SHARE)
+    if strategy in ("auto", "reload", "spread"):
         _reload_stage(sub, search)
     plan = search.plan
+    if plan is not None and strategy == "spread":
+        plan = replace(plan, strategy="spread")
     if plan is not None and plan.violations:
         plan = keep_valid_rounds(sub, plan)
     if plan is None:
@@ -254,27 +258,34 @@ def _trips_stage(sub: RoutingProblem, search: _Search, share: float) -> None:
 
 
 def _scratch_stage(sub: RoutingProblem, search: _Search, until: float) -> None:
-    """The reload formulation from scratch until ``until`` of the budget: kept when it beats
-    what the trips formulation scheduled (on spread-out towns, where rounds are long, it does)."""
+    """The reload formulation from scratch until ``until`` of the budget, in ``SCRATCH_RESTARTS``
+    searches of their own seeds (the search on a spread-out town is sensitive to where it
+    starts): the best valid plan is kept."""
     built = build(sub)
-    result = solve(
-        built.data,
-        stopping(search.remaining(until), search.max_iterations),
-        seed=search.seed,
-        collect_stats=False,
-        display=False,
-        params=search.params,
-    )
-    search.iterations += result.num_iterations
-    if not result.is_feasible():
-        search.short = search.plan is None
-        search.reload_best = result.best
-        return
-    found = read_solution(sub, built, result.best)
-    if found.violations or found.left_out:
-        return
-    if search.plan is None or found.meters < search.plan.meters:
-        search.plan = found
+    start = time.perf_counter() - search.started
+    total = max(search.remaining(until), 0.05)
+    for k in range(SCRATCH_RESTARTS):
+        share = (start + total * (k + 1) / SCRATCH_RESTARTS) / max(search.seconds * 0.98, 0.01)
+        result = solve(
+            built.data,
+            stopping(search.remaining(share), search.max_iterations),
+            seed=search.seed + k,
+            collect_stats=False,
+            display=False,
+            params=search.params,
+        )
+        search.iterations += result.num_iterations
+        if not result.is_feasible():
+            if search.plan is None:
+                search.short = True
+                search.reload_best = result.best
+            continue
+        found = read_solution(sub, built, result.best)
+        if found.violations or found.left_out:
+            continue
+        search.short = False
+        if search.plan is None or found.meters < search.plan.meters:
+            search.plan = found
 
 
 def _reload_stage(sub: RoutingProblem, search: _Search) -> None:
