@@ -62,7 +62,8 @@ def test_a_day_that_does_not_fit_leaves_a_stop_out_instead_of_breaking_a_rule():
     plan = solve_problem(problem, seconds=5, max_iterations=300)
     assert len(plan.left_out) == 1 and plan.stops_served == 1
     assert plan.violations == () and check_plan(problem, plan) == []
-    assert plan.strategy == "reload"
+    # Solved in the reload formulation (directly: stops this far from the hub make a spread day).
+    assert plan.strategy == "spread"
 
 
 def test_a_load_no_vehicle_can_carry_is_left_out_before_solving():
@@ -117,3 +118,16 @@ def test_why_a_stop_cannot_be_served_at_all():
     assert unserviceable_reason(problem, 0) == "capacity"
     assert unserviceable_reason(problem, 1) == "window"
     assert unserviceable_reason(problem, 2) is None
+
+
+def test_a_spread_out_day_is_solved_in_the_reload_formulation_directly():
+    from pooling.planning.vrp import SPREAD_LIMIT, spread
+
+    near = line_problem([StopDemand(units=1, kg=1, service_s=60) for _ in range(6)], [bike()])
+    far = line_problem(
+        [StopDemand(units=1, kg=1, service_s=60) for _ in range(6)], [bike()], spacing_s=900
+    )
+    assert spread(near) < SPREAD_LIMIT < spread(far)
+    assert solve_problem(near, seconds=5, max_iterations=200).strategy != "spread"
+    plan = solve_problem(far, seconds=5, max_iterations=200)
+    assert plan.strategy == "spread" and plan.left_out == () and check_plan(far, plan) == []
