@@ -123,7 +123,9 @@ def test_why_a_stop_cannot_be_served_at_all():
 def test_a_spread_out_day_is_solved_in_the_reload_formulation_directly():
     from pooling.planning.vrp import SPREAD_LIMIT, spread
 
-    near = line_problem([StopDemand(units=1, kg=1, service_s=60) for _ in range(6)], [bike()])
+    near = line_problem(
+        [StopDemand(units=1, kg=1, service_s=60) for _ in range(6)], [bike()], spacing_s=60
+    )
     far = line_problem(
         [StopDemand(units=1, kg=1, service_s=60) for _ in range(6)], [bike()], spacing_s=900
     )
