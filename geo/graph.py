@@ -55,9 +55,7 @@ EDGE_COLUMNS = (
 
 
 def _active_graph(using: str = DEFAULT_DB_ALIAS) -> tuple[int, str] | None:
-    row = (
-        StreetGraph.objects.using(using).filter(is_active=True).values_list("pk", "name").first()
-    )
+    row = StreetGraph.objects.using(using).filter(is_active=True).values_list("pk", "name").first()
     return (row[0], row[1]) if row else None
 
 

@@ -38,9 +38,7 @@ def search_words(q: str) -> list[str]:
     return [w for w in re.split(r"[^\w]+|_", normalize(q)) if len(w) >= 3][:8]
 
 
-def close_spellings(
-    q: str, *, using: str = DEFAULT_DB_ALIAS
-) -> list[tuple[str, tuple[str, ...]]]:
+def close_spellings(q: str, *, using: str = DEFAULT_DB_ALIAS) -> list[tuple[str, tuple[str, ...]]]:
     """Each word of ``q`` with its close spellings: for a word that no title holds as it is, the
     title words within trigram word similarity (the indexable ``%>`` operator; its threshold,
     ``pg_trgm.word_similarity_threshold``, is set on every database connection in settings).
@@ -489,11 +487,13 @@ def impact_of_person(user: User, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, 
     """The person's own lending figures for ``GET /me/impact``, in two queries: completed loans
     as borrower and as lender, objects not bought (one per completed borrowing) and the items
     they share now (listed and not withdrawn nor hidden)."""
-    loans = Loan.objects.using(using).filter(
-        Q(borrower=user) | Q(lender=user), status__in=LOANS_COMPLETED
-    ).aggregate(
-        borrowed=Count("pk", filter=Q(borrower=user)),
-        lent=Count("pk", filter=Q(lender=user)),
+    loans = (
+        Loan.objects.using(using)
+        .filter(Q(borrower=user) | Q(lender=user), status__in=LOANS_COMPLETED)
+        .aggregate(
+            borrowed=Count("pk", filter=Q(borrower=user)),
+            lent=Count("pk", filter=Q(lender=user)),
+        )
     )
     shared = Item.objects.using(using).filter(owner=user, status=Item.Status.ACTIVE).count()
     return {

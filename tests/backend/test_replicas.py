@@ -128,8 +128,9 @@ def _pause_replay(standby: StreamingReplica) -> None:
     with standby.connect() as conn:
         conn.execute("SELECT pg_wal_replay_pause()")
         wait_until(
-            lambda: conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0]
-            == "paused",
+            lambda: (
+                conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()[0] == "paused"
+            ),
             what="replay paused",
         )
 
@@ -405,9 +406,7 @@ def test_replica_down_reads_fall_back_to_the_primary_and_come_back(
     replica.wait_replayed()
     settings.DATABASE_REPLICA_CHECK_SECONDS = 0.1
     with fresh_scope():
-        wait_until(
-            lambda: replica_or_default() == "replica", timeout=30, what="replica used again"
-        )
+        wait_until(lambda: replica_or_default() == "replica", timeout=30, what="replica used again")
     with Queries("replica") as standby:
         assert _nearby_ids(client) == [item.pk]
     assert standby.touching(CANDIDATES)
@@ -467,3 +466,20 @@ def test_the_replica_alias_comes_from_database_replica_url():
     assert replica["OPTIONS"]["options"] == both["db"]["default"]["OPTIONS"]["options"]
     assert replica["OPTIONS"]["pool"]["timeout"] == 1.0
     assert replica["TEST"]["MIRROR"] == "default"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_celery_task_starts_with_no_write_noted_unless_it_runs_in_place():
+    from types import SimpleNamespace
+
+    from backend.celery import _fresh_read_scope
+    from backend.replicas import note_write, wrote_to_primary
+
+    with fresh_scope():
+        note_write()
+        _fresh_read_scope(task=SimpleNamespace(request=SimpleNamespace(is_eager=True)))
+        assert wrote_to_primary()  # run in place: part of the request that wrote
+        _fresh_read_scope(task=SimpleNamespace(request=SimpleNamespace(is_eager=False)))
+        assert not wrote_to_primary()  # a worker's next task
+        Item.objects.filter(pk=0).update(title="x")  # a write through the router
+        assert wrote_to_primary()
