@@ -69,6 +69,34 @@ if ! psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc "SELECT 1" >/d
     || { echo "Cannot connect to PostgreSQL as $PGUSER on $PGHOST:$PGPORT" >&2; exit 1; }
 fi
 
+# The read-replica tests (tests/backend/test_replica.py) start a streaming replica of this
+# cluster with pg_basebackup: the role needs a *replication* connection from 127.0.0.1, which
+# "host all ..." lines do not allow (the database "all" never matches replication). On a local
+# development or CI machine where it is refused, allow it for this role on 127.0.0.1 only, once.
+replication_answers() {
+  psql "host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres replication=true" \
+    -tAc "IDENTIFY_SYSTEM" >/dev/null 2>&1
+}
+if ! replication_answers; then
+  case "$PGHOST" in
+    127.0.0.1|localhost)
+      for hba in /etc/postgresql/*/main/pg_hba.conf; do
+        [ -f "$hba" ] || continue
+        if ! grep -q "voisinage-replica-tests" "$hba"; then
+          echo "==> allowing replication connections of $PGUSER from 127.0.0.1 ($hba)"
+          $SUDO sed -i "1i host replication $PGUSER 127.0.0.1/32 trust # voisinage-replica-tests" "$hba"
+        fi
+        version=$(basename "$(dirname "$(dirname "$hba")")")
+        $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main reload 2>/dev/null \
+          || $SUDO pg_ctlcluster "$version" main reload || true
+      done
+      sleep 1
+      replication_answers \
+        || echo "warning: no replication connection to $PGHOST:$PGPORT (the replica tests will fail)" >&2
+      ;;
+  esac
+fi
+
 major=$(psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc "SHOW server_version_num" | cut -c1-2)
 has_postgis=$(psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAc \
   "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")

@@ -168,16 +168,18 @@ class DatabaseCircuit:
             conn.close()
 
     def _drop_pool(self) -> None:
-        """Forgets the process's pool (Django opens a new one when it next needs a connection)
-        and closes the old one in the background (closing waits for its workers)."""
-        wrapper = connections[self.alias]
-        pools: dict[str, Any] = getattr(type(wrapper), "_connection_pools", {})
-        pool = pools.pop(self.alias, None)
-        if pool is None:
-            return
-        threading.Thread(
-            target=_close_quietly, args=(pool,), name="db-pool-close", daemon=True
-        ).start()
+        drop_pool(self.alias)
+
+
+def drop_pool(alias: str) -> None:
+    """Forgets the process's pool of ``alias`` (Django opens a new one when it next needs a
+    connection) and closes the old one in the background (closing waits for its workers)."""
+    wrapper = connections[alias]
+    pools: dict[str, Any] = getattr(type(wrapper), "_connection_pools", {})
+    pool = pools.pop(alias, None)
+    if pool is None:
+        return
+    threading.Thread(target=_close_quietly, args=(pool,), name="db-pool-close", daemon=True).start()
 
 
 def _close_quietly(pool: Any) -> None:

@@ -2,7 +2,8 @@
 
 The check for a new graph is one indexed query, made at most every ``GEO_GRAPH_CHECK_SECONDS``.
 Loading reads the graph in one REPEATABLE READ snapshot, so an import that swaps graphs at the
-same moment is seen either wholly or not at all.
+same moment is seen either wholly or not at all. It reads from the read replica when there is one
+fit for it (``geo.replica``), from the primary otherwise.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import time
 import numpy as np
 import shapely
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils.translation import gettext_lazy as _
 
 from backend.errors import UnavailableError
 from geo.models import StreetGraph
 from geo.network import StreetNetwork
 from geo.profiles import EdgeTags
+from geo.replica import load_on_replica
 
 logger = logging.getLogger(__name__)
 
@@ -52,19 +54,20 @@ EDGE_COLUMNS = (
 )
 
 
-def _active_graph() -> tuple[int, str] | None:
-    row = StreetGraph.objects.filter(is_active=True).values_list("pk", "name").first()
+def _active_graph(using: str = DEFAULT_DB_ALIAS) -> tuple[int, str] | None:
+    row = StreetGraph.objects.using(using).filter(is_active=True).values_list("pk", "name").first()
     return (row[0], row[1]) if row else None
 
 
-def load_network() -> StreetNetwork | None:
-    """Reads the active graph from the database; None when there is none."""
+def load_network(using: str = DEFAULT_DB_ALIAS) -> StreetNetwork | None:
+    """Reads the active graph from the database alias ``using``; None when there is none."""
+    connection = connections[using]
     outer = connection.in_atomic_block
-    with transaction.atomic():
+    with transaction.atomic(using=using):
         if not outer:  # inside an outer transaction (tests), its snapshot is already one
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        active = _active_graph()
+        active = _active_graph(using)
         if active is None:
             return None
         graph_id, name = active
@@ -121,7 +124,7 @@ def get_network() -> StreetNetwork:
     with _lock:
         if _network is None or _network.graph_id != active[0]:
             started = time.perf_counter()
-            loaded = load_network()
+            loaded = load_on_replica(load_network, active[0])
             if loaded is None:
                 raise GraphUnavailableError()
             _network = loaded

@@ -3,6 +3,9 @@
 Every figure is a database aggregate over the rows of the scope: loans and items through their
 lender's or owner's membership, wanted requests through the requester's, orders, rounds and impact
 through the batch's neighbourhood. Meters and grams inside; km and kg here, at the edge.
+
+Each function reads from the database alias ``using``: the dashboard's views ask for the read
+replica when there is one fit for it (``backend.replicas.on_replica``), as docs/scaling.md says.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
     DateTimeField,
@@ -94,13 +98,15 @@ def _scoped(queryset: QuerySet[Any], scope: Scope, user_field: str) -> QuerySet[
 # --- lending -------------------------------------------------------------------------------------
 
 
-def loans_weekly(scope: Scope, *, today: date | None = None) -> Table:
+def loans_weekly(
+    scope: Scope, *, today: date | None = None, using: str = DEFAULT_DB_ALIAS
+) -> Table:
     """Loans handed over per week (by the week they started), with the distinct lenders and
     borrowers of those loans."""
     weeks = _weeks(today or timezone.localdate())
     since = timezone.make_aware(datetime.combine(weeks[0], datetime.min.time()))
     loans = (
-        _scoped(Loan.objects.all(), scope, "lender_id")
+        _scoped(Loan.objects.using(using), scope, "lender_id")
         .filter(status__in=HANDED_OVER)
         .annotate(starts_at=LowerBound(F("period")))
         .filter(starts_at__gte=since)
@@ -137,10 +143,10 @@ def loans_weekly(scope: Scope, *, today: date | None = None) -> Table:
     )
 
 
-def items_by_category(scope: Scope) -> Table:
+def items_by_category(scope: Scope, *, using: str = DEFAULT_DB_ALIAS) -> Table:
     """Items that can be borrowed now, per category."""
     counts = dict(
-        _scoped(Item.objects.all(), scope, "owner_id")
+        _scoped(Item.objects.using(using), scope, "owner_id")
         .filter(status=Item.Status.ACTIVE)
         .values("category")
         .annotate(n=Count("pk"))
@@ -160,13 +166,15 @@ def items_by_category(scope: Scope) -> Table:
     )
 
 
-def wanted_weekly(scope: Scope, *, today: date | None = None) -> Table:
+def wanted_weekly(
+    scope: Scope, *, today: date | None = None, using: str = DEFAULT_DB_ALIAS
+) -> Table:
     """Wanted requests per week (by the week they were posted), how many got an offer, and the
     median time to the first offer."""
     weeks = _weeks(today or timezone.localdate())
     since = timezone.make_aware(datetime.combine(weeks[0], datetime.min.time()))
     wanted = (
-        _scoped(WantedRequest.objects.all(), scope, "requester_id")
+        _scoped(WantedRequest.objects.using(using), scope, "requester_id")
         .filter(created_at__gte=since)
         .annotate(week=TruncWeek("created_at"), first_offer=Min("offers__created_at"))
         .values_list("week", "created_at", "first_offer")
@@ -205,11 +213,15 @@ def wanted_weekly(scope: Scope, *, today: date | None = None) -> Table:
 # --- pooling -------------------------------------------------------------------------------------
 
 
-def impact_monthly(scope: Scope, *, today: date | None = None) -> Table:
+def impact_monthly(
+    scope: Scope, *, today: date | None = None, using: str = DEFAULT_DB_ALIAS
+) -> Table:
     """Per month: batches, orders pooled, rounds, vehicle-km and CO2 of the plans against the two
     baselines (each carrier's own van round; one trip per parcel), and what was saved."""
     months = _months(today or timezone.localdate())
-    impacts = BatchImpact.objects.filter(batch__status__in=COUNTED_BATCHES, day__gte=months[0])
+    impacts = BatchImpact.objects.using(using).filter(
+        batch__status__in=COUNTED_BATCHES, day__gte=months[0]
+    )
     if scope is not None:
         impacts = impacts.filter(batch__neighbourhood_id__in=scope)
     fields = (
@@ -285,9 +297,9 @@ def impact_monthly(scope: Scope, *, today: date | None = None) -> Table:
     )
 
 
-def totals(scope: Scope) -> dict[str, Any]:
+def totals(scope: Scope, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
     """The headline figures above the charts."""
-    impacts = BatchImpact.objects.filter(batch__status__in=COUNTED_BATCHES)
+    impacts = BatchImpact.objects.using(using).filter(batch__status__in=COUNTED_BATCHES)
     if scope is not None:
         impacts = impacts.filter(batch__neighbourhood_id__in=scope)
     sums = impacts.aggregate(
@@ -302,9 +314,9 @@ def totals(scope: Scope) -> dict[str, Any]:
         per_parcel_co2_grams=Sum("per_parcel_co2_grams"),
     )
     saved = co2.impact_co2_of_sums(sums).saved_vs_per_carrier
-    loans = _scoped(Loan.objects.all(), scope, "lender_id")
+    loans = _scoped(Loan.objects.using(using), scope, "lender_id")
     return {
-        "items": _scoped(Item.objects.all(), scope, "owner_id")
+        "items": _scoped(Item.objects.using(using), scope, "owner_id")
         .filter(status=Item.Status.ACTIVE)
         .count(),
         "loans": loans.filter(status__in=HANDED_OVER).count(),
@@ -314,7 +326,7 @@ def totals(scope: Scope) -> dict[str, Any]:
         "co2_saved_kg": round(((sums["co2_baseline"] or 0) - (sums["co2"] or 0)) / 1000, 1),
         "co2_saved_kg_low": _kg(saved.low),
         "co2_saved_kg_high": _kg(saved.high),
-        "open_reports": _open_reports(scope),
+        "open_reports": _open_reports(scope, using=using),
     }
 
 
@@ -322,21 +334,23 @@ def _kg(grams: int) -> float:
     return round(grams / 1000, 1)
 
 
-def _open_reports(scope: Scope) -> int:
+def _open_reports(scope: Scope, *, using: str = DEFAULT_DB_ALIAS) -> int:
     from sharing.models import Report
 
-    reports = Report.objects.filter(status=Report.Status.OPEN)
+    reports = Report.objects.using(using).filter(status=Report.Status.OPEN)
     if scope is not None:
         reports = reports.filter(neighbourhood_id__in=scope)
     return reports.count()
 
 
-def dashboard_tables(scope: Scope, *, today: date | None = None) -> dict[str, Table]:
+def dashboard_tables(
+    scope: Scope, *, today: date | None = None, using: str = DEFAULT_DB_ALIAS
+) -> dict[str, Table]:
     tables = [
-        loans_weekly(scope, today=today),
-        items_by_category(scope),
-        wanted_weekly(scope, today=today),
-        impact_monthly(scope, today=today),
+        loans_weekly(scope, today=today, using=using),
+        items_by_category(scope, using=using),
+        wanted_weekly(scope, today=today, using=using),
+        impact_monthly(scope, today=today, using=using),
     ]
     return {table.slug: table for table in tables}
 

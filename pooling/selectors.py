@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -27,6 +28,7 @@ from django.db.models.functions import Cast, Coalesce, TruncMonth
 
 from accounts.models import User
 from backend.errors import NotFoundError
+from backend.replicas import on_replica
 from geo.selectors import nearby_by_travel_time
 from neighbourhoods.errors import NotStaffError
 from neighbourhoods.models import Neighbourhood
@@ -218,44 +220,55 @@ def impact_meter_sums() -> dict[str, Any]:
 def impact_by_month(
     *, actor: User, neighbourhood_id: int, since: date | None = None, until: date | None = None
 ) -> list[dict[str, Any]]:
-    """The impact of the neighbourhood's planned batches, summed per month (oldest first)."""
+    """The impact of the neighbourhood's planned batches, summed per month (oldest first).
+
+    Who may see it is checked on the primary; the sums are read from the read replica when there
+    is one fit for it (``backend.replicas``)."""
     neighbourhood = (
         Neighbourhood.objects.select_related("association").filter(pk=neighbourhood_id).first()
     )
     if neighbourhood is None:
         raise NotStaffError()
     _staff_check(actor, neighbourhood)
-    rows = BatchImpact.objects.filter(
-        batch__neighbourhood=neighbourhood,
-        batch__status__in=[Batch.Status.PLANNED, Batch.Status.DISPATCHED, Batch.Status.COMPLETED],
-    )
-    if since is not None:
-        rows = rows.filter(day__gte=since)
-    if until is not None:
-        rows = rows.filter(day__lte=until)
-    months = (
-        rows.annotate(month=TruncMonth("day"))
-        .values("month")
-        .annotate(
-            # The meter sums first: they read the fields the other sums are named after.
-            **impact_meter_sums(),
-            batches=Count("pk"),
-            **{f: Sum(f) for f in IMPACT_FIELDS},
+
+    def read(using: str) -> list[dict[str, Any]]:
+        rows = BatchImpact.objects.using(using).filter(
+            batch__neighbourhood_id=neighbourhood.pk,
+            batch__status__in=[
+                Batch.Status.PLANNED,
+                Batch.Status.DISPATCHED,
+                Batch.Status.COMPLETED,
+            ],
         )
-        .order_by("month")
-    )
-    return [
-        {
-            "month": row["month"],
-            "batches": row["batches"],
-            **{f: int(row[f] or 0) for f in IMPACT_FIELDS},
-            "co2": co2.impact_co2_of_sums(row),
-        }
-        for row in months
-    ]
+        if since is not None:
+            rows = rows.filter(day__gte=since)
+        if until is not None:
+            rows = rows.filter(day__lte=until)
+        months = (
+            rows.annotate(month=TruncMonth("day"))
+            .values("month")
+            .annotate(
+                # The meter sums first: they read the fields the other sums are named after.
+                **impact_meter_sums(),
+                batches=Count("pk"),
+                **{f: Sum(f) for f in IMPACT_FIELDS},
+            )
+            .order_by("month")
+        )
+        return [
+            {
+                "month": row["month"],
+                "batches": row["batches"],
+                **{f: int(row[f] or 0) for f in IMPACT_FIELDS},
+                "co2": co2.impact_co2_of_sums(row),
+            }
+            for row in months
+        ]
+
+    return on_replica(read)
 
 
-def impact_of_resident(user: User) -> dict[str, int]:
+def impact_of_resident(user: User, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     """The person's delivered pooled parcels and their share of what pooling saved, for
     ``GET /me/impact``, in one query.
 
@@ -274,7 +287,8 @@ def impact_of_resident(user: User) -> dict[str, int]:
         .values("n")
     )
     rows = (
-        Assignment.objects.filter(
+        Assignment.objects.using(using)
+        .filter(
             order__resident=user,
             outcome=Assignment.Outcome.DELIVERED,
             released_at__isnull=True,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.gis.geos import Point
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import (
     Count,
     Exists,
@@ -21,6 +21,7 @@ from django.db.models import (
 from psycopg.types.range import Range
 
 from accounts.models import User
+from backend.replicas import on_replica
 from geo.privacy import blurred_point
 from geo.selectors import Reachable, reach_radius_m, reachable_rows, rows_for
 from neighbourhoods.models import Membership
@@ -37,7 +38,7 @@ def search_words(q: str) -> list[str]:
     return [w for w in re.split(r"[^\w]+|_", normalize(q)) if len(w) >= 3][:8]
 
 
-def close_spellings(q: str) -> list[tuple[str, tuple[str, ...]]]:
+def close_spellings(q: str, *, using: str = DEFAULT_DB_ALIAS) -> list[tuple[str, tuple[str, ...]]]:
     """Each word of ``q`` with its close spellings: for a word that no title holds as it is, the
     title words within trigram word similarity (the indexable ``%>`` operator; its threshold,
     ``pg_trgm.word_similarity_threshold``, is set on every database connection in settings).
@@ -45,7 +46,7 @@ def close_spellings(q: str) -> list[tuple[str, tuple[str, ...]]]:
     words = search_words(q)
     if not words:
         return []
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(
             """
             SELECT q.i, CASE
@@ -105,14 +106,14 @@ _CANDIDATES_FREE = """
 _CONFIGS = ("voisinage_fr", "voisinage_en")
 
 
-def _text_tsquery(q: str, params: dict[str, Any]) -> str:
+def _text_tsquery(q: str, params: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> str:
     """The tsquery of a search, in French and English, accents ignored: the words as written
     (``websearch`` syntax), or every word in one of its close spellings (:func:`close_spellings`),
     so "perseuse" finds "Perceuse à percussion" and the whole filter is answered by the
     full-text index. Values go into ``params``; the SQL holds only placeholders."""
     params["q"] = q
     written = " || ".join(f"websearch_to_tsquery('{c}', %(q)s)" for c in _CONFIGS)
-    spellings = close_spellings(q)
+    spellings = close_spellings(q, using=using)
     if not any(group for _word, group in spellings):
         return written
     groups = []
@@ -136,28 +137,35 @@ def item_candidates(
     period: tuple[datetime, datetime] | None = None,
 ) -> list[tuple[int, float, float]]:
     """The items ``user`` may find within ``radius_m`` of ``origin`` (straight line), matching
-    the text ``q``, in ``category`` and free for the whole of ``period``: (id, lon, lat)."""
-    params: dict[str, Any] = {
-        "active": Item.Status.ACTIVE.value,
-        "member": Membership.Status.ACTIVE.value,
-        "me": user.pk,
-        "hoods": neighbourhood_ids,
-        "x": origin.x,
-        "y": origin.y,
-        "radius": radius_m,
-    }
-    sql = _CANDIDATES_SQL
-    if q:
-        sql += _CANDIDATES_TEXT.format(tsquery=_text_tsquery(q, params))
-    if category:
-        sql += _CANDIDATES_CATEGORY
-        params["category"] = category
-    if period is not None:
-        sql += _CANDIDATES_FREE
-        params.update(holding=list(Loan.HOLDING), starts=period[0], ends=period[1])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+    the text ``q``, in ``category`` and free for the whole of ``period``: (id, lon, lat).
+
+    Read from the read replica when there is one fit for it (``backend.replicas``): a second of
+    lag costs nothing here, and this is the costliest read of a search."""
+
+    def read(using: str) -> list[tuple[int, float, float]]:
+        params: dict[str, Any] = {
+            "active": Item.Status.ACTIVE.value,
+            "member": Membership.Status.ACTIVE.value,
+            "me": user.pk,
+            "hoods": neighbourhood_ids,
+            "x": origin.x,
+            "y": origin.y,
+            "radius": radius_m,
+        }
+        sql = _CANDIDATES_SQL
+        if q:
+            sql += _CANDIDATES_TEXT.format(tsquery=_text_tsquery(q, params, using=using))
+        if category:
+            sql += _CANDIDATES_CATEGORY
+            params["category"] = category
+        if period is not None:
+            sql += _CANDIDATES_FREE
+            params.update(holding=list(Loan.HOLDING), starts=period[0], ends=period[1])
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+
+    return on_replica(read)
 
 
 def blocked_between(first_id: int, second_id: int) -> bool:
@@ -475,17 +483,19 @@ def member_profile(viewer: User, member_id: int) -> MemberProfile | None:
 LOANS_COMPLETED = (Loan.Status.RETURNED, Loan.Status.CLOSED)
 
 
-def impact_of_person(user: User) -> dict[str, int]:
+def impact_of_person(user: User, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     """The person's own lending figures for ``GET /me/impact``, in two queries: completed loans
     as borrower and as lender, objects not bought (one per completed borrowing) and the items
     they share now (listed and not withdrawn nor hidden)."""
-    loans = Loan.objects.filter(
-        Q(borrower=user) | Q(lender=user), status__in=LOANS_COMPLETED
-    ).aggregate(
-        borrowed=Count("pk", filter=Q(borrower=user)),
-        lent=Count("pk", filter=Q(lender=user)),
+    loans = (
+        Loan.objects.using(using)
+        .filter(Q(borrower=user) | Q(lender=user), status__in=LOANS_COMPLETED)
+        .aggregate(
+            borrowed=Count("pk", filter=Q(borrower=user)),
+            lent=Count("pk", filter=Q(lender=user)),
+        )
     )
-    shared = Item.objects.filter(owner=user, status=Item.Status.ACTIVE).count()
+    shared = Item.objects.using(using).filter(owner=user, status=Item.Status.ACTIVE).count()
     return {
         "loans_as_borrower": loans["borrowed"],
         "loans_as_lender": loans["lent"],

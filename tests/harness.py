@@ -1,5 +1,5 @@
 """Real processes for the tests and the benchmarks, written once: a private ``redis-server``, Daphne,
-a Celery worker and a private PostgreSQL cluster.
+a Celery worker, a private PostgreSQL cluster and a streaming replica of a running one.
 
 Each one picks a free port, starts, waits until it answers (and says what it logged if it exits
 or does not answer in time), and stops. They are context managers (``with RedisServer() as
@@ -406,11 +406,14 @@ class PrivatePostgres:
             raise HarnessError(f"initdb failed:\n{done.stdout}\n{done.stderr}")
         return self
 
-    def start(self) -> Self:
-        options = (
+    def server_options(self) -> str:
+        return (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c full_page_writes=off -c synchronous_commit=off -c max_connections=100"
         )
+
+    def start(self) -> Self:
+        options = self.server_options()
         done = self._run(
             "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t", "60",
             "start",
@@ -457,3 +460,157 @@ class PrivatePostgres:
 
     def __exit__(self, *exc: object) -> None:
         self.destroy()
+
+
+class StreamingReplica(PrivatePostgres):
+    """A hot standby of a running PostgreSQL cluster (the tests' own, by default the one at
+    127.0.0.1:5432): ``pg_basebackup -R`` into a temporary folder, then started on a free port as
+    the postgres system user when run as root. It streams from its primary (without a replication
+    slot: nothing is left behind on the primary if the session dies), and tests stop it and start
+    it again. ``with`` creates, starts and waits for it; it is removed at the end.
+
+    The primary must accept a *replication* connection from 127.0.0.1 for ``user``:
+    ``make system`` (.ci/system-deps.sh) allows it on a local cluster that refuses it."""
+
+    def __init__(
+        self, dbname: str, *, host: str = "127.0.0.1", port: int = 5432, user: str = "postgres"
+    ) -> None:
+        self.primary = {"host": host, "port": port, "user": user}
+        super().__init__(dbname)
+        self.bindir = self._primary_bindir()
+
+    def _primary(self, dbname: str = "postgres") -> Any:
+        import psycopg
+
+        return psycopg.connect(**self.primary, dbname=dbname, autocommit=True, connect_timeout=5)
+
+    def _primary_bindir(self) -> Path:
+        """The server binaries of the primary's major (a standby must run the same)."""
+        with self._primary() as conn:
+            version = int(conn.execute("SHOW server_version_num").fetchone()[0])
+        bindir = Path(f"/usr/lib/postgresql/{version // 10000}/bin")
+        if not (bindir / "pg_basebackup").exists() or not (bindir / "pg_ctl").exists():
+            raise HarnessError(
+                f"A replica of the PostgreSQL at {self.primary['host']}:{self.primary['port']} "
+                f"needs its server binaries (pg_basebackup, pg_ctl) in {bindir}."
+            )
+        return bindir
+
+    def check_primary(self) -> dict[str, str]:
+        """What a standby must copy from its primary; a clear error when the primary cannot
+        feed a streaming replica."""
+        names = (
+            "wal_level",
+            "max_wal_senders",
+            "max_connections",
+            "max_worker_processes",
+            "max_prepared_transactions",
+            "max_locks_per_transaction",
+        )
+        with self._primary() as conn:
+            values = {
+                name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # names above only
+                for name in names
+            }
+        if values["wal_level"] not in ("replica", "logical") or int(values["max_wal_senders"]) < 1:
+            raise HarnessError(
+                "A streaming replica needs wal_level=replica (or logical) and max_wal_senders > 0 "
+                f"on its primary; it has wal_level={values['wal_level']}, "
+                f"max_wal_senders={values['max_wal_senders']}."
+            )
+        done = subprocess.run(
+            [
+                str(self.bindir / "psql"),
+                f"host={self.primary['host']} port={self.primary['port']} "
+                f"user={self.primary['user']} dbname=postgres replication=true",
+                "-tAc",
+                "IDENTIFY_SYSTEM",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise HarnessError(
+                f"The PostgreSQL at {self.primary['host']}:{self.primary['port']} refuses a "
+                f"replication connection for {self.primary['user']}: {done.stderr.strip()}\n"
+                "Run `make system` (.ci/system-deps.sh adds 'host replication <user> "
+                "127.0.0.1/32 trust' to a local cluster's pg_hba.conf), or allow it yourself."
+            )
+        return values
+
+    def init(self) -> Self:
+        primary = self.check_primary()
+        done = self._run(
+            "pg_basebackup", "-h", str(self.primary["host"]), "-p", str(self.primary["port"]),
+            "-U", str(self.primary["user"]), "-D", str(self.data), "-R", "-X", "stream",
+            "-c", "fast", "--no-sync", "--no-manifest",
+            timeout=600,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise HarnessError(f"pg_basebackup failed:\n{done.stdout}\n{done.stderr}")
+        # A cluster packaged by Debian keeps its configuration outside its data folder: the
+        # standby gets files of its own (the settings a standby must not have below its primary's
+        # come from the primary).
+        copied = "\n".join(
+            f"{name} = {primary[name]}" for name in sorted(primary) if name != "wal_level"
+        )
+        (self.data / "postgresql.conf").write_text(
+            f"hot_standby = on\nhot_standby_feedback = on\nwal_receiver_status_interval = 1s\n"
+            f"shared_buffers = 32MB\n{copied}\n"
+        )
+        (self.data / "pg_hba.conf").write_text(
+            "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+        )
+        (self.data / "pg_ident.conf").write_text("")
+        if self.user:
+            for path in ("postgresql.conf", "pg_hba.conf", "pg_ident.conf"):
+                shutil.chown(self.data / path, user=self.user)
+        return self
+
+    def server_options(self) -> str:
+        return (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off"
+        )
+
+    def create_database(self) -> None:
+        """A standby's databases are its primary's."""
+
+    def answers(self) -> bool:
+        try:
+            with self.connect("postgres") as conn:
+                conn.execute("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    def primary_lsn(self) -> str:
+        with self._primary() as conn:
+            return str(conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0])
+
+    def replayed(self, lsn: str) -> bool:
+        """Whether the standby has replayed the primary's WAL up to ``lsn``."""
+        try:
+            with self.connect("postgres") as conn:
+                row = conn.execute(
+                    "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn]
+                ).fetchone()
+        except Exception:
+            return False
+        return bool(row and row[0])
+
+    def wait_replayed(self, timeout: float = 30.0) -> None:
+        """Until what the primary has written so far is visible on the standby."""
+        lsn = self.primary_lsn()
+        wait_until(lambda: self.replayed(lsn), timeout=timeout, what=f"replica replayed {lsn}")
+
+    def __enter__(self) -> Self:
+        try:
+            self.init().start()
+            self.wait_replayed(timeout=60)
+        except BaseException:
+            self.destroy()
+            raise
+        return self

@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     # PostgreSQL down: 503 at once (in the request's language) and back on its own.
     "backend.database.DatabaseUnavailableMiddleware",
+    # A request that wrote reads its own writes from the primary, never from the read replica
+    # (backend/replicas.py): each request starts with no write noted.
+    "backend.replicas.ReadYourWritesMiddleware",
     # Django's, but an API path answers with or without its trailing slash (backend/paths.py).
     "backend.paths.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
