@@ -76,7 +76,8 @@ FAST_PARAMS = SolveParams(
 TRIPS_SHARE = 0.8
 # The trips formulation is solved once per round length: ``round_max_s`` times each factor.
 ROUND_CAP_FACTORS = (1.0, 1.5)
-STRATEGIES = ("auto", "trips", "reload", "spread")
+# "auto" picks "trips+reload" or "spread"; the others force one (benchmarks, tests).
+STRATEGIES = ("auto", "trips", "reload", "trips+reload", "spread")
 # A spread-out town: the reload formulation from scratch, in SCRATCH_RESTARTS searches of their
 # own seeds, until this share of the budget; then the best polished for the rest.
 SPREAD_SCRATCH_SHARE = 0.7
@@ -204,12 +205,14 @@ def solve_problem(
     )
     if strategy == "auto" and spread(sub) > SPREAD_LIMIT:
         strategy = "spread"
-    if strategy in ("auto", "trips"):
-        share = (TRIPS_SHARE if strategy == "auto" else 1.0) / len(ROUND_CAP_FACTORS)
+    if strategy == "auto":
+        strategy = "trips+reload"
+    if strategy in ("trips+reload", "trips"):
+        share = (TRIPS_SHARE if strategy == "trips+reload" else 1.0) / len(ROUND_CAP_FACTORS)
         _trips_stage(sub, search, share)
     if strategy == "spread":
         _scratch_stage(sub, search, SPREAD_SCRATCH_SHARE)
-    if strategy in ("auto", "reload", "spread"):
+    if strategy in ("trips+reload", "reload", "spread"):
         _reload_stage(sub, search)
     plan = search.plan
     if plan is not None and strategy == "spread":
