@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 
 from accounts.models import User
 from backend.errors import DomainError, NotFoundError
-from geo.graph import get_network
+from geo.graph import network_for_point
 from geo.network import IslandError, OffGraphError
 from geo.profiles import get_profile
 from notifications.services.events import notify
@@ -348,8 +348,8 @@ def courier_position_update(
         if not stops:
             return PositionResult(route_id=route.pk, etas={}, nearby_stop_ids=[])
         profile = get_profile(route.profile)
-        net = get_network()
         try:
+            net = network_for_point(lon, lat)
             origin = net.snap(lon, lat, profile)
         except (OffGraphError, IslandError):
             # A position off the streets (GPS drift, indoors) moves nothing.
