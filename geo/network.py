@@ -134,6 +134,9 @@ class StreetNetwork:
         self.proj = Projection(lon0=lon0, lat0=lat0, kx=kx, ky=ky)
         grid = meta["grid"]
         self._grid = (float(grid["x0"]), float(grid["y0"]), float(grid["cell"]), int(grid["nx"]))
+        # Two distances closer than this are equal: a few steps of the stored float32 meters.
+        extent = max(abs(float(grid["x0"])), abs(float(grid["y0"])), 1.0)
+        self._tie_m = max(1e-4, 4 * float(np.spacing(np.float32(extent))))
         self.graphs = {key: ProfileGraph(self, key, arrays) for key in GRAPH_KEYS}
 
     @property
@@ -248,7 +251,13 @@ class StreetNetwork:
                 t = np.divide(wx * vx + wy * vy, len2, out=np.zeros_like(len2), where=len2 > 0)
                 t = np.clip(t, 0.0, 1.0)
                 dist = np.hypot(wx - t * vx, wy - t * vy)
-                order = np.lexsort((dist, who))
+                # The nearest, and among those as near within the precision of the stored
+                # coordinates (a point on a node where segments meet, on both ends of a closed
+                # way) the earliest segment, as locating a point along a line does.
+                nearest = np.full(n, np.inf)
+                np.minimum.at(nearest, who, dist)
+                near = np.flatnonzero(dist <= nearest[who] + self._tie_m)
+                order = near[np.lexsort((seg[near], who[near]))]
                 who_o = who[order]
                 firsts = np.ones(who_o.size, dtype=bool)
                 firsts[1:] = who_o[1:] != who_o[:-1]
