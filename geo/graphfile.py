@@ -11,16 +11,18 @@ operating system keeps one copy per machine in its page cache, whatever the numb
 Only arrays are stored (no Python object per edge or node):
 
 - ``src``, ``dst`` (int32, dense node numbers), ``length`` (float64 meters) per edge;
-- ``xy`` (float32, meters in the graph's local projection) for every coordinate of every edge,
-  ``coord_off`` (int32, the edge's first coordinate; one more entry at the end) and ``cum``
-  (float32, projected meters from the edge's start to each coordinate);
+- ``xy`` (float32, meters in the graph's local projection) for every coordinate of every edge and
+  ``coord_off`` (int32, the edge's first coordinate; one more entry at the end);
 - per profile key (walk, wheelchair, bike, car): the graph in CSR form (``indptr`` and
   ``indices`` int32, ``data`` float64 as scipy's csgraph computes with, so a search copies
   nothing), ``arc_edge`` (int32, the edge each arc runs along), ``fwd``/``bwd`` (bool: usable
   along or against the edge; ``bwd`` only when it differs), ``factor`` (float32, only where not
-  all 1) and ``snap`` (uint8 per edge: 1 mainland, where points snap; 2 island);
-- the snapping index, a uniform grid: ``cell_key`` (int64, sorted keys of the non-empty cells),
-  ``cell_ptr`` (int32) and ``cell_seg`` (int32, the first coordinate of each segment in a cell).
+  all 1) and ``snap`` (uint8 per edge: 1 mainland, where points snap; 2 island). The wheelchair
+  graph's arcs are a subset of the walking one's: it keeps the walking ``indptr`` and
+  ``indices``, with an infinite weight on the arcs it cannot use;
+- the snapping index, a uniform grid: ``cell_key`` (int32, or int64 on a huge region: sorted
+  keys of the non-empty cells), ``cell_ptr`` (int32) and ``cell_edge`` (int32, the edges with a
+  segment touching the cell).
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ logger = logging.getLogger(__name__)
 # Bump when the arrays or their meaning change: older directories are then ignored (and pruned).
 FORMAT_VERSION = 1
 # Side of a cell of the snapping grid, in meters.
-GRID_CELL_M = 60.0
+GRID_CELL_M = 120.0
+# Profiles whose arcs are a subset of another's: they share its CSR structure.
+SHARED_STRUCTURE = {"wheelchair": "walk"}
 
 EDGE_COLUMNS = (
     "source",
@@ -183,13 +187,6 @@ def build_arrays(rows: list[tuple]) -> tuple[dict[str, np.ndarray], dict[str, An
     px, py = proj.forward(lonlat[:, 0], lonlat[:, 1])
     del lonlat
     xy = np.column_stack([px, py]).astype(np.float32)
-    # Cumulative projected meters along each edge, computed on the stored (float32) coordinates.
-    seg = np.hypot(np.diff(xy[:, 0].astype(np.float64)), np.diff(xy[:, 1].astype(np.float64)))
-    is_seg = np.ones(max(xy.shape[0] - 1, 0), dtype=bool)
-    is_seg[coord_off[1:-1] - 1] = False  # the step from one edge's last coordinate to the next's
-    seg = np.where(is_seg, seg, 0.0)
-    run = np.concatenate([[0.0], np.cumsum(seg)])
-    cum = (run - np.repeat(run[coord_off[:-1]], counts)).astype(np.float32)
 
     arrays: dict[str, np.ndarray] = {
         "src": src,
@@ -197,8 +194,8 @@ def build_arrays(rows: list[tuple]) -> tuple[dict[str, np.ndarray], dict[str, An
         "length": length,
         "xy": xy,
         "coord_off": coord_off.astype(np.int32),
-        "cum": cum,
     }
+    shared: dict[str, str] = {}
     min_component = int(settings.GEO_MIN_COMPONENT_NODES)
     any_usable = np.zeros(m, dtype=bool)
     for key in GRAPH_KEYS:
@@ -223,6 +220,7 @@ def build_arrays(rows: list[tuple]) -> tuple[dict[str, np.ndarray], dict[str, An
         indptr = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
         csr = csr_matrix((w, b.astype(np.int32), indptr), shape=(n, n))
+        indices = b.astype(np.int32)
         usable = fwd | bwd
         # Strongly connected parts: on a directed network (bike, car) a one-way dead end can be
         # entered but not left, so a place snapped there could be reached and never left (or the
@@ -234,8 +232,27 @@ def build_arrays(rows: list[tuple]) -> tuple[dict[str, np.ndarray], dict[str, An
         mainland = usable & big_node[src] & big_node[dst]
         snap = np.where(mainland, 1, np.where(usable, 2, 0)).astype(np.uint8)
         any_usable |= usable
-        arrays[f"{key}.indptr"] = indptr
-        arrays[f"{key}.indices"] = b.astype(np.int32)
+        base = SHARED_STRUCTURE.get(key)
+        if base is not None:
+            # This profile's arcs on the base profile's structure (infinite where unusable).
+            pair = a.astype(np.int64) * n + b
+            base_pair = (
+                np.repeat(np.arange(n, dtype=np.int64), np.diff(arrays[f"{base}.indptr"])) * n
+                + arrays[f"{base}.indices"]
+            )
+            pos = np.searchsorted(base_pair, pair)
+            inside = pos < base_pair.size
+            inside[inside] = base_pair[pos[inside]] == pair[inside]
+            if inside.all():
+                data = np.full(base_pair.size, np.inf)
+                data[pos] = w
+                arc_edge = arrays[f"{base}.arc_edge"].copy()
+                arc_edge[pos] = e
+                w, e = data, arc_edge
+                shared[key] = base
+        if key not in shared:
+            arrays[f"{key}.indptr"] = indptr
+            arrays[f"{key}.indices"] = indices
         arrays[f"{key}.data"] = w.astype(np.float64)
         arrays[f"{key}.arc_edge"] = e.astype(np.int32)
         arrays[f"{key}.fwd"] = fwd
@@ -252,6 +269,7 @@ def build_arrays(rows: list[tuple]) -> tuple[dict[str, np.ndarray], dict[str, An
         "bounds": bounds,
         "proj": [proj.lon0, proj.lat0, proj.kx, proj.ky],
         "grid": grid_meta,
+        "shared": shared,
     }
     return arrays, meta
 
@@ -259,13 +277,14 @@ def build_arrays(rows: list[tuple]) -> tuple[dict[str, np.ndarray], dict[str, An
 def _build_grid(
     arrays: dict[str, np.ndarray], coord_off: np.ndarray, counts: np.ndarray, usable: np.ndarray
 ) -> dict[str, float | int]:
-    """A uniform grid over the segments of edges some profile uses: for each non-empty cell, the
-    segments whose bounding box touches it (a segment is named by its first coordinate)."""
+    """A uniform grid over the edges some profile uses: for each non-empty cell, the edges with a
+    segment whose bounding box touches it."""
     xy = arrays["xy"].astype(np.float64)
     cell = GRID_CELL_M
     x0 = float(xy[:, 0].min()) - cell if xy.size else 0.0
     y0 = float(xy[:, 1].min()) - cell if xy.size else 0.0
     nx = int((float(xy[:, 0].max()) - x0) // cell) + 2 if xy.size else 1
+    ny = int((float(xy[:, 1].max()) - y0) // cell) + 2 if xy.size else 1
     # Segments: every coordinate but each edge's last one, of usable edges.
     edge_of = np.repeat(np.arange(counts.size), counts)
     starts = np.ones(xy.shape[0], dtype=bool)
@@ -284,15 +303,15 @@ def _build_grid(
     local = np.arange(int(k.sum())) - np.repeat(first, k)
     cx = ix0[seg_rep] + local % wx[seg_rep]
     cy = iy0[seg_rep] + local // wx[seg_rep]
-    keys = cy * nx + cx
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    segs = s[seg_rep[order]]
+    m = max(int(counts.size), 1)
+    # One entry per (cell, edge): an edge's segments in one cell are looked at together.
+    pairs = np.unique((cy * nx + cx) * m + edge_of[s[seg_rep]])
+    keys, edges = pairs // m, pairs % m
     uniq, first_at = np.unique(keys, return_index=True)
-    ptr = np.append(first_at, keys.size).astype(np.int32)
-    arrays["cell_key"] = uniq.astype(np.int64)
-    arrays["cell_ptr"] = ptr
-    arrays["cell_seg"] = segs.astype(np.int32)
+    key_type = np.int32 if nx * ny < 2**31 else np.int64
+    arrays["cell_key"] = uniq.astype(key_type)
+    arrays["cell_ptr"] = np.append(first_at, keys.size).astype(np.int32)
+    arrays["cell_edge"] = edges.astype(np.int32)
     return {"x0": x0, "y0": y0, "cell": cell, "nx": nx}
 
 

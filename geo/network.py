@@ -53,8 +53,11 @@ class ProfileGraph:
     scipy's csgraph computes with, so a search copies nothing either).
     """
 
-    def __init__(self, net: StreetNetwork, key: str, arrays: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, net: StreetNetwork, key: str, arrays: dict[str, np.ndarray], base: str | None = None
+    ) -> None:
         self.key = key
+        structure = base or key
         n = net.n_nodes
         fwd = arrays[f"{key}.fwd"]
         bwd = arrays.get(f"{key}.bwd", fwd)
@@ -69,7 +72,7 @@ class ProfileGraph:
             else factor,
         )
         self.csr = csr_matrix(
-            (arrays[f"{key}.data"], arrays[f"{key}.indices"], arrays[f"{key}.indptr"]),
+            (arrays[f"{key}.data"], arrays[f"{structure}.indices"], arrays[f"{structure}.indptr"]),
             shape=(n, n),
             copy=False,
         )
@@ -81,7 +84,12 @@ class ProfileGraph:
     @functools.cached_property
     def labels(self) -> np.ndarray:
         """Strongly connected part of every node (computed on demand: searches do not need it)."""
-        _, labels = connected_components(self.csr, directed=True, connection="strong")
+        csr = self.csr
+        finite = np.isfinite(csr.data)
+        if not finite.all():  # on a shared structure, the arcs this profile cannot use
+            csr = csr_matrix((np.where(finite, 1.0, 0.0), csr.indices, csr.indptr), shape=csr.shape)
+            csr.eliminate_zeros()
+        _, labels = connected_components(csr, directed=True, connection="strong")
         return labels
 
     @functools.cached_property
@@ -127,7 +135,6 @@ class StreetNetwork:
         self.length_m = arrays["length"]
         self.xy = arrays["xy"]
         self.coord_off = arrays["coord_off"]
-        self.cum = arrays["cum"]
         self.snap_max_m = snap_max_m
         self.bounds = np.asarray(meta["bounds"], dtype=float)
         lon0, lat0, kx, ky = meta["proj"]
@@ -137,7 +144,10 @@ class StreetNetwork:
         # Two distances closer than this are equal: a few steps of the stored float32 meters.
         extent = max(abs(float(grid["x0"])), abs(float(grid["y0"])), 1.0)
         self._tie_m = max(1e-4, 4 * float(np.spacing(np.float32(extent))))
-        self.graphs = {key: ProfileGraph(self, key, arrays) for key in GRAPH_KEYS}
+        shared = meta.get("shared", {})
+        self.graphs = {
+            key: ProfileGraph(self, key, arrays, shared.get(key)) for key in GRAPH_KEYS
+        }
 
     @property
     def edge_count(self) -> int:
@@ -149,20 +159,39 @@ class StreetNetwork:
 
     # --- geometry from the coordinate arrays ----------------------------------------------------
 
+    def _coords(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The coordinates of ``edges`` one after the other (float64), each edge's first row in
+        them and its number of coordinates."""
+        lo = self.coord_off[edges].astype(np.int64)
+        counts = self.coord_off[edges + 1].astype(np.int64) - lo
+        first = (np.cumsum(counts) - counts)
+        idx = np.arange(int(counts.sum())) - np.repeat(first - lo, counts)
+        return self.xy[idx].astype(np.float64), first, counts
+
+    def _cumulative(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Projected meters from each edge's start to each of its coordinates (rows as
+        :meth:`_coords`), each edge's first row and its number of coordinates."""
+        xy, first, counts = self._coords(edges)
+        step = np.zeros(xy.shape[0])
+        if xy.shape[0] > 1:
+            step[1:] = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+        step[first] = 0.0  # no step from one edge's last coordinate to the next edge's first
+        run = np.cumsum(step)
+        return run - np.repeat(run[first], counts), first, counts
+
     def plength(self, e: np.ndarray | int) -> np.ndarray | float:
-        """Projected length of edges (the stored cumulative meters at their last coordinate)."""
-        return self.cum[self.coord_off[np.asarray(e) + 1] - 1].astype(np.float64)
+        """Projected length of edges, from their coordinates."""
+        edges = np.atleast_1d(np.asarray(e, dtype=np.int64))
+        cum, first, counts = self._cumulative(edges)
+        out = cum[first + counts - 1]
+        return out if np.ndim(e) else float(out[0])
 
     def _lines(self, edges: np.ndarray, lonlat: bool = False) -> np.ndarray:
         """Line strings of ``edges`` (projected, or in longitude/latitude), built on demand."""
         edges = np.asarray(edges, dtype=np.int64)
         if edges.size == 0:
             return np.empty(0, dtype=object)
-        lo = self.coord_off[edges].astype(np.int64)
-        counts = self.coord_off[edges + 1].astype(np.int64) - lo
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        idx = np.arange(int(counts.sum())) - np.repeat(first - lo, counts)
-        xy = self.xy[idx].astype(np.float64)
+        xy, _first, counts = self._coords(edges)
         if lonlat:
             xy = self.proj.inverse_coords(xy)
         return shapely.linestrings(xy, indices=np.repeat(np.arange(edges.size), counts))
@@ -187,7 +216,7 @@ class StreetNetwork:
     # --- snapping -------------------------------------------------------------------------------
 
     def _nearest(
-        self, x: np.ndarray, y: np.ndarray, classes: np.ndarray, wanted: int
+        self, x: np.ndarray, y: np.ndarray, pg: ProfileGraph, wanted: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For each point, the nearest segment (its first coordinate, -1 if none within the snap
         distance) of an edge whose class is ``wanted``, the distance and the fraction along it.
@@ -196,10 +225,10 @@ class StreetNetwork:
         cells holds every segment within r cells' width of the point, so a point whose nearest
         segment is that close is settled; the others go on with a larger block."""
         x0, y0, cell, nx = self._grid
-        keys_all, ptr, cell_seg = (
+        keys_all, ptr, cell_edge = (
             self.arrays["cell_key"],
             self.arrays["cell_ptr"],
-            self.arrays["cell_seg"],
+            self.arrays["cell_edge"],
         )
         n = x.size
         best_seg = np.full(n, -1, dtype=np.int64)
@@ -237,12 +266,21 @@ class StreetNetwork:
             count = ptr[pos + 1].astype(np.int64) - start
             total = int(count.sum())
             if total:
-                first = np.concatenate([[0], np.cumsum(count)[:-1]])
-                seg = cell_seg[np.arange(total) - np.repeat(first - start, count)].astype(np.int64)
+                first = (np.cumsum(count) - count)
+                edge = cell_edge[np.arange(total) - np.repeat(first - start, count)]
                 who = np.repeat(owner, count)
-                edge = np.searchsorted(self.coord_off, seg, side="right") - 1
-                keep = classes[edge] == wanted
-                seg, who = seg[keep], who[keep]
+                keep = pg.snap_class[edge] == wanted
+                edge, who = edge[keep].astype(np.int64), who[keep]
+                # On a node where ways meet, a way usable both ways is the better place: a
+                # one-way's end can only be arrived at along it, its start only left along it.
+                one_way = ~(pg.rules.forward[edge] & pg.rules.backward[edge])
+                # Every segment of each candidate edge (named by its first coordinate).
+                lo = self.coord_off[edge].astype(np.int64)
+                nseg = self.coord_off[edge + 1].astype(np.int64) - lo - 1
+                sfirst = (np.cumsum(nseg) - nseg)
+                seg = np.arange(int(nseg.sum())) - np.repeat(sfirst - lo, nseg)
+                who = np.repeat(who, nseg)
+                one_way = np.repeat(one_way, nseg)
                 a = self.xy[seg].astype(np.float64)
                 b = self.xy[seg + 1].astype(np.float64)
                 vx, vy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
@@ -253,11 +291,12 @@ class StreetNetwork:
                 dist = np.hypot(wx - t * vx, wy - t * vy)
                 # The nearest, and among those as near within the precision of the stored
                 # coordinates (a point on a node where segments meet, on both ends of a closed
-                # way) the earliest segment, as locating a point along a line does.
+                # way) one on a two-way edge, then the earliest segment, as locating a point
+                # along a line does.
                 nearest = np.full(n, np.inf)
                 np.minimum.at(nearest, who, dist)
                 near = np.flatnonzero(dist <= nearest[who] + self._tie_m)
-                order = near[np.lexsort((seg[near], who[near]))]
+                order = near[np.lexsort((seg[near], one_way[near], who[near]))]
                 who_o = who[order]
                 firsts = np.ones(who_o.size, dtype=bool)
                 firsts[1:] = who_o[1:] != who_o[:-1]
@@ -290,15 +329,14 @@ class StreetNetwork:
             return Snaps(edge, offset, approach, x, y, island)
         for lo in range(0, n, self.SNAP_CHUNK):
             part = slice(lo, lo + self.SNAP_CHUNK)
-            seg, dist, t = self._nearest(x[part], y[part], pg.snap_class, 1)
+            seg, dist, t = self._nearest(x[part], y[part], pg, 1)
             hit = np.flatnonzero(seg >= 0)
             s = seg[hit]
             e = np.searchsorted(self.coord_off, s, side="right") - 1
-            a = self.xy[s].astype(np.float64)
-            b = self.xy[s + 1].astype(np.float64)
-            seglen = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
-            along = self.cum[s].astype(np.float64) + t[hit] * seglen
-            plen = self.plength(e)
+            cum, first, counts = self._cumulative(e)
+            at = first + (s - self.coord_off[e])
+            along = cum[at] + t[hit] * (cum[at + 1] - cum[at])
+            plen = cum[first + counts - 1]
             frac = np.divide(along, plen, out=np.zeros_like(along), where=plen > 0)
             idx = hit + lo
             edge[idx] = e
@@ -306,7 +344,7 @@ class StreetNetwork:
             offset[idx] = np.clip(frac, 0.0, 1.0) * self.length_m[e]
             missed = np.flatnonzero(seg < 0)
             if missed.size and pg.island_edges.size:
-                iseg, _, _ = self._nearest(x[part][missed], y[part][missed], pg.snap_class, 2)
+                iseg, _, _ = self._nearest(x[part][missed], y[part][missed], pg, 2)
                 island[missed[iseg >= 0] + lo] = True
         return Snaps(edge, offset, approach, x, y, island)
 
@@ -320,9 +358,8 @@ class StreetNetwork:
 
     def _point_along(self, e: int, dist: float) -> tuple[float, float]:
         """(x, y) at ``dist`` projected meters along edge ``e`` (clamped to the edge)."""
-        lo, hi = int(self.coord_off[e]), int(self.coord_off[e + 1])
-        c = self.cum[lo:hi].astype(np.float64)
-        pts = self.xy[lo:hi].astype(np.float64)
+        c, _first, _counts = self._cumulative(np.array([e]))
+        pts = self.xy[int(self.coord_off[e]) : int(self.coord_off[e + 1])].astype(np.float64)
         dist = min(max(dist, 0.0), float(c[-1]))
         return float(np.interp(dist, c, pts[:, 0])), float(np.interp(dist, c, pts[:, 1]))
 
@@ -331,7 +368,7 @@ class StreetNetwork:
         e = snap.edge
         length = self.length_m[e]
         frac = snap.offset_m / length if length > 0 else 0.0
-        return self._point_along(e, frac * float(self.plength(e)))
+        return self._point_along(e, frac * self.plength(e))
 
     # --- searches -------------------------------------------------------------------------------
 
@@ -486,9 +523,8 @@ class StreetNetwork:
         """Projected coordinates along edge ``e`` from one offset (meters) to another: the points
         at both offsets and the edge's coordinates between them."""
         length = self.length_m[e]
-        lo_c, hi_c = int(self.coord_off[e]), int(self.coord_off[e + 1])
-        c = self.cum[lo_c:hi_c].astype(np.float64)
-        pts = self.xy[lo_c:hi_c].astype(np.float64)
+        c, _first, _counts = self._cumulative(np.array([e]))
+        pts = self.xy[int(self.coord_off[e]) : int(self.coord_off[e + 1])].astype(np.float64)
         plen = float(c[-1])
         scale = plen / length if length > 0 else 0.0
         start, end = from_m * scale, to_m * scale
