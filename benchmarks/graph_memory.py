@@ -15,7 +15,7 @@ graph's array files, then measures:
   answering one matrix and reading every array once;
 - ``pss_mb_4_processes``: four such processes at once, each having read the whole graph; the sum
   of their proportional set sizes (``/proc/<pid>/smaps_rollup``) minus that of four processes
-  without the graph: what the graph costs the machine for four processes (one copy is the goal,
+  with the same code imported but no graph: what the graph costs the machine for four processes (one copy is the goal,
   ``file_mb``), against ``four_copies_mb`` had each kept its own.
 
 The last line printed is one JSON object.
@@ -51,6 +51,7 @@ region = sys.argv[1]
 mode = sys.argv[2]  # "graph" or "bare"
 import backend.asgi  # noqa: F401  (Django set up as in Daphne)
 import numpy as np
+import geo.graph, geo.selectors, scipy.sparse.csgraph  # noqa: F401  (the code, in both modes)
 before = rss()
 out = {"rss_mb_django": round(before, 1)}
 if mode == "graph":
