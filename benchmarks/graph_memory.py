@@ -127,7 +127,7 @@ def measure(env: dict[str, str], pbf: Path, region: str) -> dict[str, object]:
     import_s = time.perf_counter() - started
     # One process alone (a fresh one: its load time is the mapping of files already written).
     (alone,), _ = run_children(env, region, "graph", 1)
-    bare, bare_pss = run_children(env, region, "bare", PROCESSES)
+    _bare, bare_pss = run_children(env, region, "bare", PROCESSES)
     loaded, graph_pss = run_children(env, region, "graph", PROCESSES)
     file_mb = alone["graph_bytes"] / 2**20
     figures = {

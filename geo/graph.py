@@ -150,7 +150,10 @@ def _open(graph: ActiveGraph) -> StreetNetwork:
 def get_network(region: str | None = None) -> StreetNetwork:
     """The active street graph of ``region`` in this process, reloaded when a new import of it has
     landed. Without a region: the only one this process serves (or the default region)."""
-    active = active_graphs()
+    return _network_in(active_graphs(), region)
+
+
+def _network_in(active: dict[str, ActiveGraph], region: str | None) -> StreetNetwork:
     if region is None:
         region = _default_region(active)
     elif not _serves(region):
@@ -195,7 +198,10 @@ def region_of_point(lon: float, lat: float) -> str:
     """The region whose graph covers (lon, lat): the smallest box holding it. A point outside
     every region is refused (:class:`OutsideRegionsError`, a 400), except where only one region
     is active: a town's own deployment keeps saying the point is off its graph."""
-    active = active_graphs()
+    return _region_in(active_graphs(), lon, lat)
+
+
+def _region_in(active: dict[str, ActiveGraph], lon: float, lat: float) -> str:
     if not active:
         raise GraphUnavailableError()
     inside = [g for g in active.values() if _contains(g.bbox, lon, lat)]
@@ -212,7 +218,8 @@ def region_of_point(lon: float, lat: float) -> str:
 
 def network_for_point(lon: float, lat: float) -> StreetNetwork:
     """The street graph of the region that covers (lon, lat)."""
-    return get_network(region_of_point(lon, lat))
+    active = active_graphs()
+    return _network_in(active, _region_in(active, lon, lat))
 
 
 def region_of_neighbourhood(neighbourhood: Any) -> str:

@@ -156,7 +156,7 @@ def load_tags(graph_id: int) -> EdgeTags:
             [graph_id],
         )
         rows = cursor.fetchall()
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in EDGE_COLUMNS]
+    cols: list = list(zip(*rows, strict=True)) if rows else [[] for _ in EDGE_COLUMNS]
     return tags_from_columns(cols)
 
 
@@ -305,9 +305,14 @@ def _build_grid(
     cy = iy0[seg_rep] + local // wx[seg_rep]
     m = max(int(counts.size), 1)
     # One entry per (cell, edge): an edge's segments in one cell are looked at together.
-    pairs = np.unique((cy * nx + cx) * m + edge_of[s[seg_rep]])
+    # (np.unique hashes large integer arrays: slower here than a sort and a comparison.)
+    pairs = np.sort((cy * nx + cx) * m + edge_of[s[seg_rep]])
+    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])] if pairs.size else pairs
     keys, edges = pairs // m, pairs % m
-    uniq, first_at = np.unique(keys, return_index=True)
+    first_at = (
+        np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if keys.size else keys
+    )
+    uniq = keys[first_at]
     key_type = np.int32 if nx * ny < 2**31 else np.int64
     arrays["cell_key"] = uniq.astype(key_type)
     arrays["cell_ptr"] = np.append(first_at, keys.size).astype(np.int32)
@@ -383,8 +388,10 @@ def ensure_files(key: GraphKey) -> Path:
 def open_dir(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Maps every array of a graph directory read-only."""
     meta = json.loads((path / "meta.json").read_text())
+    # Plain views of the mapped arrays (their base is the map): indexing a numpy.memmap itself
+    # costs a Python call each time.
     arrays = {
-        f.name[: -len(".npy")]: np.load(f, mmap_mode="r", allow_pickle=False)
+        f.name[: -len(".npy")]: np.asarray(np.load(f, mmap_mode="r", allow_pickle=False))
         for f in path.iterdir()
         if f.name.endswith(".npy")
     }

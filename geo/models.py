@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 
-
 # The region of graphs imported without a region name (a town's single graph).
 DEFAULT_REGION = "default"
 # Region names go into file names, headers and URLs.

@@ -102,7 +102,7 @@ class ProfileGraph:
 
     def edge_between(self, a: int, b: int) -> int:
         lo, hi = self.csr.indptr[a], self.csr.indptr[a + 1]
-        pos = lo + int(np.searchsorted(self.csr.indices[lo:hi], b))
+        pos = lo + int(np.searchsorted(self.csr.indices[lo:hi], np.int32(b)))
         if pos >= hi or self.csr.indices[pos] != b:
             raise KeyError((a, b))
         return int(self.csr_edge[pos])
@@ -145,9 +145,7 @@ class StreetNetwork:
         extent = max(abs(float(grid["x0"])), abs(float(grid["y0"])), 1.0)
         self._tie_m = max(1e-4, 4 * float(np.spacing(np.float32(extent))))
         shared = meta.get("shared", {})
-        self.graphs = {
-            key: ProfileGraph(self, key, arrays, shared.get(key)) for key in GRAPH_KEYS
-        }
+        self.graphs = {key: ProfileGraph(self, key, arrays, shared.get(key)) for key in GRAPH_KEYS}
 
     @property
     def edge_count(self) -> int:
@@ -164,7 +162,7 @@ class StreetNetwork:
         them and its number of coordinates."""
         lo = self.coord_off[edges].astype(np.int64)
         counts = self.coord_off[edges + 1].astype(np.int64) - lo
-        first = (np.cumsum(counts) - counts)
+        first = np.cumsum(counts) - counts
         idx = np.arange(int(counts.sum())) - np.repeat(first - lo, counts)
         return self.xy[idx].astype(np.float64), first, counts
 
@@ -221,98 +219,138 @@ class StreetNetwork:
         """For each point, the nearest segment (its first coordinate, -1 if none within the snap
         distance) of an edge whose class is ``wanted``, the distance and the fraction along it.
 
-        The grid is searched in growing blocks of cells around each point: a block of radius r
-        cells holds every segment within r cells' width of the point, so a point whose nearest
-        segment is that close is settled; the others go on with a larger block."""
+        The grid is searched in growing blocks of cells around each point: first the 2 x 2 cells
+        nearest the point (every segment within half a cell's width is in them), then blocks of
+        radius r cells (every segment within r cells' width). A point whose nearest segment is
+        that close is settled; the others go on with a larger block."""
         x0, y0, cell, nx = self._grid
-        keys_all, ptr, cell_edge = (
-            self.arrays["cell_key"],
-            self.arrays["cell_ptr"],
-            self.arrays["cell_edge"],
-        )
         n = x.size
         best_seg = np.full(n, -1, dtype=np.int64)
         best_d = np.full(n, np.inf)
         best_t = np.zeros(n)
-        cx = np.floor((x - x0) / cell).astype(np.int64)
-        cy = np.floor((y - y0) / cell).astype(np.int64)
+        fx, fy = (x - x0) / cell, (y - y0) / cell
+        cx, cy = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
+        # The neighbouring column and row on the side of the cell the point is in.
+        sx = np.where(fx - cx >= 0.5, 1, -1)
+        sy = np.where(fy - cy >= 0.5, 1, -1)
         radius = self.snap_max_m
         last = max(1, math.ceil(radius / cell))
-        rings = []
+        blocks: list[int] = [0]  # 0: the 2 x 2 block
         r = 1
         while r < last:
-            rings.append(r)
+            blocks.append(r)
             r *= 2
-        rings.append(last)
+        blocks.append(last)
         pending = np.arange(n)
-        for r in rings:
+        for r in blocks:
             if pending.size == 0:
                 break
-            d = np.arange(-r, r + 1)
-            dx, dy = np.meshgrid(d, d)
-            dx, dy = dx.ravel(), dy.ravel()
-            px = cx[pending][:, None] + dx[None, :]
-            py = cy[pending][:, None] + dy[None, :]
-            owner = np.broadcast_to(pending[:, None], px.shape).ravel()
-            px, py = px.ravel(), py.ravel()
-            valid = (px >= 0) & (px < nx) & (py >= 0)
-            keys = py[valid] * nx + px[valid]
-            owner = owner[valid]
-            pos = np.searchsorted(keys_all, keys)
-            pos_ok = np.minimum(pos, max(keys_all.size - 1, 0))
-            found = (pos < keys_all.size) & (keys_all[pos_ok] == keys) if keys_all.size else pos < 0
-            pos, owner = pos[found], owner[found]
-            start = ptr[pos].astype(np.int64)
-            count = ptr[pos + 1].astype(np.int64) - start
-            total = int(count.sum())
-            if total:
-                first = (np.cumsum(count) - count)
-                edge = cell_edge[np.arange(total) - np.repeat(first - start, count)]
-                who = np.repeat(owner, count)
-                keep = pg.snap_class[edge] == wanted
-                edge, who = edge[keep].astype(np.int64), who[keep]
-                # On a node where ways meet, a way usable both ways is the better place: a
-                # one-way's end can only be arrived at along it, its start only left along it.
-                one_way = ~(pg.rules.forward[edge] & pg.rules.backward[edge])
-                # Every segment of each candidate edge (named by its first coordinate).
-                lo = self.coord_off[edge].astype(np.int64)
-                nseg = self.coord_off[edge + 1].astype(np.int64) - lo - 1
-                sfirst = (np.cumsum(nseg) - nseg)
-                seg = np.arange(int(nseg.sum())) - np.repeat(sfirst - lo, nseg)
-                who = np.repeat(who, nseg)
-                one_way = np.repeat(one_way, nseg)
-                a = self.xy[seg].astype(np.float64)
-                b = self.xy[seg + 1].astype(np.float64)
-                vx, vy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
-                wx, wy = x[who] - a[:, 0], y[who] - a[:, 1]
-                len2 = vx * vx + vy * vy
-                t = np.divide(wx * vx + wy * vy, len2, out=np.zeros_like(len2), where=len2 > 0)
-                t = np.clip(t, 0.0, 1.0)
-                dist = np.hypot(wx - t * vx, wy - t * vy)
-                # The nearest, and among those as near within the precision of the stored
-                # coordinates (a point on a node where segments meet, on both ends of a closed
-                # way) one on a two-way edge, then the earliest segment, as locating a point
-                # along a line does.
-                nearest = np.full(n, np.inf)
-                np.minimum.at(nearest, who, dist)
-                near = np.flatnonzero(dist <= nearest[who] + self._tie_m)
-                order = near[np.lexsort((seg[near], one_way[near], who[near]))]
-                who_o = who[order]
-                firsts = np.ones(who_o.size, dtype=bool)
-                firsts[1:] = who_o[1:] != who_o[:-1]
-                pick = order[firsts]
-                p = who[pick]
-                better = dist[pick] < best_d[p]
-                p, pick = p[better], pick[better]
-                best_d[p] = dist[pick]
-                best_seg[p] = seg[pick]
-                best_t[p] = t[pick]
-            settled = (best_d[pending] <= r * cell) | (r == last)
+            if r == 0:
+                zero = np.zeros(pending.size, dtype=np.int64)
+                ox = np.column_stack([zero, sx[pending], zero, sx[pending]])
+                oy = np.column_stack([zero, zero, sy[pending], sy[pending]])
+                reach = 0.5 * cell
+            else:
+                d = np.arange(-r, r + 1)
+                gx, gy = np.meshgrid(d, d)
+                ox, oy = gx.ravel()[None, :], gy.ravel()[None, :]
+                reach = r * cell
+            self._nearest_in_block(
+                x, y, pending, cx[pending][:, None] + ox, cy[pending][:, None] + oy, pg, wanted,
+                (best_seg, best_d, best_t),
+            )  # fmt: skip
+            settled = (best_d[pending] <= reach) | (r == last)
             pending = pending[~settled]
         far = best_d > radius
         best_seg[far] = -1
         best_d[far] = np.inf
         return best_seg, best_d, best_t
+
+    def _nearest_in_block(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        pending: np.ndarray,
+        px: np.ndarray,
+        py: np.ndarray,
+        pg: ProfileGraph,
+        wanted: int,
+        best: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        """Updates ``best`` (segment, distance, fraction) of the ``pending`` points with the
+        segments of the cells (px, py) (one row of cells per pending point)."""
+        _x0, _y0, _cell, nx = self._grid
+        best_seg, best_d, best_t = best
+        keys_all, ptr, cell_edge = (
+            self.arrays["cell_key"],
+            self.arrays["cell_ptr"],
+            self.arrays["cell_edge"],
+        )
+        if keys_all.size == 0:
+            return
+        owner = np.broadcast_to(np.arange(pending.size)[:, None], px.shape).ravel()
+        px, py = px.ravel(), py.ravel()
+        valid = (px >= 0) & (px < nx) & (py >= 0)
+        keys = py[valid] * nx + px[valid]
+        owner = owner[valid]
+        # (In the array's own type: searchsorted would convert the whole array otherwise.)
+        pos = np.searchsorted(keys_all, keys.astype(keys_all.dtype))
+        pos_ok = np.minimum(pos, keys_all.size - 1)
+        found = (pos < keys_all.size) & (keys_all[pos_ok] == keys)
+        pos, owner = pos[found], owner[found]
+        start = ptr[pos].astype(np.int64)
+        count = ptr[pos + 1].astype(np.int64) - start
+        total = int(count.sum())
+        if total == 0:
+            return
+        first = np.cumsum(count) - count
+        edge = cell_edge[np.arange(total) - np.repeat(first - start, count)].astype(np.int64)
+        local = np.repeat(owner, count)
+        keep = pg.snap_class[edge] == wanted
+        # Each (point, edge) once, grouped by point: an edge crosses several cells of a block.
+        m = max(self.edge_count, 1)
+        pairs = np.sort(local[keep] * m + edge[keep])
+        if pairs.size == 0:
+            return
+        pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
+        local, edge = pairs // m, pairs % m
+        # On a node where ways meet, a way usable both ways is the better place: a one-way's
+        # end can only be arrived at along it, its start only left along it.
+        one_way = ~(pg.rules.forward[edge] & pg.rules.backward[edge])
+        # Every segment of each candidate edge (named by its first coordinate).
+        lo = self.coord_off[edge].astype(np.int64)
+        nseg = self.coord_off[edge + 1].astype(np.int64) - lo - 1
+        sfirst = np.cumsum(nseg) - nseg
+        seg = np.arange(int(nseg.sum())) - np.repeat(sfirst - lo, nseg)
+        local = np.repeat(local, nseg)
+        one_way = np.repeat(one_way, nseg)
+        a = self.xy[seg].astype(np.float64)
+        b = self.xy[seg + 1].astype(np.float64)
+        vx, vy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+        who = pending[local]
+        wx, wy = x[who] - a[:, 0], y[who] - a[:, 1]
+        len2 = vx * vx + vy * vy
+        t = np.divide(wx * vx + wy * vy, len2, out=np.zeros_like(len2), where=len2 > 0)
+        t = np.clip(t, 0.0, 1.0)
+        dist = np.hypot(wx - t * vx, wy - t * vy)
+        # Per point (candidates are grouped by point): the nearest, and among those as near
+        # within the precision of the stored coordinates (a point on a node where segments
+        # meet, on both ends of a closed way) one on a two-way edge, then the earliest segment,
+        # as locating a point along a line does.
+        starts = np.flatnonzero(np.concatenate([[True], local[1:] != local[:-1]]))
+        sizes = np.diff(np.append(starts, local.size))
+        nearest = np.minimum.reduceat(dist, starts)
+        near = dist <= np.repeat(nearest, sizes) + self._tie_m
+        rank = np.where(near, one_way.astype(np.int64) * (1 << 40) + seg, np.iinfo(np.int64).max)
+        chosen = np.repeat(np.minimum.reduceat(rank, starts), sizes) == rank
+        hits = np.flatnonzero(chosen)
+        hits = hits[np.concatenate([[True], local[hits][1:] != local[hits][:-1]])]
+        p = who[hits]
+        better = dist[hits] < best_d[p]
+        p, hits = p[better], hits[better]
+        best_d[p] = dist[hits]
+        best_seg[p] = seg[hits]
+        best_t[p] = t[hits]
 
     def snap_many(self, lons: np.ndarray, lats: np.ndarray, profile: Profile) -> Snaps:
         pg = self.graphs[profile.graph_key]
@@ -332,7 +370,7 @@ class StreetNetwork:
             seg, dist, t = self._nearest(x[part], y[part], pg, 1)
             hit = np.flatnonzero(seg >= 0)
             s = seg[hit]
-            e = np.searchsorted(self.coord_off, s, side="right") - 1
+            e = np.searchsorted(self.coord_off, s.astype(self.coord_off.dtype), side="right") - 1
             cum, first, counts = self._cumulative(e)
             at = first + (s - self.coord_off[e])
             along = cum[at] + t[hit] * (cum[at + 1] - cum[at])
@@ -368,7 +406,7 @@ class StreetNetwork:
         e = snap.edge
         length = self.length_m[e]
         frac = snap.offset_m / length if length > 0 else 0.0
-        return self._point_along(e, frac * self.plength(e))
+        return self._point_along(e, frac * float(self.plength(e)))
 
     # --- searches -------------------------------------------------------------------------------
 

@@ -206,7 +206,7 @@ def test_neighbourhood_region_follows_its_area(two_regions):
 def test_graph_files_are_mapped_read_only_and_searched_without_copies(two_regions):
     net = two_regions["alpine"]
     for name, array in net.arrays.items():
-        assert isinstance(array, np.memmap), name
+        assert isinstance(array.base, np.memmap), name
         assert not array.flags.writeable, name
     for key, pg in net.graphs.items():
         assert pg.csr.indices.dtype == np.int32 and pg.csr.indptr.dtype == np.int32
