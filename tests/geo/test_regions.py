@@ -143,6 +143,12 @@ def test_a_point_in_neither_region_is_a_400(two_regions, auth_client):
     )
     assert response.status_code == 400
     assert response.json()["code"] == "outside_regions"
+    auth_client.credentials(HTTP_ACCEPT_LANGUAGE="fr")
+    response = auth_client.get(
+        "/api/v1/geo/route",
+        {"from": f"{NOWHERE[1]},{NOWHERE[0]}", "to": f"{HELSINKI_A[1]},{HELSINKI_A[0]}"},
+    )
+    assert "hors de toutes les régions" in response.json()["detail"]
 
 
 @pytest.mark.django_db
