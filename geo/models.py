@@ -3,8 +3,8 @@
 Each import writes a whole new :class:`StreetGraph` with its nodes and edges, then flips
 ``is_active`` in the same transaction; a partial unique index allows one active graph per region,
 so a reader always sees one whole graph of each region, and importing one region leaves the others
-as they are. Profiles are computed from the stored tags when a process
-loads the graph (see :mod:`geo.profiles`), so a change of profile needs no re-import.
+as they are. Profiles are computed from the stored tags when a graph's array files are built
+(see :mod:`geo.graphfile`), so a change of profile needs no re-import.
 """
 
 from __future__ import annotations

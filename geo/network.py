@@ -223,7 +223,7 @@ class StreetNetwork:
         nearest the point (every segment within half a cell's width is in them), then blocks of
         radius r cells (every segment within r cells' width). A point whose nearest segment is
         that close is settled; the others go on with a larger block."""
-        x0, y0, cell, nx = self._grid
+        x0, y0, cell, _nx = self._grid
         n = x.size
         best_seg = np.full(n, -1, dtype=np.int64)
         best_d = np.full(n, np.inf)
