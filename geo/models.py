@@ -1,9 +1,10 @@
 """The street graph imported from OpenStreetMap.
 
 Each import writes a whole new :class:`StreetGraph` with its nodes and edges, then flips
-``is_active`` in the same transaction; a partial unique index allows one active graph only, so a
-reader always sees one whole graph. Profiles are computed from the stored tags when a process
-loads the graph (see :mod:`geo.profiles`), so a change of profile needs no re-import.
+``is_active`` in the same transaction; a partial unique index allows one active graph per region,
+so a reader always sees one whole graph of each region, and importing one region leaves the others
+as they are. Profiles are computed from the stored tags when a graph's array files are built
+(see :mod:`geo.graphfile`), so a change of profile needs no re-import.
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
+
+# The region of graphs imported without a region name (a town's single graph).
+DEFAULT_REGION = "default"
+# Region names go into file names, headers and URLs.
+REGION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class StreetGraph(models.Model):
@@ -20,6 +26,7 @@ class StreetGraph(models.Model):
         FAILED = "failed"
 
     name = models.CharField(max_length=100)
+    region = models.CharField(max_length=64, default=DEFAULT_REGION)
     source = models.CharField(max_length=500)
     source_sha256 = models.CharField(max_length=64)
     # What the importer stores per edge; an extract imported by an older format is re-imported
@@ -40,7 +47,12 @@ class StreetGraph(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["is_active"], condition=Q(is_active=True), name="geo_one_active_graph"
+                fields=["region"],
+                condition=Q(is_active=True),
+                name="geo_one_active_graph_per_region",
+            ),
+            models.CheckConstraint(
+                condition=Q(region__regex=REGION_PATTERN), name="geo_graph_region_valid"
             ),
             models.CheckConstraint(
                 condition=Q(is_active=False) | Q(status="ready"), name="geo_active_graph_ready"

@@ -12,18 +12,19 @@ over the profile's speed. Distances are meters, times seconds; rounding happens 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import shapely
-import shapely.ops
 from django.utils.translation import gettext_lazy as _
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from backend.errors import DomainError
-from geo.profiles import GRAPH_KEYS, EdgeRules, EdgeTags, Profile, rules_for
+from geo.profiles import GRAPH_KEYS, EdgeRules, EdgeTags, Profile
 from geo.snaps import Projection, Route, Search, Snap, Snaps
 
 
@@ -45,108 +46,318 @@ class NoRouteError(DomainError):
 
 
 class ProfileGraph:
-    """One profile's view of the network: a CSR graph, its islands and its snapping index."""
+    """One profile's view of the network: a CSR graph, who may use each edge, where points snap.
 
-    def __init__(self, net: StreetNetwork, key: str, rules: EdgeRules, min_component: int) -> None:
+    Every array is mapped from the graph's files (:mod:`geo.graphfile`), shared by the processes
+    of a machine; the CSR matrix wraps them without a copy (int32 indices, float64 weights: what
+    scipy's csgraph computes with, so a search copies nothing either).
+    """
+
+    def __init__(
+        self, net: StreetNetwork, key: str, arrays: dict[str, np.ndarray], base: str | None = None
+    ) -> None:
         self.key = key
-        self.rules = rules
+        structure = base or key
         n = net.n_nodes
-        src, dst = net.src, net.dst
-        eff = net.length_m * rules.factor
-        # Both directions of each usable edge, then keep the cheapest of parallel edges.
-        a = np.concatenate([src[rules.forward], dst[rules.backward]])
-        b = np.concatenate([dst[rules.forward], src[rules.backward]])
-        w = np.concatenate([eff[rules.forward], eff[rules.backward]])
-        e = np.concatenate([np.flatnonzero(rules.forward), np.flatnonzero(rules.backward)])
-        keep = a != b
-        a, b, w, e = a[keep], b[keep], w[keep], e[keep]
-        order = np.lexsort((w, b, a))
-        a, b, w, e = a[order], b[order], w[order], e[order]
-        first = np.ones(a.size, dtype=bool)
-        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-        a, b, w, e = a[first], b[first], w[first], e[first]
-        # A zero weight would read as "no edge" to some csgraph routines: keep a tiny positive one.
-        w = np.maximum(w, 1e-6)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
-        self.csr = csr_matrix((w, b.astype(np.int32), indptr), shape=(n, n))
-        self.csr_edge = e
-        usable = rules.forward | rules.backward
-        # Strongly connected parts: on a directed network (bike, car) a one-way dead end can be
-        # entered but not left, so a place snapped there could be reached and never left (or the
-        # reverse). Points snap only to ways inside a large part that can be both entered and
-        # left. Walking networks are symmetric, where strong and weak parts are the same.
-        _, labels = connected_components(self.csr, directed=True, connection="strong")
-        sizes = np.bincount(labels)
-        big_node = sizes[labels] >= min(min_component, int(sizes.max()) if sizes.size else 0)
-        self.labels = labels
-        mainland = usable & big_node[src] & big_node[dst]
-        island = usable & ~mainland
-        self.snap_edges = np.flatnonzero(mainland)
-        self.island_edges = np.flatnonzero(island)
-        self.tree = shapely.STRtree(net.pgeoms[self.snap_edges])
-        self.island_tree = shapely.STRtree(net.pgeoms[self.island_edges]) if island.any() else None
+        fwd = arrays[f"{key}.fwd"]
+        bwd = arrays.get(f"{key}.bwd", fwd)
+        factor = arrays.get(f"{key}.factor")
+        # All factors 1: a view of one value, no memory per edge.
+        self.plain = factor is None
+        self.rules = EdgeRules(
+            forward=fwd,
+            backward=bwd,
+            factor=np.broadcast_to(np.float64(1.0), (net.edge_count,))
+            if factor is None
+            else factor,
+        )
+        self.csr = csr_matrix(
+            (arrays[f"{key}.data"], arrays[f"{structure}.indices"], arrays[f"{structure}.indptr"]),
+            shape=(n, n),
+            copy=False,
+        )
+        self.csr.has_sorted_indices = True  # built sorted by (row, column)
+        self.csr_edge = arrays[f"{key}.arc_edge"]
+        # 1: a mainland edge, where points snap; 2: an island's, reported as such; 0: unusable.
+        self.snap_class = arrays[f"{key}.snap"]
+
+    @functools.cached_property
+    def labels(self) -> np.ndarray:
+        """Strongly connected part of every node (computed on demand: searches do not need it)."""
+        csr = self.csr
+        finite = np.isfinite(csr.data)
+        if not finite.all():  # on a shared structure, the arcs this profile cannot use
+            csr = csr_matrix((np.where(finite, 1.0, 0.0), csr.indices, csr.indptr), shape=csr.shape)
+            csr.eliminate_zeros()
+        _, labels = connected_components(csr, directed=True, connection="strong")
+        return labels
+
+    @functools.cached_property
+    def snap_edges(self) -> np.ndarray:
+        return np.flatnonzero(self.snap_class == 1)
+
+    @functools.cached_property
+    def island_edges(self) -> np.ndarray:
+        return np.flatnonzero(self.snap_class == 2)
 
     def edge_between(self, a: int, b: int) -> int:
         lo, hi = self.csr.indptr[a], self.csr.indptr[a + 1]
-        pos = lo + int(np.searchsorted(self.csr.indices[lo:hi], b))
+        pos = lo + int(np.searchsorted(self.csr.indices[lo:hi], np.int32(b)))
         if pos >= hi or self.csr.indices[pos] != b:
             raise KeyError((a, b))
         return int(self.csr_edge[pos])
 
 
 class StreetNetwork:
-    """An immutable street graph loaded from the database; shared by the threads of a process."""
+    """An immutable street graph mapped from its files; shared by the threads of a process, and
+    its arrays by the processes of a machine."""
+
+    # Points snapped in one pass of the grid (bounds the temporary arrays of a large batch).
+    SNAP_CHUNK = 4096
 
     def __init__(
         self,
         *,
         graph_id: int,
         name: str,
-        src: np.ndarray,
-        dst: np.ndarray,
-        length_m: np.ndarray,
-        geoms: np.ndarray,
-        tags: EdgeTags,
+        arrays: dict[str, np.ndarray],
+        meta: dict[str, Any],
         snap_max_m: float,
-        min_component: int,
+        region: str = "",
     ) -> None:
         self.graph_id = graph_id
         self.name = name
-        # Dense node numbers 0..n-1 over the nodes edges actually use.
-        nodes, inverse = np.unique(np.concatenate([src, dst]), return_inverse=True)
-        self.n_nodes = int(nodes.size)
-        self.src = inverse[: src.size].astype(np.int32)
-        self.dst = inverse[src.size :].astype(np.int32)
-        self.length_m = length_m.astype(float)
-        self.geoms = geoms
-        self.tags = tags
+        self.region = region
+        self.arrays = arrays
+        self.n_nodes = int(meta["n_nodes"])
+        self.src = arrays["src"]
+        self.dst = arrays["dst"]
+        self.length_m = arrays["length"]
+        self.xy = arrays["xy"]
+        self.coord_off = arrays["coord_off"]
         self.snap_max_m = snap_max_m
-        bounds = shapely.total_bounds(geoms)
-        self.proj = Projection.around((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-        self.pgeoms = shapely.transform(geoms, self._forward_coords)
-        self.plength = shapely.length(self.pgeoms)
-        self.bounds = bounds
-        self.graphs = {
-            key: ProfileGraph(self, key, rules_for(key, tags), min_component) for key in GRAPH_KEYS
-        }
-
-    def _forward_coords(self, xy: np.ndarray) -> np.ndarray:
-        x, y = self.proj.forward(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
+        self.bounds = np.asarray(meta["bounds"], dtype=float)
+        lon0, lat0, kx, ky = meta["proj"]
+        self.proj = Projection(lon0=lon0, lat0=lat0, kx=kx, ky=ky)
+        grid = meta["grid"]
+        self._grid = (float(grid["x0"]), float(grid["y0"]), float(grid["cell"]), int(grid["nx"]))
+        # Two distances closer than this are equal: a few steps of the stored float32 meters.
+        extent = max(abs(float(grid["x0"])), abs(float(grid["y0"])), 1.0)
+        self._tie_m = max(1e-4, 4 * float(np.spacing(np.float32(extent))))
+        shared = meta.get("shared", {})
+        self.graphs = {key: ProfileGraph(self, key, arrays, shared.get(key)) for key in GRAPH_KEYS}
 
     @property
     def edge_count(self) -> int:
         return int(self.src.size)
 
+    def nbytes(self) -> int:
+        """Bytes of all the graph's arrays (mapped: shared by the processes of a machine)."""
+        return int(sum(a.nbytes for a in self.arrays.values()))
+
+    # --- geometry from the coordinate arrays ----------------------------------------------------
+
+    def _coords(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The coordinates of ``edges`` one after the other (float64), each edge's first row in
+        them and its number of coordinates."""
+        lo = self.coord_off[edges].astype(np.int64)
+        counts = self.coord_off[edges + 1].astype(np.int64) - lo
+        first = np.cumsum(counts) - counts
+        idx = np.arange(int(counts.sum())) - np.repeat(first - lo, counts)
+        return self.xy[idx].astype(np.float64), first, counts
+
+    def _cumulative(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Projected meters from each edge's start to each of its coordinates (rows as
+        :meth:`_coords`), each edge's first row and its number of coordinates."""
+        xy, first, counts = self._coords(edges)
+        step = np.zeros(xy.shape[0])
+        if xy.shape[0] > 1:
+            step[1:] = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+        step[first] = 0.0  # no step from one edge's last coordinate to the next edge's first
+        run = np.cumsum(step)
+        return run - np.repeat(run[first], counts), first, counts
+
+    def plength(self, e: np.ndarray | int) -> np.ndarray | float:
+        """Projected length of edges, from their coordinates."""
+        edges = np.atleast_1d(np.asarray(e, dtype=np.int64))
+        cum, first, counts = self._cumulative(edges)
+        out = cum[first + counts - 1]
+        return out if np.ndim(e) else float(out[0])
+
+    def _lines(self, edges: np.ndarray, lonlat: bool = False) -> np.ndarray:
+        """Line strings of ``edges`` (projected, or in longitude/latitude), built on demand."""
+        edges = np.asarray(edges, dtype=np.int64)
+        if edges.size == 0:
+            return np.empty(0, dtype=object)
+        xy, _first, counts = self._coords(edges)
+        if lonlat:
+            xy = self.proj.inverse_coords(xy)
+        return shapely.linestrings(xy, indices=np.repeat(np.arange(edges.size), counts))
+
+    @functools.cached_property
+    def pgeoms(self) -> np.ndarray:
+        """Every edge as a projected line (built on first use: searches never need it)."""
+        return self._lines(np.arange(self.edge_count))
+
+    @functools.cached_property
+    def geoms(self) -> np.ndarray:
+        """Every edge as a longitude/latitude line (built on first use)."""
+        return self._lines(np.arange(self.edge_count), lonlat=True)
+
+    @functools.cached_property
+    def tags(self) -> EdgeTags:
+        """The edges' OSM tags, read from the database on first use (searches use the rules)."""
+        from geo.graphfile import load_tags
+
+        return load_tags(self.graph_id)
+
     # --- snapping -------------------------------------------------------------------------------
+
+    def _nearest(
+        self, x: np.ndarray, y: np.ndarray, pg: ProfileGraph, wanted: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each point, the nearest segment (its first coordinate, -1 if none within the snap
+        distance) of an edge whose class is ``wanted``, the distance and the fraction along it.
+
+        The grid is searched in growing blocks of cells around each point: first the 2 x 2 cells
+        nearest the point (every segment within half a cell's width is in them), then blocks of
+        radius r cells (every segment within r cells' width). A point whose nearest segment is
+        that close is settled; the others go on with a larger block."""
+        x0, y0, cell, _nx = self._grid
+        n = x.size
+        best_seg = np.full(n, -1, dtype=np.int64)
+        best_d = np.full(n, np.inf)
+        best_t = np.zeros(n)
+        fx, fy = (x - x0) / cell, (y - y0) / cell
+        cx, cy = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
+        # The neighbouring column and row on the side of the cell the point is in.
+        sx = np.where(fx - cx >= 0.5, 1, -1)
+        sy = np.where(fy - cy >= 0.5, 1, -1)
+        radius = self.snap_max_m
+        last = max(1, math.ceil(radius / cell))
+        blocks: list[int] = [0]  # 0: the 2 x 2 block
+        r = 1
+        while r < last:
+            blocks.append(r)
+            r *= 2
+        blocks.append(last)
+        pending = np.arange(n)
+        for r in blocks:
+            if pending.size == 0:
+                break
+            if r == 0:
+                zero = np.zeros(pending.size, dtype=np.int64)
+                ox = np.column_stack([zero, sx[pending], zero, sx[pending]])
+                oy = np.column_stack([zero, zero, sy[pending], sy[pending]])
+                reach = 0.5 * cell
+            else:
+                d = np.arange(-r, r + 1)
+                gx, gy = np.meshgrid(d, d)
+                ox, oy = gx.ravel()[None, :], gy.ravel()[None, :]
+                reach = r * cell
+            self._nearest_in_block(
+                x, y, pending, cx[pending][:, None] + ox, cy[pending][:, None] + oy, pg, wanted,
+                (best_seg, best_d, best_t),
+            )  # fmt: skip
+            settled = (best_d[pending] <= reach) | (r == last)
+            pending = pending[~settled]
+        far = best_d > radius
+        best_seg[far] = -1
+        best_d[far] = np.inf
+        return best_seg, best_d, best_t
+
+    def _nearest_in_block(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        pending: np.ndarray,
+        px: np.ndarray,
+        py: np.ndarray,
+        pg: ProfileGraph,
+        wanted: int,
+        best: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        """Updates ``best`` (segment, distance, fraction) of the ``pending`` points with the
+        segments of the cells (px, py) (one row of cells per pending point)."""
+        _x0, _y0, _cell, nx = self._grid
+        best_seg, best_d, best_t = best
+        keys_all, ptr, cell_edge = (
+            self.arrays["cell_key"],
+            self.arrays["cell_ptr"],
+            self.arrays["cell_edge"],
+        )
+        if keys_all.size == 0:
+            return
+        owner = np.broadcast_to(np.arange(pending.size)[:, None], px.shape).ravel()
+        px, py = px.ravel(), py.ravel()
+        valid = (px >= 0) & (px < nx) & (py >= 0)
+        keys = py[valid] * nx + px[valid]
+        owner = owner[valid]
+        # (In the array's own type: searchsorted would convert the whole array otherwise.)
+        pos = np.searchsorted(keys_all, keys.astype(keys_all.dtype))
+        pos_ok = np.minimum(pos, keys_all.size - 1)
+        found = (pos < keys_all.size) & (keys_all[pos_ok] == keys)
+        pos, owner = pos[found], owner[found]
+        start = ptr[pos].astype(np.int64)
+        count = ptr[pos + 1].astype(np.int64) - start
+        total = int(count.sum())
+        if total == 0:
+            return
+        first = np.cumsum(count) - count
+        edge = cell_edge[np.arange(total) - np.repeat(first - start, count)].astype(np.int64)
+        local = np.repeat(owner, count)
+        keep = pg.snap_class[edge] == wanted
+        # Each (point, edge) once, grouped by point: an edge crosses several cells of a block.
+        m = max(self.edge_count, 1)
+        pairs = np.sort(local[keep] * m + edge[keep])
+        if pairs.size == 0:
+            return
+        pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
+        local, edge = pairs // m, pairs % m
+        # On a node where ways meet, a way usable both ways is the better place: a one-way's
+        # end can only be arrived at along it, its start only left along it.
+        one_way = ~(pg.rules.forward[edge] & pg.rules.backward[edge])
+        # Every segment of each candidate edge (named by its first coordinate).
+        lo = self.coord_off[edge].astype(np.int64)
+        nseg = self.coord_off[edge + 1].astype(np.int64) - lo - 1
+        sfirst = np.cumsum(nseg) - nseg
+        seg = np.arange(int(nseg.sum())) - np.repeat(sfirst - lo, nseg)
+        local = np.repeat(local, nseg)
+        one_way = np.repeat(one_way, nseg)
+        a = self.xy[seg].astype(np.float64)
+        b = self.xy[seg + 1].astype(np.float64)
+        vx, vy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+        who = pending[local]
+        wx, wy = x[who] - a[:, 0], y[who] - a[:, 1]
+        len2 = vx * vx + vy * vy
+        t = np.divide(wx * vx + wy * vy, len2, out=np.zeros_like(len2), where=len2 > 0)
+        t = np.clip(t, 0.0, 1.0)
+        dist = np.hypot(wx - t * vx, wy - t * vy)
+        # Per point (candidates are grouped by point): the nearest, and among those as near
+        # within the precision of the stored coordinates (a point on a node where segments
+        # meet, on both ends of a closed way) one on a two-way edge, then the earliest segment,
+        # as locating a point along a line does.
+        starts = np.flatnonzero(np.concatenate([[True], local[1:] != local[:-1]]))
+        sizes = np.diff(np.append(starts, local.size))
+        nearest = np.minimum.reduceat(dist, starts)
+        near = dist <= np.repeat(nearest, sizes) + self._tie_m
+        rank = np.where(near, one_way.astype(np.int64) * (1 << 40) + seg, np.iinfo(np.int64).max)
+        chosen = np.repeat(np.minimum.reduceat(rank, starts), sizes) == rank
+        hits = np.flatnonzero(chosen)
+        hits = hits[np.concatenate([[True], local[hits][1:] != local[hits][:-1]])]
+        p = who[hits]
+        better = dist[hits] < best_d[p]
+        p, hits = p[better], hits[better]
+        best_d[p] = dist[hits]
+        best_seg[p] = seg[hits]
+        best_t[p] = t[hits]
 
     def snap_many(self, lons: np.ndarray, lats: np.ndarray, profile: Profile) -> Snaps:
         pg = self.graphs[profile.graph_key]
         lons = np.asarray(lons, dtype=float)
         lats = np.asarray(lats, dtype=float)
         x, y = self.proj.forward(lons, lats)
-        points = shapely.points(x, y)
+        x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
         n = lons.size
         edge = np.full(n, -1, dtype=np.int64)
         offset = np.zeros(n)
@@ -154,22 +365,25 @@ class StreetNetwork:
         island = np.zeros(n, dtype=bool)
         if n == 0:
             return Snaps(edge, offset, approach, x, y, island)
-        idx, dist = pg.tree.query_nearest(
-            points, max_distance=self.snap_max_m, return_distance=True, all_matches=False
-        )
-        inp, hit = idx[0], pg.snap_edges[idx[1]]
-        edge[inp] = hit
-        approach[inp] = dist
-        along = shapely.line_locate_point(self.pgeoms[hit], points[inp])
-        plen = self.plength[hit]
-        frac = np.divide(along, plen, out=np.zeros_like(along), where=plen > 0)
-        offset[inp] = np.clip(frac, 0.0, 1.0) * self.length_m[hit]
-        missed = edge < 0
-        if missed.any() and pg.island_tree is not None:
-            near = pg.island_tree.query_nearest(
-                points[missed], max_distance=self.snap_max_m, all_matches=False
-            )
-            island[np.flatnonzero(missed)[np.unique(near[0])]] = True
+        for lo in range(0, n, self.SNAP_CHUNK):
+            part = slice(lo, lo + self.SNAP_CHUNK)
+            seg, dist, t = self._nearest(x[part], y[part], pg, 1)
+            hit = np.flatnonzero(seg >= 0)
+            s = seg[hit]
+            e = np.searchsorted(self.coord_off, s.astype(self.coord_off.dtype), side="right") - 1
+            cum, first, counts = self._cumulative(e)
+            at = first + (s - self.coord_off[e])
+            along = cum[at] + t[hit] * (cum[at + 1] - cum[at])
+            plen = cum[first + counts - 1]
+            frac = np.divide(along, plen, out=np.zeros_like(along), where=plen > 0)
+            idx = hit + lo
+            edge[idx] = e
+            approach[idx] = dist[hit]
+            offset[idx] = np.clip(frac, 0.0, 1.0) * self.length_m[e]
+            missed = np.flatnonzero(seg < 0)
+            if missed.size and pg.island_edges.size:
+                iseg, _, _ = self._nearest(x[part][missed], y[part][missed], pg, 2)
+                island[missed[iseg >= 0] + lo] = True
         return Snaps(edge, offset, approach, x, y, island)
 
     def snap(self, lon: float, lat: float, profile: Profile) -> Snap:
@@ -180,13 +394,19 @@ class StreetNetwork:
             raise OffGraphError()
         return snaps.one()
 
+    def _point_along(self, e: int, dist: float) -> tuple[float, float]:
+        """(x, y) at ``dist`` projected meters along edge ``e`` (clamped to the edge)."""
+        c, _first, _counts = self._cumulative(np.array([e]))
+        pts = self.xy[int(self.coord_off[e]) : int(self.coord_off[e + 1])].astype(np.float64)
+        dist = min(max(dist, 0.0), float(c[-1]))
+        return float(np.interp(dist, c, pts[:, 0])), float(np.interp(dist, c, pts[:, 1]))
+
     def snapped_point(self, snap: Snap) -> tuple[float, float]:
         """(x, y) of a snap's place on its edge."""
-        geom = self.pgeoms[snap.edge]
-        plen = self.plength[snap.edge]
-        frac = snap.offset_m / self.length_m[snap.edge] if self.length_m[snap.edge] > 0 else 0.0
-        p = shapely.line_interpolate_point(geom, frac * plen)
-        return float(shapely.get_x(p)), float(shapely.get_y(p))
+        e = snap.edge
+        length = self.length_m[e]
+        frac = snap.offset_m / length if length > 0 else 0.0
+        return self._point_along(e, frac * float(self.plength(e)))
 
     # --- searches -------------------------------------------------------------------------------
 
@@ -338,14 +558,22 @@ class StreetNetwork:
         return 0.0 if side == 0 else float(self.length_m[e])
 
     def _piece(self, e: int, from_m: float, to_m: float) -> np.ndarray:
-        """Projected coordinates along edge ``e`` from one offset (meters) to another."""
+        """Projected coordinates along edge ``e`` from one offset (meters) to another: the points
+        at both offsets and the edge's coordinates between them."""
         length = self.length_m[e]
-        plen = self.plength[e]
+        c, _first, _counts = self._cumulative(np.array([e]))
+        pts = self.xy[int(self.coord_off[e]) : int(self.coord_off[e + 1])].astype(np.float64)
+        plen = float(c[-1])
         scale = plen / length if length > 0 else 0.0
         start, end = from_m * scale, to_m * scale
-        lo, hi = min(start, end), max(start, end)
-        sub = shapely.ops.substring(self.pgeoms[e], lo, hi)
-        xy = shapely.get_coordinates(sub)
+        lo = min(max(min(start, end), 0.0), plen)
+        hi = min(max(max(start, end), 0.0), plen)
+        at_lo = [np.interp(lo, c, pts[:, 0]), np.interp(lo, c, pts[:, 1])]
+        if hi <= lo:
+            return np.array([at_lo])
+        at_hi = [np.interp(hi, c, pts[:, 0]), np.interp(hi, c, pts[:, 1])]
+        inner = pts[(c > lo) & (c < hi)]
+        xy = np.vstack([[at_lo], inner, [at_hi]])
         return xy[::-1] if start > end else xy
 
     # --- isochrone ------------------------------------------------------------------------------
@@ -368,7 +596,7 @@ class StreetNetwork:
         reach = usable & ((left_u > 0) | (left_v > 0))
         pieces: list[shapely.Geometry] = []
         whole = reach & (np.maximum(left_u, 0) + np.maximum(left_v, 0) >= self.length_m)
-        pieces.extend(self.pgeoms[whole])
+        pieces.extend(self._lines(np.flatnonzero(whole)))
         for k in np.flatnonzero(reach & ~whole).tolist():
             if left_u[k] > 0:
                 pieces.append(
@@ -433,8 +661,10 @@ class StreetNetwork:
         rows_of = ok if origins is None else np.intersect1d(np.asarray(origins), ok)
         if ok.size == 0 or rows_of.size == 0:
             return seconds, meters
-        plain = bool(np.all(pg.rules.factor == 1.0))
+        plain = pg.plain
         if not plain and real_meters:
+            # Profiles whose costs are not plain meters (wheelchair) need the real meters of
+            # the cheapest paths: one search per point with predecessors.
             for i in rows_of:
                 origin = snaps.one(int(i))
                 search = self.search(origin, profile, limit_m=limit_m, predecessors=True)

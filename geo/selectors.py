@@ -15,7 +15,7 @@ from django.db.models import FloatField, Func, Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from backend.errors import DomainError
-from geo.graph import get_network
+from geo.graph import get_network, network_for_point
 from geo.network import NoRouteError, OffGraphError
 from geo.profiles import get_profile
 from geo.snaps import Snaps
@@ -88,7 +88,7 @@ def reachable_rows(
     those reachable from ``origin`` within ``seconds``, sorted by travel time: one bounded search
     on the graph times them all (for callers that find their candidates with their own SQL)."""
     prof = get_profile(profile)
-    net = get_network()
+    net = network_for_point(origin.x, origin.y)
     origin_snap = net.snap(origin.x, origin.y, prof)
     budget = prof.effective_m(seconds)
     if not rows:
@@ -169,7 +169,7 @@ def route_between(
     that already knows about how far it is (a leg of a planned round): far cheaper on a large
     graph; a route longer than that is :class:`NoRouteError`."""
     prof = get_profile(profile)
-    net = get_network()
+    net = network_for_point(start[0], start[1])
     a = net.snap(start[0], start[1], prof)
     b = net.snap(end[0], end[1], prof)
     crow = float(
@@ -196,7 +196,7 @@ def route_between(
 
 def isochrone(*, at: tuple[float, float], minutes: float, profile: str) -> GEOSGeometry:
     prof = get_profile(profile)
-    net = get_network()
+    net = network_for_point(at[0], at[1])
     origin = net.snap(at[0], at[1], prof)
     area = net.isochrone(origin, prof, minutes * 60.0, buffer_m=25.0)
     return GEOSGeometry(memoryview(shapely.to_wkb(area)), srid=settings.GEO_SRID)
@@ -229,9 +229,11 @@ def travel_matrix_arrays(
     planner): no conversion to lists. ``origins`` (indices): only those rows; ``max_seconds``:
     times above it are left out (``inf``), which bounds the searches (a walk to a relay)."""
     prof = get_profile(profile)
-    net = get_network()
     lons = np.array([p[0] for p in points], dtype=float)
     lats = np.array([p[1] for p in points], dtype=float)
+    # One region's graph for all the points: the first point's (the others, if elsewhere, are
+    # not placed on it and come back unsnapped).
+    net = network_for_point(float(lons[0]), float(lats[0])) if points else get_network()
     snaps: Snaps = net.snap_many(lons, lats, prof)
     if (snaps.edge < 0).all():
         raise OffGraphError()

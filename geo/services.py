@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ from django.contrib.gis.geos import Polygon
 from django.db import connection, transaction
 from django.utils import timezone
 
-from geo.models import StreetEdge, StreetGraph, StreetNode
+from geo import graphfile
+from geo.models import DEFAULT_REGION, REGION_PATTERN, StreetEdge, StreetGraph, StreetNode
 from geo.osm_import import ExtractError, ExtractReader, ProgressFn
 
 logger = logging.getLogger(__name__)
@@ -47,18 +49,24 @@ def graph_import(
     name: str,
     progress: ProgressFn | None = None,
     if_changed: bool = False,
+    region: str = DEFAULT_REGION,
 ) -> ImportResult:
-    """Imports an extract as a new street graph and makes it the active one, atomically.
+    """Imports an extract as a new street graph and makes it the active one of ``region``,
+    atomically; the other regions' graphs are left as they are.
 
     A missing or corrupt file raises :class:`ExtractError` and leaves the current graph as it was.
-    With ``if_changed``, an extract identical to the active graph's source is not imported again.
+    With ``if_changed``, an extract identical to the region's active graph's source is not
+    imported again. The graph's array files are written once the graph is active, so the
+    processes that reload it map them instead of building them.
     """
     say: ProgressFn = progress or (lambda message: None)
     started = time.perf_counter()
+    if not re.match(REGION_PATTERN, region):
+        raise ExtractError(f"Invalid region name {region!r} (letters, digits, '.', '_', '-')")
     reader = ExtractReader(path, progress=say)  # checks the file exists and looks like an extract
     sha = _sha256(path)
     if if_changed:
-        active = StreetGraph.objects.filter(is_active=True).first()
+        active = StreetGraph.objects.filter(is_active=True, region=region).first()
         if (
             active is not None
             and active.source_sha256 == sha
@@ -69,7 +77,11 @@ def graph_import(
 
     with transaction.atomic():
         graph = StreetGraph.objects.create(
-            name=name, source=str(path), source_sha256=sha, import_format=IMPORT_FORMAT
+            name=name,
+            region=region,
+            source=str(path),
+            source_sha256=sha,
+            import_format=IMPORT_FORMAT,
         )
         _copy_edges(graph, reader)
         _copy_nodes(graph, reader)
@@ -85,8 +97,10 @@ def graph_import(
             graph.bbox = Polygon.from_bbox(counts.bbox)
         graph.status = StreetGraph.Status.READY
         graph.import_seconds = time.perf_counter() - started
-        # The swap: one transaction deactivates the old graph and activates the new one.
-        StreetGraph.objects.filter(is_active=True).select_for_update().update(is_active=False)
+        # The swap: one transaction deactivates the region's old graph and activates the new one.
+        StreetGraph.objects.filter(is_active=True, region=region).select_for_update().update(
+            is_active=False
+        )
         graph.is_active = True
         graph.activated_at = timezone.now()
         graph.save()
@@ -94,10 +108,12 @@ def graph_import(
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE geo_streetedge")
         cursor.execute("ANALYZE geo_streetnode")
-    _prune_old_graphs()
+    say("writing the graph's array files")
+    graphfile.ensure_files(graphfile.GraphKey.of(graph.pk, graph.created_at))
+    _prune_old_graphs(region)
     seconds = time.perf_counter() - started
     say(
-        f"imported '{name}': {counts.ways:,} ways, {counts.graph_nodes:,} nodes, "
+        f"imported '{name}' (region '{region}'): {counts.ways:,} ways, {counts.graph_nodes:,} nodes, "
         f"{counts.edges:,} edges ({counts.steps_edges:,} steps), "
         f"{counts.total_length_m / 1000:,.1f} km in {seconds:.1f} s"
     )
@@ -184,19 +200,23 @@ def _copy_nodes(graph: StreetGraph, reader: ExtractReader) -> None:
             copy.write_row((graph.pk, idx, osm_id, ewkb))
 
 
-def _prune_old_graphs() -> None:
-    """Deletes all but the active graph and the one before it (a process may still read it)."""
+def _prune_old_graphs(region: str) -> None:
+    """Deletes all but the region's active graph and the one before it (a process may still read
+    it), with their files."""
     keep = list(
-        StreetGraph.objects.filter(status=StreetGraph.Status.READY)
+        StreetGraph.objects.filter(status=StreetGraph.Status.READY, region=region)
         .order_by("-activated_at")
         .values_list("pk", flat=True)[: 1 + KEEP_PREVIOUS_GRAPHS]
     )
-    stale = StreetGraph.objects.exclude(pk__in=keep)
-    for graph_id in stale.values_list("pk", flat=True):
+    stale = StreetGraph.objects.filter(region=region).exclude(pk__in=keep)
+    gone = []
+    for graph_id, created_at in stale.values_list("pk", "created_at"):
         with transaction.atomic():
             StreetEdge.objects.filter(graph_id=graph_id)._raw_delete(connection.alias)
             StreetNode.objects.filter(graph_id=graph_id)._raw_delete(connection.alias)
             StreetGraph.objects.filter(pk=graph_id).delete()
+        gone.append(graphfile.GraphKey.of(graph_id, created_at))
+    graphfile.remove_files(gone)
 
 
 __all__ = ["ExtractError", "ImportResult", "graph_import"]

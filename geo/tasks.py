@@ -7,18 +7,22 @@ from typing import Any
 
 from celery import shared_task
 
+from geo.models import DEFAULT_REGION
 from geo.services import ExtractError, graph_import
 
 
 @shared_task(bind=True, name="geo.import_osm")
-def import_osm_task(self: Any, path: str, name: str) -> dict[str, Any]:
-    """Imports an extract; progress is readable from the task's state (``PROGRESS`` + message)."""
+def import_osm_task(
+    self: Any, path: str, name: str, region: str = DEFAULT_REGION
+) -> dict[str, Any]:
+    """Imports an extract as the graph of ``region``; progress is readable from the task's state
+    (``PROGRESS`` + message)."""
 
     def progress(message: str) -> None:
         self.update_state(state="PROGRESS", meta={"message": message})
 
     try:
-        result = graph_import(path=Path(path), name=name, progress=progress)
+        result = graph_import(path=Path(path), name=name, progress=progress, region=region)
     except ExtractError as exc:
         return {"ok": False, "error": str(exc)}
     graph = result.graph

@@ -41,7 +41,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from backend.errors import NotFoundError
-from geo.graph import get_network
+from geo.graph import network_for_point
 from geo.privacy import blurred_point
 from geo.profiles import get_profile
 from geo.selectors import Reachable, reach_radius_m, reachable_rows
@@ -196,7 +196,7 @@ def seconds_to_points(
     if not points:
         return []
     prof = get_profile(profile)
-    net = get_network()
+    net = network_for_point(origin.x, origin.y)
     start = net.snap(origin.x, origin.y, prof)
     budget = prof.effective_m(seconds)
     snaps = net.snap_many(np.array([p.x for p in points]), np.array([p.y for p in points]), prof)

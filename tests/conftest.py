@@ -82,9 +82,14 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database starts with the Helsinki street graph active."""
+def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The test database starts with the Helsinki street graph active; the graphs' array files
+    go to a directory of this test process."""
+    from django.conf import settings
+
     from geo.services import graph_import
+
+    settings.GEO_GRAPH_CACHE_DIR = str(tmp_path_factory.mktemp("graphs"))
 
     assert HELSINKI_PBF.exists(), f"{HELSINKI_PBF} is missing: run 'make test', which fetches it"
     with django_db_blocker.unblock():

@@ -1,6 +1,6 @@
 """The geo engine: storage SRID, street graph and travel profiles, geocoding, admin maps."""
 
-from .base import env
+from .base import BASE_DIR, env
 
 # One storage SRID for every geometry; meters and seconds everywhere inside.
 GEO_SRID = 4326
@@ -26,6 +26,11 @@ GEO_SNAP_MAX_M = env.float("GEO_SNAP_MAX_M", default=300.0)
 GEO_MIN_COMPONENT_NODES = env.int("GEO_MIN_COMPONENT_NODES", default=30)
 # How often a process checks whether a new street graph was imported (seconds).
 GEO_GRAPH_CHECK_SECONDS = env.float("GEO_GRAPH_CHECK_SECONDS", default=2.0)
+# Where the street graphs' array files are kept, shared by every process of the machine (built by
+# the import, or by the first process that needs a graph).
+GEO_GRAPH_CACHE_DIR = env.str("GEO_GRAPH_CACHE_DIR", default=str(BASE_DIR / "var" / "graphs"))
+# The regions this process serves, comma separated (empty: every region with an active graph).
+GEO_REGIONS = [r.strip() for r in env.str("GEO_REGIONS", default="").split(",") if r.strip()]
 GEO_MATRIX_MAX_POINTS = env.int("GEO_MATRIX_MAX_POINTS", default=50)
 GEO_ISOCHRONE_MAX_MINUTES = env.int("GEO_ISOCHRONE_MAX_MINUTES", default=60)
 GEO_ROUTE_MAX_KM = env.float("GEO_ROUTE_MAX_KM", default=50.0)

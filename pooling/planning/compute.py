@@ -17,7 +17,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.gis.geos import LineString
 
-from geo.graph import get_network
+from geo.graph import network_for_point
 from geo.network import IslandError, NoRouteError, OffGraphError
 from geo.selectors import RouteTooLongError, route_between, travel_matrix_arrays
 from pooling.models import ReceiveMode
@@ -80,7 +80,7 @@ def batch_compute(
     """Matrices, drops, stops, rounds and impact: no database writes."""
     say = progress or (lambda percent, stage: None)
     seed = settings.POOLING_SOLVER_SEED if seed is None else seed
-    net = get_network()
+    net = network_for_point(*inputs.hub_lonlat)
 
     timings: dict[str, float] = {}
     started = time.perf_counter()

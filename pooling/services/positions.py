@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from backend.errors import DomainError
-from geo.graph import get_network
+from geo.graph import network_for_point
 from geo.network import IslandError, OffGraphError
 from geo.profiles import get_profile
 from notifications.services.events import notify
@@ -139,8 +139,8 @@ def _etas_move(
     if not stops:
         return {}, []
     profile = get_profile(route.profile)
-    net = get_network()
     try:
+        net = network_for_point(lon, lat)
         origin = net.snap(lon, lat, profile)
     except (OffGraphError, IslandError):
         # A position off the streets (GPS drift, indoors) moves nothing.

@@ -229,19 +229,26 @@ def test_nearby_candidates_are_read_on_the_replica_and_the_rest_on_the_primary(
     assert Item.objects.filter(pk=created.json()["id"]).exists()
 
 
-def test_the_street_graph_is_loaded_from_the_replica(replica, street_graph, monkeypatch):
+def test_the_street_graph_is_loaded_from_the_replica(replica, street_graph, settings, tmp_path):
+    """A process that finds no files for the active graph builds them from the replica's rows;
+    a replica that has not replayed a graph's import yet sends the read to the primary."""
+    from geo import graphfile
+
     replica.wait_replayed()
-    monkeypatch.setattr(graph, "_network", None)
+    settings.GEO_GRAPH_CACHE_DIR = str(tmp_path / "graphs")  # no files yet: they are built
+    graph.reset_cache()
+    try:
+        with fresh_scope(), Queries("default") as primary, Queries("replica") as standby:
+            loaded = graph.get_network()
+        assert loaded.graph_id == street_graph.graph_id
+        assert loaded.edge_count == street_graph.edge_count
+        assert standby.touching("geo_streetedge")
+        assert not primary.touching("geo_streetedge")  # the primary says which graph is active
+    finally:
+        graph.reset_cache()
+    missing = street_graph.graph_id + 1000  # an import the replica has not replayed (nor anyone)
     with fresh_scope(), Queries("default") as primary, Queries("replica") as standby:
-        loaded = graph.get_network()
-    assert loaded.graph_id == street_graph.graph_id
-    assert loaded.edge_count == street_graph.edge_count
-    assert standby.touching("geo_streetedge")
-    assert not primary.touching("geo_streetedge")  # the primary says which graph is active
-    # A replica that has not replayed the import of the graph the primary says is active yet:
-    # the primary serves it.
-    with fresh_scope(), Queries("default") as primary, Queries("replica") as standby:
-        assert load_on_replica(graph.load_network, street_graph.graph_id + 1) is not None
+        assert load_on_replica(lambda using: graphfile.read_edges(missing, using), missing) is None
     assert standby.touching("geo_streetedge")
     assert primary.touching("geo_streetedge")
 

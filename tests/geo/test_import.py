@@ -29,8 +29,10 @@ def test_import_command_reports_progress_and_counts():
     call_command("import_osm", str(HELSINKI_PBF), "--name", "again", stdout=out)
     text = out.getvalue()
     assert "pass 1/3" in text and "pass 2/3" in text and "pass 3/3" in text
-    graph = active()
+    # --name names the region the extract replaces: a new region here, the default one stays.
+    graph = StreetGraph.objects.get(is_active=True, region="again")
     assert graph.name == "again"
+    assert StreetGraph.objects.filter(is_active=True, region="default").exists()
     assert f"{graph.edge_count:,} edges" in text
     assert graph.edge_count == StreetEdge.objects.filter(graph=graph).count()
     assert graph.node_count == StreetNode.objects.filter(graph=graph).count()

@@ -1,4 +1,5 @@
-"""``python manage.py import_osm PATH [--name NAME]``: imports an OSM extract as the street graph."""
+"""``python manage.py import_osm PATH [--name REGION]``: imports an OSM extract as the street graph
+of a region (without ``--name``: the default region), replacing that region's graph only."""
 
 from __future__ import annotations
 
@@ -8,16 +9,25 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from geo.models import DEFAULT_REGION
 from geo.services import ExtractError, graph_import
 
 
 class Command(BaseCommand):
-    help = "Import an OpenStreetMap extract (.osm.pbf, .osm, .osm.gz) as the active street graph."
+    help = (
+        "Import an OpenStreetMap extract (.osm.pbf, .osm, .osm.gz) as the active street graph of "
+        "a region; the other regions' graphs are left as they are."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
         parser.add_argument(
-            "--name", default=None, help="a name for the graph (default: file name)"
+            "--name",
+            default=None,
+            help=(
+                "the region this extract covers, which it replaces "
+                f"(default: the '{DEFAULT_REGION}' region, the graph named after the file)"
+            ),
         )
         parser.add_argument(
             "--if-changed",
@@ -37,9 +47,14 @@ class Command(BaseCommand):
                 self.stdout.flush()
 
         graph_name = name or path.name.split(".")[0]
+        region = name or DEFAULT_REGION
         try:
             result = graph_import(
-                path=path, name=graph_name, progress=progress, if_changed=if_changed
+                path=path,
+                name=graph_name,
+                progress=progress,
+                if_changed=if_changed,
+                region=region,
             )
         except ExtractError as exc:
             raise CommandError(f"{exc}. The current street graph is unchanged.") from exc
@@ -47,7 +62,8 @@ class Command(BaseCommand):
         if not result.skipped:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Street graph #{graph.pk} '{graph.name}' is active: {graph.way_count:,} ways, "
+                    f"Street graph #{graph.pk} '{graph.name}' is active in region "
+                    f"'{graph.region}': {graph.way_count:,} ways, "
                     f"{graph.node_count:,} nodes, {graph.edge_count:,} edges "
                     f"({graph.steps_edge_count:,} steps), {graph.total_length_m / 1000:,.1f} km, "
                     f"{result.seconds:.1f} s."
