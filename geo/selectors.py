@@ -252,10 +252,11 @@ def travel_matrix_arrays(
     return MatrixArrays(seconds=seconds, meters=meters, snapped=snaps.edge >= 0)
 
 
-def goes_both_ways(profile: str) -> bool:
-    """Whether every street of the profile's network can be used both ways alike (walking):
-    then a matrix's row from A equals its column to A."""
-    pg = get_network().graphs[get_profile(profile).graph_key]
+def goes_both_ways(profile: str, near: tuple[float, float] | None = None) -> bool:
+    """Whether every street of the profile's network (of the region of ``near``) can be used
+    both ways alike (walking): then a matrix's row from A equals its column to A."""
+    net = network_for_point(*near) if near is not None else get_network()
+    pg = net.graphs[get_profile(profile).graph_key]
     return bool(np.array_equal(pg.rules.forward, pg.rules.backward))
 
 

@@ -276,7 +276,7 @@ def _relay_walks(
         ]
         # Walking networks go both ways alike: the searches start from the few relays (bounded
         # by the longest walk anyone accepts) rather than from every home.
-        both_ways = goes_both_ways(profile)
+        both_ways = goes_both_ways(profile, near=points[0])
         try:
             found = travel_matrix_arrays(
                 points=points,
