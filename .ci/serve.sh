@@ -9,13 +9,15 @@ VENV=.venv
 CELERY_POOL=${CELERY_POOL:-threads}
 CELERY_CONCURRENCY=${CELERY_CONCURRENCY:-2}
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
-mkdir -p var/log
+CELERY_LOG=${CELERY_LOG:-var/log/celery.log}
+CELERY_SCHEDULE=${CELERY_SCHEDULE:-var/celerybeat-schedule}
+mkdir -p var/log "$(dirname "$CELERY_LOG")"
 $VENV/bin/celery -A backend worker --beat-thread -l info \
   --pool "$CELERY_POOL" --concurrency "$CELERY_CONCURRENCY" \
-  --schedule var/celerybeat-schedule >var/log/celery.log 2>&1 &
+  --schedule "$CELERY_SCHEDULE" >"$CELERY_LOG" 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 $VENV/bin/python manage.py demo_login --host "$HOST" --port "$PORT" || true
-echo "Celery worker (with beat) running, log in var/log/celery.log"
+echo "Celery worker (with beat) running, log in $CELERY_LOG"
 echo "Serving on http://$HOST:$PORT  (API docs: http://$HOST:$PORT/api/docs/)"
 $VENV/bin/daphne -b "$HOST" -p "$PORT" backend.asgi:application

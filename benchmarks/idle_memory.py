@@ -1,21 +1,21 @@
 """The memory of the whole ``make run`` stack at rest: Daphne, the Celery worker, its pool and beat.
 
     make demo                                  # once: the demo database (graph and seeds)
-    .venv/bin/python -m benchmarks.idle_memory [--settle 25] [--readyz] [--port N]
+    .venv/bin/python -m benchmarks.idle_memory [--settle 65] [--readyz] [--port N]
 
 Starts the stack exactly as ``make serve`` does (``.ci/serve.sh HOST PORT``: its defaults are the
 Makefile's, ``CELERY_POOL``, ``CELERY_CONCURRENCY`` and ``MALLOC_ARENA_MAX``, and this process's
 environment overrides them as make's command line would) on a free port, against the database of
 ``DATABASE_URL`` (the demo's by default) and a private ``redis-server`` (so that the worker takes no
-task of another stack). Waits until Daphne's ``/healthz`` answers and the worker logged "ready.",
-then ``--settle`` seconds more (beat sends its first round of periodic jobs at start: the worker
-runs them, as an idle stack does; with ``--readyz``, one ``GET /readyz`` first, as a proxy's
-health check does: Daphne loads the street graph), then reads every process of the stack, children
-included:
-``VmRSS`` (/proc/PID/status) and ``Pss`` (/proc/PID/smaps_rollup: shared pages divided between the
-processes that share them, so PSS adds up to what the stack really costs the machine). The
-stack's total is over its Python processes (the shell that starts them, a few MB, is listed apart).
-Stops the stack. The last line printed is one JSON object.
+task of another stack), with a log and a beat schedule of its own. Waits until Daphne's
+``/healthz`` answers and the worker logged "ready.", then ``--settle`` seconds more (65 by
+default: beat, on a fresh schedule, sends the jobs of every 30 s and every minute in that time and
+the worker runs them, as at rest; with ``--readyz``, one ``GET /readyz`` first, as a proxy's health
+check does: Daphne loads the street graph). Then reads every process of the stack, children
+included: ``VmRSS`` (/proc/PID/status) and ``Pss`` (/proc/PID/smaps_rollup: shared pages divided
+between the processes that share them, so PSS adds up to what the stack really costs the
+machine). The stack's total is over its Python processes (the shell that starts them, a few MB, is
+listed apart). Stops the stack. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -119,7 +121,10 @@ def celery_roles(processes: list[dict[str, object]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--settle", type=float, default=25.0, help="seconds at rest after ready")
+    parser.add_argument(
+        "--settle", type=float, default=65.0,
+        help="seconds at rest after ready (65: the jobs of every 30 s and every minute have run)",
+    )  # fmt: skip
     parser.add_argument("--port", type=int, default=0, help="Daphne's port (default: a free one)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for ready")
     parser.add_argument(
@@ -134,7 +139,8 @@ def main() -> None:
         if key in os.environ
     }
     redis = RedisServer().start()
-    log = ROOT / "var" / "log" / "celery.log"
+    scratch = Path(tempfile.mkdtemp(prefix="idle-memory-"))
+    log = scratch / "celery.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "backend.settings",
@@ -142,10 +148,11 @@ def main() -> None:
         "REDIS_URL": redis.url,
         "CELERY_BROKER_URL": redis.url,
         "CELERY_RESULT_BACKEND": redis.url,
+        # Its own log and beat schedule: a `make run` of this clone keeps its own.
+        "CELERY_LOG": str(log),
+        "CELERY_SCHEDULE": str(scratch / "celerybeat-schedule"),
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("")
     started = time.monotonic()
     serve = subprocess.Popen(
         ["bash", ".ci/serve.sh", "127.0.0.1", str(port)],
@@ -195,6 +202,8 @@ def main() -> None:
         with __import__("contextlib").suppress(ProcessLookupError):
             os.killpg(serve.pid, signal.SIGKILL)
         redis.remove()
+        tasks_run = log.read_text(errors="replace").count("] succeeded in")
+        shutil.rmtree(scratch, ignore_errors=True)
 
     stack = [p for p in processes if p["role"] != "shell"]
     for proc in processes:
@@ -209,6 +218,7 @@ def main() -> None:
                 "settle_s": args.settle,
                 "ready_s": round(ready_s, 1),
                 "readyz": args.readyz,
+                "tasks_run": tasks_run,
                 "overrides": tuning,
                 "processes": processes,
                 "stack_processes": len(stack),

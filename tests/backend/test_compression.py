@@ -219,7 +219,9 @@ def test_files_and_streams_pass_untouched(tmp_path: Path):
         assert b"".join(served.streaming_content) == archive.read_bytes()
 
     streamed = _through(
-        lambda: StreamingHttpResponse(iter([b"[", b"1" * 4096, b"]"]), content_type="application/json")
+        lambda: StreamingHttpResponse(
+            iter([b"[", b"1" * 4096, b"]"]), content_type="application/json"
+        )
     )
     assert "Content-Encoding" not in streamed
 
