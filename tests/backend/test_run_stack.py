@@ -5,6 +5,7 @@ Django up."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -45,7 +46,7 @@ def descendants(pid: int) -> list[int]:
 
 def healthy(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
             return answer.status == 200
     except OSError:
         return False
@@ -109,10 +110,8 @@ def test_make_serve_runs_daphne_and_one_worker_that_runs_beats_jobs(tmp_path):
                 os.killpg(stack.pid, signal.SIGKILL)
                 stack.wait()
             time.sleep(0.5)
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(stack.pid, signal.SIGKILL)  # nothing left behind
-            except ProcessLookupError:
-                pass
 
 
 def test_the_light_beat_reads_the_schedule_without_setting_django_up():
