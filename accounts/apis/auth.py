@@ -31,6 +31,7 @@ from accounts.serializers import (
 from accounts.services import email_normalize
 from accounts.services.credentials import registration_request
 from accounts.services.sessions import session_refresh, session_start
+from backend.compression import uncompressed
 from backend.throttling import (
     LoginAccountThrottle,
     LoginIPThrottle,
@@ -94,6 +95,7 @@ def _device_name(request: Request, given: str | None) -> str:
     return (given or request.META.get("HTTP_USER_AGENT") or "")[:120]
 
 
+@uncompressed  # tokens: never compressed (backend/compression.py)
 class TokenObtainApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -128,6 +130,7 @@ class TokenObtainApi(APIView):
         return Response(TokenPairSerializer(pair).data)
 
 
+@uncompressed
 class TokenRefreshApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]

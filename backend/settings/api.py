@@ -29,6 +29,16 @@ API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 # A larger ?limit= is served as this cap.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 
+# JSON answers compressed (Brotli or gzip) for the clients that accept it (backend/compression.py).
+# Off behind a proxy or CDN that compresses the answers itself: one of the two, not both
+# (docs/scaling.md, "Compressed answers").
+COMPRESS_RESPONSES = env.bool("COMPRESS_RESPONSES", default=True)
+# Smaller answers are sent as they are (a few headers' worth: nothing to save).
+COMPRESS_MIN_BYTES = env.int("COMPRESS_MIN_BYTES", default=512)
+# Brotli when the client accepts it (else gzip); quality 0-11: 4 is about gzip's speed.
+COMPRESS_BROTLI = env.bool("COMPRESS_BROTLI", default=True)
+COMPRESS_BROTLI_QUALITY = env.int("COMPRESS_BROTLI_QUALITY", default=4)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),

@@ -53,6 +53,10 @@ MIDDLEWARE = [
     # The request's language, before anything under it answers: every answer of the API and the
     # probes (413, 400, 503, CORS preflights included) is in it and says it (Content-Language).
     "django.middleware.locale.LocaleMiddleware",
+    # JSON answers in Brotli or gzip for the clients that accept it (COMPRESS_RESPONSES): above
+    # the ETags (computed on the uncompressed body, made weak when compressed; their 304s decided
+    # first) and the idempotency middleware (answers kept uncompressed, compressed per retry).
+    "backend.compression.CompressionMiddleware",
     # Every GET answer carries an ETag (a digest of its body); If-None-Match with it is answered
     # 304 without a body: an app polling an item, a loan or a round spends no bytes on no change.
     "django.middleware.http.ConditionalGetMiddleware",

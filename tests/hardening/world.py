@@ -221,8 +221,15 @@ def natural_actor(path: str) -> str:
 
 @pytest.fixture
 def actor_headers(fuzz_world) -> dict[str, dict[str, str]]:
-    """Bearer tokens of the resident, the courier and the staff member."""
+    """Bearer tokens of the resident, the courier and the staff member. ``Accept-Encoding:
+    identity``: schemathesis's in-process WSGI transport sends the ``requests`` library's default
+    (gzip, deflate, br) but reads the answer's bytes as they come, where an HTTP client would
+    decode them; compressed answers have their own tests (tests/backend/test_compression.py)."""
     return {
-        actor: {"Authorization": f"Bearer {access_token_for(user)}", "Accept-Language": "en"}
+        actor: {
+            "Authorization": f"Bearer {access_token_for(user)}",
+            "Accept-Language": "en",
+            "Accept-Encoding": "identity",
+        }
         for actor, user in fuzz_world.users.items()
     }
