@@ -123,6 +123,18 @@ def street_graph(db):
     return get_network()
 
 
+@pytest.fixture(autouse=True)
+def _celery_join_guard_reset() -> Iterator[None]:
+    """A worker started in this process (``celery.contrib.testing.worker.start_worker``, in
+    tests/geo/test_tasks.py) leaves Celery's "this process is a worker" flag set when it stops,
+    and every later ``result.get()`` of the process then raises "Never call result.get() within
+    a task!". The test process is no worker: the flag is cleared after each test."""
+    yield
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
 @pytest.fixture
 def eager_tasks() -> Iterator[None]:
     """Celery tasks queued by the code run in process, at once (the broker is not involved)."""

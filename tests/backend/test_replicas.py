@@ -215,7 +215,9 @@ def test_nearby_candidates_are_read_on_the_replica_and_the_rest_on_the_primary(
         assert _nearby_ids(client) == [item.pk]
     # On the standby: the close spellings of the words and the candidates, nothing else.
     assert len(standby.touching(CANDIDATES)) == 1
-    assert all(CANDIDATES in sql or "sharing_titleword" in sql for sql in standby.sql)
+    # (a new connection first looks its types up in pg_type: the PostGIS backend's set-up)
+    read = [sql for sql in standby.sql if not sql.startswith("SELECT oid, typarray FROM pg_type")]
+    assert all(CANDIDATES in sql or "sharing_titleword" in sql for sql in read), read
     # On the primary: the membership check, the page of results and its extras.
     assert not primary.touching(CANDIDATES)
     assert primary.touching("sharing_item")
