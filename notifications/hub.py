@@ -11,9 +11,9 @@ whose app said it went to the background is left out (its entry removed) until t
 is back: a person is online while one of their sockets is open *and* in the foreground.
 
 **Sweep.** Once per heartbeat period, one query compares every local socket with its person's
-log; a socket that is behind catches up from the log. Live delivery may lose a message (the
-channel layer publishes to whoever listens at that moment); the sweep bounds how long a lost
-event waits.
+log; a socket still behind a grace period later catches up from the log. Live delivery may lose
+a message (the channel layer publishes to whoever listens at that moment); the sweep bounds how
+long a lost event waits.
 """
 
 from __future__ import annotations
@@ -40,15 +40,23 @@ logger = logging.getLogger(__name__)
 
 # Group memberships expire in the channel layer (group_expiry, a day): rejoin well before.
 GROUP_REFRESH_SECONDS = 3600.0
+# A topic event is handed to this many sockets, then the hub lets the event loop run (see
+# _broadcast).
+BROADCAST_SLICE = 16
 PRESENCE_BATCH = 500
 PRESENCE_TICK_SECONDS = 1.0
 SWEEP_BATCH = 1000
+# A socket found behind its log is caught up from it only if still behind this much later: what
+# was on its way when the sweep read the log has arrived by then.
+SWEEP_GRACE_SECONDS = 2.0
 
 
 class Socket(Protocol):
     user_id: int | None
     channel_name: str
     last_seq: int
+
+    def hold(self, seq: int, tail: str) -> None: ...
 
     async def offer(self, seq: int, tail: str) -> None: ...
 
@@ -121,12 +129,28 @@ class ProcessHub:
                 await self._broadcast(message)
 
     async def _broadcast(self, message: dict[str, Any]) -> None:
+        """Hands a topic event to each local socket of the topic, a slice at a time.
+
+        Daphne (Twisted) writes what a socket sends only when the event loop next polls its
+        sockets: handing the event to a thousand sockets in one go would have the first of them
+        wait for the thousandth to be framed, and every other socket's events wait behind the
+        whole loop. So each socket first holds the event (no sending, a dictionary entry), then
+        the sockets send it a slice at a time, the event loop running once after each slice:
+        the slice's frames leave, and the events that arrived meanwhile go out. A personal
+        event that overtakes the topic event on a socket not reached yet finds it held there,
+        and sends both in order without reading the log."""
         seqs: dict[str, int] = message["seqs"]
         tail: str = message["tail"]
+        offers: list[tuple[Socket, int]] = []
         for socket in list(self.members.get(message["topic"], ())):
             seq = seqs.get(str(socket.user_id))
             if seq is not None:
-                await socket.offer(seq, tail)
+                socket.hold(seq, tail)
+                offers.append((socket, seq))
+        for n, (socket, seq) in enumerate(offers, start=1):
+            await socket.offer(seq, tail)
+            if n % BROADCAST_SLICE == 0:
+                await asyncio.sleep(0)
 
     async def _rejoin(self) -> None:
         if self.channel is None:
@@ -167,6 +191,7 @@ class ProcessHub:
         renewed once per heartbeat period and no tick carries them all."""
         since_rejoin = 0.0
         turn = 0
+        snapshot: tuple[float, dict[Socket, int]] | None = None
         while True:
             await asyncio.sleep(PRESENCE_TICK_SECONDS)
             since_rejoin += PRESENCE_TICK_SECONDS
@@ -179,9 +204,14 @@ class ProcessHub:
                     await self._rejoin()
             except (redis.RedisError, OSError) as error:
                 logger.info("presence refresh failed (%s)", type(error).__name__)
-            if turn == 0:  # the sweep needs the database only: it runs with Redis down too
+            # The sweep needs the database only: it runs with Redis down too.
+            grace = min(SWEEP_GRACE_SECONDS, settings.REALTIME_HEARTBEAT_SECONDS)
+            if snapshot is not None and time.monotonic() - snapshot[0] >= grace:
+                self._top_up_behind(snapshot[1])
+                snapshot = None
+            if turn == 0 and snapshot is None:
                 try:
-                    await self._sweep()
+                    snapshot = (time.monotonic(), await self._sweep_read())
                 except DatabaseError as error:
                     logger.warning("socket sweep failed (%s)", type(error).__name__)
 
@@ -201,11 +231,14 @@ class ProcessHub:
                     pipe.expire(name, int(ttl) + 1)
                 await pipe.execute()
 
-    async def _sweep(self) -> None:
-        """Once per heartbeat period, compares every local socket with its person's log (one
-        query) and has those that are behind catch up: an event whose live message was lost
-        (the channel layer was down, or dropped it) reaches an open socket within a period even
-        when no later event comes to reveal the hole."""
+    async def _sweep_read(self) -> dict[Socket, int]:
+        """Once per heartbeat period, the sweep reads the log's last id of every local socket's
+        person (one query per thousand) and keeps those that are behind it; what they miss is
+        sent from the log a grace period later (``_top_up_behind``), when the socket is still
+        behind. An event whose live message was lost (the channel layer was down, or dropped
+        it) so reaches an open socket within a period even when no later event comes to reveal
+        the hole, and an event still on its way (a topic event being handed to a thousand
+        sockets) is not fetched from the log for nothing."""
         sockets = list(self.present)
         latest: dict[int, int] = {}
         for start in range(0, len(sockets), SWEEP_BATCH):
@@ -213,10 +246,17 @@ class ProcessHub:
                 self.present[s] for s in sockets[start : start + SWEEP_BATCH] if s in self.present
             ]
             latest.update(await database_sync_to_async(streams_last_seq)(user_ids=ids))
+        behind: dict[Socket, int] = {}
         for socket in sockets:
             user_id = self.present.get(socket)
             if user_id is not None and latest.get(user_id, 0) > socket.last_seq:
-                task = asyncio.create_task(socket.top_up(latest[user_id]))
+                behind[socket] = latest[user_id]
+        return behind
+
+    def _top_up_behind(self, behind: dict[Socket, int]) -> None:
+        for socket, upto in behind.items():
+            if socket in self.present and upto > socket.last_seq:
+                task = asyncio.create_task(socket.top_up(upto))
                 self.background.add(task)
                 task.add_done_callback(self.background.discard)
 
