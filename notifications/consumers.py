@@ -7,8 +7,8 @@ wait (in the channel layer, or for the delivery lock) and are sent after the rep
 those already replayed. Topic events come through the process hub (``notifications.hub``).
 
 Live events carry consecutive ids per person, so a hole (an event the channel layer dropped, or
-one that overtook another) is filled before the event is sent, from the topic events the hub has
-handed over but not sent yet, else from the log: the client sees every id once and in order. Close codes: 4400 bad ``last_id``, 4401 missing, used or expired
+one that overtook another) is filled from the log before the event is sent: the client sees
+every id once and in order. Close codes: 4400 bad ``last_id``, 4401 missing, used or expired
 ticket, 4503 Redis unavailable (retry later), 4429 too many invalid messages; an error message
 ``{"type": "error", "code": ...}`` tells why just before.
 """
@@ -93,8 +93,6 @@ class EventsConsumer(AsyncWebsocketConsumer):
     closing = False
     joined: list[str]
     topics: set[str]
-    # Topic events handed over by the hub and not sent yet: seq -> envelope tail.
-    held: dict[int, str]
     heartbeat: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -136,7 +134,6 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.joined = []
         self.topics = set()
-        self.held = {}
         # Held while the socket opens and while a live event is sent: events are sent one at a
         # time and in order, whoever hands them over (the channel layer or the topic hub).
         self.deliver_lock = asyncio.Lock()
@@ -279,7 +276,6 @@ class EventsConsumer(AsyncWebsocketConsumer):
         case is sent at once; one that must wait (the socket is opening, or a hole must first
         be filled from the log) waits in a task of its own, so the hub goes on to others."""
         if self.closing or seq <= self.last_seq:
-            self.held.pop(seq, None)
             return
         if seq == self.last_seq + 1 and not self.deliver_lock.locked():
             await self._deliver(seq, tail)
@@ -294,27 +290,14 @@ class EventsConsumer(AsyncWebsocketConsumer):
             if not self.closing and upto > self.last_seq:
                 await self._catch_up_to(upto)
 
-    def hold(self, seq: int, tail: str) -> None:
-        """A topic event the hub will offer shortly: an event after it that arrives first sends
-        it from here rather than from the log."""
-        if seq > self.last_seq:
-            self.held[seq] = tail
-
     async def _deliver(self, seq: int, tail: str) -> None:
         async with self.deliver_lock:
             if self.closing or seq <= self.last_seq:
-                self.held.pop(seq, None)
                 return  # sent already, by the replay or by a repair
-            while seq > self.last_seq + 1 and (self.last_seq + 1) in self.held:
-                earlier = self.last_seq + 1
-                await self.send(text_data=f'{{"id":{earlier:d}{self.held.pop(earlier)}')
-                self.last_seq = earlier
             if seq > self.last_seq + 1:
                 await self._catch_up_to(seq - 1)
             await self.send(text_data=f'{{"id":{seq:d}{tail}')
             self.last_seq = seq
-            if self.held:
-                self.held = {n: t for n, t in self.held.items() if n > seq}
 
     async def _catch_up_to(self, upto: int) -> None:
         """Sends the events after ``last_seq`` up to ``upto`` from the log (or a resync)."""

@@ -40,9 +40,6 @@ logger = logging.getLogger(__name__)
 
 # Group memberships expire in the channel layer (group_expiry, a day): rejoin well before.
 GROUP_REFRESH_SECONDS = 3600.0
-# A topic event is handed to this many sockets, then the hub lets the event loop run (see
-# _broadcast).
-BROADCAST_SLICE = 16
 PRESENCE_BATCH = 500
 PRESENCE_TICK_SECONDS = 1.0
 SWEEP_BATCH = 1000
@@ -55,8 +52,6 @@ class Socket(Protocol):
     user_id: int | None
     channel_name: str
     last_seq: int
-
-    def hold(self, seq: int, tail: str) -> None: ...
 
     async def offer(self, seq: int, tail: str) -> None: ...
 
@@ -129,28 +124,12 @@ class ProcessHub:
                 await self._broadcast(message)
 
     async def _broadcast(self, message: dict[str, Any]) -> None:
-        """Hands a topic event to each local socket of the topic, a slice at a time.
-
-        Daphne (Twisted) writes what a socket sends only when the event loop next polls its
-        sockets: handing the event to a thousand sockets in one go would have the first of them
-        wait for the thousandth to be framed, and every other socket's events wait behind the
-        whole loop. So each socket first holds the event (no sending, a dictionary entry), then
-        the sockets send it a slice at a time, the event loop running once after each slice:
-        the slice's frames leave, and the events that arrived meanwhile go out. A personal
-        event that overtakes the topic event on a socket not reached yet finds it held there,
-        and sends both in order without reading the log."""
         seqs: dict[str, int] = message["seqs"]
         tail: str = message["tail"]
-        offers: list[tuple[Socket, int]] = []
         for socket in list(self.members.get(message["topic"], ())):
             seq = seqs.get(str(socket.user_id))
             if seq is not None:
-                socket.hold(seq, tail)
-                offers.append((socket, seq))
-        for n, (socket, seq) in enumerate(offers, start=1):
-            await socket.offer(seq, tail)
-            if n % BROADCAST_SLICE == 0:
-                await asyncio.sleep(0)
+                await socket.offer(seq, tail)
 
     async def _rejoin(self) -> None:
         if self.channel is None:
