@@ -403,6 +403,7 @@ def _measure(
         "p90_ms": round(percentile(latencies, 0.90), 2),
         "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(max(latencies), 2) if latencies else float("nan"),
+        "personal_p50_ms": round(percentile(by_kind["personal"], 0.50), 2),
         "personal_p99_ms": round(percentile(by_kind["personal"], 0.99), 2),
         "broadcast_p50_ms": round(percentile(by_kind["broadcast"], 0.50), 2),
         "broadcast_p99_ms": round(percentile(by_kind["broadcast"], 0.99), 2),
@@ -707,6 +708,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "p90_ms": voisinage["p90_ms"],
         "p99_ms": voisinage["p99_ms"],
         "max_ms": voisinage["max_ms"],
+        "personal_p50_ms": voisinage["personal_p50_ms"],
         "personal_p99_ms": voisinage["personal_p99_ms"],
         "broadcast_p50_ms": voisinage["broadcast_p50_ms"],
         "broadcast_p99_ms": voisinage["broadcast_p99_ms"],
@@ -721,9 +723,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "baseline_p50_ms": baseline["p50_ms"],
         "baseline_p99_ms": baseline["p99_ms"],
         "baseline_max_ms": baseline["max_ms"],
+        "baseline_personal_p50_ms": baseline["personal_p50_ms"],
         "baseline_personal_p99_ms": baseline["personal_p99_ms"],
+        "baseline_broadcast_p50_ms": baseline["broadcast_p50_ms"],
         "baseline_broadcast_p99_ms": baseline["broadcast_p99_ms"],
         "baseline_server_rss_mb": baseline["server_rss_mb"],
+        "ratio_p50": round(voisinage["p50_ms"] / baseline["p50_ms"], 2)
+        if baseline["p50_ms"]
+        else None,
         "ratio_p99": round(voisinage["p99_ms"] / baseline["p99_ms"], 2)
         if baseline["p99_ms"]
         else None,

@@ -1,9 +1,11 @@
 """Live delivery of committed events to open sockets, through the Redis channel layer.
 
-Each person's sockets are in the group ``user.<id>``: a personal event is one ``group_send`` per
-recipient. An event sent to a topic (``neighbourhood.3``) is one ``group_send`` to the group
-``topic.neighbourhood.3``, whatever the number of members: the channel layer stores one message
-per server process and every socket picks its own ``id`` from the message's ``seqs``.
+Each person's sockets are in the group ``user.<id>``: a personal event is one message per
+recipient. An event sent to a topic (``neighbourhood.3``) is one message to the group
+``topic.neighbourhood.3``, whatever the number of members: each server process receives it once
+and every socket picks its own ``id`` from the message's ``seqs``. The messages of one commit
+leave together, from the committing thread, in one round trip to Redis
+(``PubSubChannelLayer.group_send_blocking``).
 
 Live delivery is best effort by design: the log is the truth. A failure here (Redis down, a
 timeout) is logged and the request goes on; sockets heal from the log when they see a hole in
@@ -27,6 +29,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from notifications.catalogue import event_link
+from notifications.layer import PubSubChannelLayer
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,35 +67,53 @@ def envelope_tail(event_type: str, at: str, data: dict[str, Any]) -> str:
     return "," + body[1:]
 
 
-async def _send(delivery: Delivery) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
+def _messages(delivery: Delivery) -> list[tuple[str, dict[str, Any]]]:
+    """The ``(group, message)`` pairs that carry ``delivery``: one per recipient, or one for the
+    topic."""
     tail = envelope_tail(delivery.event_type, delivery.at, delivery.data)
     if delivery.topic is not None:
-        await layer.group_send(
-            topic_group(delivery.topic),
-            {
-                "type": "event.broadcast",
-                "topic": delivery.topic,
-                "tail": tail,
-                "seqs": {str(user_id): seq for user_id, seq in delivery.seqs.items()},
-            },
-        )
-        return
+        seqs = {str(user_id): seq for user_id, seq in delivery.seqs.items()}
+        message = {"type": "event.broadcast", "topic": delivery.topic, "tail": tail, "seqs": seqs}
+        return [(topic_group(delivery.topic), message)]
+    return [
+        (user_group(user_id), {"type": "event.deliver", "id": seq, "tail": tail})
+        for user_id, seq in delivery.seqs.items()
+    ]
+
+
+async def _group_send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(user_id: int, seq: int) -> None:
+    async def one(group: str, message: dict[str, Any]) -> None:
         async with gate:
-            await layer.group_send(
-                user_group(user_id), {"type": "event.deliver", "id": seq, "tail": tail}
-            )
+            await layer.group_send(group, message)
 
-    await asyncio.gather(*(one(user_id, seq) for user_id, seq in delivery.seqs.items()))
+    await asyncio.wait_for(
+        asyncio.gather(*(one(group, message) for group, message in messages)),
+        timeout=settings.REALTIME_FANOUT_TIMEOUT_SECONDS,
+    )
 
 
-async def _send_bounded(delivery: Delivery) -> None:
-    await asyncio.wait_for(_send(delivery), timeout=settings.REALTIME_FANOUT_TIMEOUT_SECONDS)
+def _publish(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Hands ``messages`` to the channel layer from sync code, bounded by the fan-out timeout.
+
+    On the pub/sub layer, straight from the calling thread in one pipeline (one round trip);
+    another layer gets them through the process's event loop thread, concurrently. Raises
+    ``redis.RedisError``, ``OSError`` or ``TimeoutError``."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("fan-out is for sync code: call it from a thread, not an event loop")
+    layer = get_channel_layer()
+    if layer is None or not messages:
+        return
+    timeout = settings.REALTIME_FANOUT_TIMEOUT_SECONDS
+    if isinstance(layer, PubSubChannelLayer):
+        layer.group_send_blocking(messages, timeout=timeout)
+    else:
+        _loop_thread.run(_group_send_all(layer, messages), timeout + 0.5)
 
 
 class _LoopThread:
@@ -105,11 +126,7 @@ class _LoopThread:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pid = 0
 
-    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedules ``coroutine`` on the loop without waiting for it."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop())
-
-    def _loop(self) -> asyncio.AbstractEventLoop:
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         with self.lock:
             if self.loop is None or self.pid != os.getpid():  # first use, or a forked child
                 self.loop = asyncio.new_event_loop()
@@ -117,10 +134,8 @@ class _LoopThread:
                 threading.Thread(
                     target=self.loop.run_forever, name="notifications-fanout", daemon=True
                 ).start()
-            return self.loop
-
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop())
+            loop = self.loop
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         try:
             return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
@@ -131,22 +146,11 @@ class _LoopThread:
 _loop_thread = _LoopThread()
 
 
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Runs ``coroutine`` to completion from sync code, bounded by the fan-out timeout."""
-    timeout = settings.REALTIME_FANOUT_TIMEOUT_SECONDS
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return _loop_thread.run(coroutine, timeout + 0.5)
-    coroutine.close()
-    raise RuntimeError("fan-out is for sync code: call it from a thread, not an event loop")
-
-
 def fanout_deliver(delivery: Delivery) -> bool:
     """Sends a committed event to the open sockets of its recipients; ``False`` when the channel
     layer could not take it (logged; the event stays in the log)."""
     try:
-        _run(_send_bounded(delivery))
+        _publish(_messages(delivery))
     except (redis.RedisError, OSError, TimeoutError) as error:
         logger.warning(
             "live delivery of %s to %d recipient(s) failed (%s); it stays in their log",
@@ -158,57 +162,30 @@ def fanout_deliver(delivery: Delivery) -> bool:
     return True
 
 
-async def _send_many(deliveries: list[Delivery]) -> None:
-    await asyncio.wait_for(
-        asyncio.gather(*(_send(d) for d in deliveries)),
-        timeout=settings.REALTIME_FANOUT_TIMEOUT_SECONDS,
-    )
-
-
 def fanout_deliver_many(deliveries: list[Delivery]) -> bool:
-    """Several committed events at once (a plan telling hundreds of residents): handed to the
-    process's event loop in one trip, the channel layer's sends concurrent, without waiting for
-    them (the commit that made them returns at once; a failure is logged, and the events stay in
-    their recipients' logs, where sockets catch up). ``False`` when the loop could not take them."""
+    """Several committed events at once (a plan telling hundreds of residents): one round trip
+    to Redis for them all; ``False`` when the channel layer could not take them."""
     if not deliveries:
         return True
-
-    def done(future: concurrent.futures.Future[None]) -> None:
-        error = future.exception() if not future.cancelled() else None
-        if error is not None:
-            logger.warning(
-                "live delivery of %d %s event(s) failed (%s); they stay in their recipients' logs",
-                len(deliveries),
-                deliveries[0].event_type,
-                type(error).__name__,
-            )
-
     try:
-        future = _loop_thread.submit(_send_many(deliveries))
-    except RuntimeError as error:  # no loop (interpreter shutting down)
-        logger.warning("live delivery of %d event(s) not started (%s)", len(deliveries), error)
+        _publish([pair for delivery in deliveries for pair in _messages(delivery)])
+    except (redis.RedisError, OSError, TimeoutError) as error:
+        logger.warning(
+            "live delivery of %d %s event(s) failed (%s); they stay in their recipients' logs",
+            len(deliveries),
+            deliveries[0].event_type,
+            type(error).__name__,
+        )
         return False
-    future.add_done_callback(done)
     return True
-
-
-async def _send_control(user_ids: list[int], message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    async def send_all() -> None:
-        for user_id in user_ids:
-            await layer.group_send(user_group(user_id), message)
-
-    await asyncio.wait_for(send_all(), timeout=settings.REALTIME_FANOUT_TIMEOUT_SECONDS)
 
 
 def fanout_control(user_ids: list[int], message_type: str, **fields: Any) -> None:
     """Tells the sockets of ``user_ids`` something about themselves (``topics.changed``,
     ``session.ended`` with the ``sessions`` that ended)."""
     try:
-        _run(_send_control(user_ids, {"type": message_type, **fields}))
+        message = {"type": message_type, **fields}
+        _publish([(user_group(user_id), message) for user_id in user_ids])
     except (redis.RedisError, OSError, TimeoutError) as error:
         logger.warning("control message %s failed (%s)", message_type, type(error).__name__)
 

@@ -11,9 +11,9 @@ whose app said it went to the background is left out (its entry removed) until t
 is back: a person is online while one of their sockets is open *and* in the foreground.
 
 **Sweep.** Once per heartbeat period, one query compares every local socket with its person's
-log; a socket that is behind catches up from the log. Live delivery may lose a message (the
-channel layer publishes to whoever listens at that moment); the sweep bounds how long a lost
-event waits.
+log; a socket still behind a grace period later catches up from the log. Live delivery may lose
+a message (the channel layer publishes to whoever listens at that moment); the sweep bounds how
+long a lost event waits.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ GROUP_REFRESH_SECONDS = 3600.0
 PRESENCE_BATCH = 500
 PRESENCE_TICK_SECONDS = 1.0
 SWEEP_BATCH = 1000
+# A socket found behind its log is caught up from it only if still behind this much later: what
+# was on its way when the sweep read the log has arrived by then.
+SWEEP_GRACE_SECONDS = 2.0
 
 
 class Socket(Protocol):
@@ -167,6 +170,7 @@ class ProcessHub:
         renewed once per heartbeat period and no tick carries them all."""
         since_rejoin = 0.0
         turn = 0
+        snapshot: tuple[float, dict[Socket, int]] | None = None
         while True:
             await asyncio.sleep(PRESENCE_TICK_SECONDS)
             since_rejoin += PRESENCE_TICK_SECONDS
@@ -179,9 +183,14 @@ class ProcessHub:
                     await self._rejoin()
             except (redis.RedisError, OSError) as error:
                 logger.info("presence refresh failed (%s)", type(error).__name__)
-            if turn == 0:  # the sweep needs the database only: it runs with Redis down too
+            # The sweep needs the database only: it runs with Redis down too.
+            grace = min(SWEEP_GRACE_SECONDS, settings.REALTIME_HEARTBEAT_SECONDS)
+            if snapshot is not None and time.monotonic() - snapshot[0] >= grace:
+                self._top_up_behind(snapshot[1])
+                snapshot = None
+            if turn == 0 and snapshot is None:
                 try:
-                    await self._sweep()
+                    snapshot = (time.monotonic(), await self._sweep_read())
                 except DatabaseError as error:
                     logger.warning("socket sweep failed (%s)", type(error).__name__)
 
@@ -201,11 +210,14 @@ class ProcessHub:
                     pipe.expire(name, int(ttl) + 1)
                 await pipe.execute()
 
-    async def _sweep(self) -> None:
-        """Once per heartbeat period, compares every local socket with its person's log (one
-        query) and has those that are behind catch up: an event whose live message was lost
-        (the channel layer was down, or dropped it) reaches an open socket within a period even
-        when no later event comes to reveal the hole."""
+    async def _sweep_read(self) -> dict[Socket, int]:
+        """Once per heartbeat period, the sweep reads the log's last id of every local socket's
+        person (one query per thousand) and keeps those that are behind it; what they miss is
+        sent from the log a grace period later (``_top_up_behind``), when the socket is still
+        behind. An event whose live message was lost (the channel layer was down, or dropped
+        it) so reaches an open socket within a period even when no later event comes to reveal
+        the hole, and an event still on its way (a topic event being handed to a thousand
+        sockets) is not fetched from the log for nothing."""
         sockets = list(self.present)
         latest: dict[int, int] = {}
         for start in range(0, len(sockets), SWEEP_BATCH):
@@ -213,10 +225,17 @@ class ProcessHub:
                 self.present[s] for s in sockets[start : start + SWEEP_BATCH] if s in self.present
             ]
             latest.update(await database_sync_to_async(streams_last_seq)(user_ids=ids))
+        behind: dict[Socket, int] = {}
         for socket in sockets:
             user_id = self.present.get(socket)
             if user_id is not None and latest.get(user_id, 0) > socket.last_seq:
-                task = asyncio.create_task(socket.top_up(latest[user_id]))
+                behind[socket] = latest[user_id]
+        return behind
+
+    def _top_up_behind(self, behind: dict[Socket, int]) -> None:
+        for socket, upto in behind.items():
+            if socket in self.present and upto > socket.last_seq:
+                task = asyncio.create_task(socket.top_up(upto))
                 self.background.add(task)
                 task.add_done_callback(self.background.discard)
 

@@ -1,10 +1,19 @@
-"""The Redis pub/sub channel layer, with a socket's own channel that survives a Redis restart.
+"""The Redis pub/sub channel layer, with a socket's own channel that survives a Redis restart, and
+a blocking group send for the code that commits events.
 
 ``channels_redis.pubsub`` subscribes a socket's channel before the consumer runs: when that
 subscription fails, the handshake fails with an HTTP 500. It fails in the moments after Redis
 comes back, when the layer's one pub/sub connection is still the dead one or is being reopened
 by the layer's reader at the same time. Here the subscription is retried on a fresh connection
 (reopening it resubscribes every channel and group of the process) before giving up.
+
+A web worker or a Celery task that has committed events publishes them with
+:meth:`PubSubChannelLayer.group_send_blocking`: from its own thread, through a plain Redis
+connection, every message of the commit in one pipeline (one round trip per Redis shard). The
+layer's own ``group_send`` needs an event loop, and its shard sends one ``PUBLISH`` at a time
+under a lock: a sync caller would hop to a loop thread and wait for one round trip per recipient.
+What Redis receives is the same (``PUBLISH`` of the same serialised message on the group's
+channel), so the consumers cannot tell the difference.
 """
 
 from __future__ import annotations
@@ -12,9 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
+from collections.abc import Iterable
 from typing import Any
 
+import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, _wrap_close
+from channels_redis.utils import _consistent_hash, decode_hosts
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -22,6 +36,8 @@ logger = logging.getLogger(__name__)
 # Attempts at subscribing a new socket's channel, and the pause before each retry (seconds).
 SUBSCRIBE_ATTEMPTS = 3
 SUBSCRIBE_RETRY_PAUSE = 0.2
+# Messages per pipeline of a blocking group send (a plan telling thousands of residents).
+PUBLISH_BATCH = 1000
 
 
 class _LoopLayer(RedisPubSubLoopLayer):
@@ -44,7 +60,55 @@ class _LoopLayer(RedisPubSubLoopLayer):
 
 
 class PubSubChannelLayer(RedisPubSubChannelLayer):
-    """``RedisPubSubChannelLayer`` (one layer per event loop), with the retried subscription."""
+    """``RedisPubSubChannelLayer`` (one layer per event loop), with the retried subscription and
+    a blocking group send for sync code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        hosts = kwargs.get("hosts", args[0] if args else None)
+        self.prefix: str = kwargs.get("prefix", args[1] if len(args) > 1 else "asgi")
+        self.hosts: list[dict[str, Any]] = decode_hosts(hosts)
+        self._blocking_lock = threading.Lock()
+        self._blocking: tuple[int, float, list[redis.Redis]] | None = None
+
+    def group_channel(self, group: str) -> str:
+        """The Redis channel a group's messages are published on (as the layer names it)."""
+        return f"{self.prefix}__group__{group}"
+
+    def group_send_blocking(
+        self, messages: Iterable[tuple[str, dict[str, Any]]], *, timeout: float
+    ) -> None:
+        """Publishes each ``(group, message)`` from the calling thread, in order, in one pipeline
+        per shard (one round trip each); waits for Redis at most about ``timeout`` seconds per
+        shard (a connection Redis closed is reopened once). Raises ``redis.RedisError`` or
+        ``OSError``. Not for an event loop's thread: it blocks."""
+        clients = self._blocking_clients(timeout)
+        pipes: dict[int, Any] = {}
+        counts: dict[int, int] = {}
+        for group, message in messages:
+            channel = self.group_channel(group)
+            shard = _consistent_hash(channel, len(clients))
+            pipe = pipes.get(shard)
+            if pipe is None:
+                pipe = pipes[shard] = clients[shard].pipeline(transaction=False)
+            pipe.publish(channel, self.serialize(message))
+            counts[shard] = counts.get(shard, 0) + 1
+            if counts[shard] >= PUBLISH_BATCH:
+                pipe.execute()
+                counts[shard] = 0
+        for shard, pipe in pipes.items():
+            if counts[shard]:
+                pipe.execute()
+
+    def _blocking_clients(self, timeout: float) -> list[redis.Redis]:
+        """One sync client per shard, per process (a forked child opens its own), their
+        connections pooled between the threads of the process."""
+        with self._blocking_lock:
+            cached = self._blocking
+            if cached is None or cached[0] != os.getpid() or cached[1] != timeout:
+                cached = (os.getpid(), timeout, [_sync_client(h, timeout) for h in self.hosts])
+                self._blocking = cached
+            return cached[2]
 
     def _get_layer(self) -> _LoopLayer:
         loop = asyncio.get_running_loop()
@@ -63,3 +127,23 @@ async def _reopen(shard: Any) -> None:
         if connection is not None:
             with contextlib.suppress(RedisError, OSError):
                 await connection.disconnect()
+
+
+def _sync_client(host: dict[str, Any], timeout: float) -> redis.Redis:
+    """A sync client to the layer's ``host`` (``address`` and connection options, as in the
+    layer's ``hosts``), waiting at most ``timeout`` seconds to connect and for an answer."""
+    options = dict(host)
+    for name in ("socket_timeout", "socket_connect_timeout"):
+        options[name] = min(float(options.get(name) or timeout), timeout)
+    if "address" in options:
+        pool = redis.ConnectionPool.from_url(options.pop("address"), **options)
+    elif "master_name" in options:
+        from redis.sentinel import Sentinel, SentinelConnectionPool
+
+        sentinel = Sentinel(
+            options.pop("sentinels"), sentinel_kwargs=options.pop("sentinel_kwargs", None)
+        )
+        pool = SentinelConnectionPool(options.pop("master_name"), sentinel, **options)
+    else:
+        pool = redis.ConnectionPool(**options)
+    return redis.Redis(connection_pool=pool)

@@ -1,8 +1,10 @@
-"""The channel layer's subscription of a new socket's channel survives a dead connection."""
+"""The channel layer: the subscription of a new socket's channel survives a dead connection; sync
+code publishes a commit's messages in one pipeline."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -66,3 +68,36 @@ def test_a_subscription_that_keeps_failing_raises_and_leaves_no_channel(monkeypa
             await channel_layer.flush()
 
     assert async_to_sync(scenario)() == {}
+
+
+def test_a_blocking_group_send_publishes_in_order_from_a_plain_thread(redis_server):
+    """Sync code (a request after its commit) publishes every message of the commit in one
+    pipeline, straight from its thread; a channel in the group receives them in order, as from
+    the layer's own group_send."""
+    channel_layer = make_layer(redis_server.url)
+
+    async def scenario() -> list[dict]:
+        channel = await channel_layer.new_channel()
+        other = await channel_layer.new_channel()
+        await channel_layer.group_add("user.7", channel)
+        await channel_layer.group_add("user.8", other)
+        try:
+            messages = [("user.7", {"type": "event.deliver", "id": n}) for n in range(1, 6)]
+            messages.insert(2, ("user.8", {"type": "event.deliver", "id": 1}))
+            await asyncio.to_thread(channel_layer.group_send_blocking, messages, timeout=2.0)
+            got = [await asyncio.wait_for(channel_layer.receive(channel), 5) for _ in range(5)]
+            got.append(await asyncio.wait_for(channel_layer.receive(other), 5))
+            return got
+        finally:
+            await channel_layer.flush()
+
+    got = async_to_sync(scenario)()
+    assert [m["id"] for m in got] == [1, 2, 3, 4, 5, 1]
+
+
+def test_a_blocking_group_send_to_a_redis_that_is_not_there_fails_fast():
+    channel_layer = make_layer("redis://127.0.0.1:9/0")
+    started = time.monotonic()
+    with pytest.raises(RedisConnectionError):
+        channel_layer.group_send_blocking([("user.1", {"type": "event.deliver"})], timeout=1.0)
+    assert time.monotonic() - started < 2.5
