@@ -159,8 +159,10 @@ class CourierAdmin(ReadOnlyMixin, ScopedModelAdmin):
         "shift_start",
         "shift_end",
         "is_active",
+        "on_duty",
+        "on_duty_since",
     ]
-    list_filter = ["vehicle", "is_active"]
+    list_filter = ["vehicle", "is_active", "on_duty"]
     search_fields = ["user__email", "user__display_name"]
     list_select_related = ["user", "hub"]
 

@@ -345,3 +345,20 @@ def test_settling_a_dispute_is_refused_to_the_parties_and_on_other_states(ours):
     loan_dispute_settle(staff=ours.staff, loan_id=loan.pk, resolution="Réglé à l'amiable.")
     with pytest.raises(ConflictError):
         loan_dispute_settle(staff=ours.staff, loan_id=loan.pk, resolution="Encore")
+
+
+def test_the_couriers_list_says_who_is_on_duty(ours, theirs, admin_client):
+    from django.utils import timezone
+
+    from tests.pooling.factories import CourierFactory
+
+    on = CourierFactory(hub=ours.hub, user__display_name="Camille en tournée")
+    CourierFactory(hub=ours.hub, user__display_name="Dominique au repos")
+    CourierFactory(hub=theirs.hub, user__display_name="Eux")
+    type(on).objects.filter(pk=on.pk).update(on_duty=True, on_duty_since=timezone.now())
+    client = admin_client(ours.staff)
+    page = client.get("/admin/pooling/courier/").content.decode()
+    assert "en service" in page and "Camille" in page and "Dominique" in page
+    assert "Eux" not in page
+    duty = client.get("/admin/pooling/courier/", {"on_duty__exact": "1"}).content.decode()
+    assert "Camille" in duty and "Dominique" not in duty
