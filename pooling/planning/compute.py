@@ -29,7 +29,7 @@ from pooling.planning.assignment import (
     choose_drops,
     merge_stops,
 )
-from pooling.planning.impact import BaselineParcel, Impact, impact_compute
+from pooling.planning.impact import BaselineParcel, Impact, impact_compute, van_rounds
 from pooling.planning.inputs import BatchInputs
 from pooling.planning.vrp import solve_problem, unserviceable_reason
 from pooling.planning.vrp_problem import Plan, RoutingProblem, StopDemand, VehicleSpec
@@ -271,19 +271,10 @@ def _impact(
     max_iterations: int | None,
 ) -> Impact:
     """The plan's figures, and the baselines for the orders it serves."""
-    served = sorted(
-        order_id for trip in plan.trips for v in trip.visits for order_id in stops[v.stop].order_ids
-    )
-    b_seconds, b_meters = matrices.full.get(
-        matrices.baseline_profile, (np.zeros((1, 1)), np.zeros((1, 1)))
-    )
-    b_seconds, b_meters = b_seconds.copy(), b_meters.copy()
-    _repair(b_seconds, b_meters)
+    served = _served_orders(plan, stops)
+    b_seconds, b_meters = _baseline_matrices(matrices)
     baseline = _baseline_parcels(inputs, matrices, served, choice, usable, b_seconds)
-    shift = (
-        min((c.shift_start for c in inputs.couriers), default=8 * 3600),
-        max((c.shift_end for c in inputs.couriers), default=18 * 3600),
-    )
+    shift = _day_span(inputs)
     return impact_compute(
         plan=plan,
         vehicles=[c.vehicle for c in inputs.couriers],
@@ -393,6 +384,30 @@ def _leg(
     return None
 
 
+def _served_orders(plan: Plan, stops: list[StopDraft]) -> list[int]:
+    return sorted(
+        order_id for trip in plan.trips for v in trip.visits for order_id in stops[v.stop].order_ids
+    )
+
+
+def _baseline_matrices(matrices: _PlaceMatrices) -> tuple[np.ndarray, np.ndarray]:
+    """The vans' matrices (car profile), a missing leg repaired through the hub."""
+    b_seconds, b_meters = matrices.full.get(
+        matrices.baseline_profile, (np.zeros((1, 1)), np.zeros((1, 1)))
+    )
+    b_seconds, b_meters = b_seconds.copy(), b_meters.copy()
+    _repair(b_seconds, b_meters)
+    return b_seconds, b_meters
+
+
+def _day_span(inputs: BatchInputs) -> tuple[int, int]:
+    """From the first courier's start to the last one's end: the baselines' vans' day."""
+    return (
+        min((c.shift_start for c in inputs.couriers), default=8 * 3600),
+        max((c.shift_end for c in inputs.couriers), default=18 * 3600),
+    )
+
+
 def pooled_vans_meters(computation: BatchComputation, *, budget_s: float, seed: int = 1) -> int:
     """What the carriers' vans would drive pooling the same parcels: as many vans as baseline (b)
     has (one per carrier), from the hub, sharing every parcel in one routing problem (no windows
@@ -402,53 +417,17 @@ def pooled_vans_meters(computation: BatchComputation, *, budget_s: float, seed: 
     if matrices is None or not computation.plan.trips:
         return 0
     inputs = computation.inputs
+    served = _served_orders(computation.plan, computation.stops)
+    b_seconds, b_meters = _baseline_matrices(matrices)
     usable = _usable_places(inputs, matrices)
-    served = sorted(
-        order_id
-        for trip in computation.plan.trips
-        for v in trip.visits
-        for order_id in computation.stops[v.stop].order_ids
-    )
-    b_seconds, b_meters = matrices.full[matrices.baseline_profile]
-    b_seconds, b_meters = b_seconds.copy(), b_meters.copy()
-    _repair(b_seconds, b_meters)
     parcels = _baseline_parcels(inputs, matrices, served, computation.choice, usable, b_seconds)
-    if not parcels:
-        return 0
-    places = sorted({p.destination for p in parcels})
-    index = np.array([0, *places])
-    van = settings.POOLING_DEFAULT_CAPACITY["van"]
-    shift = (
-        min((c.shift_start for c in inputs.couriers), default=8 * 3600),
-        max((c.shift_end for c in inputs.couriers), default=18 * 3600),
+    meters, _rounds, _stops = van_rounds(
+        parcels,
+        vans=len({p.carrier for p in parcels}),
+        seconds=b_seconds,
+        meters=b_meters,
+        shift=_day_span(inputs),
+        budget_s=budget_s,
+        seed=seed,
     )
-    service = int(settings.POOLING_SERVICE_SECONDS["home"])
-    problem = RoutingProblem(
-        stops=tuple(
-            StopDemand(
-                units=sum(p.units for p in parcels if p.destination == d),
-                kg=sum(p.kg for p in parcels if p.destination == d),
-                service_s=service,
-            )
-            for d in places
-        ),
-        vehicles=tuple(
-            VehicleSpec(
-                profile=matrices.baseline_profile,
-                capacity_units=int(van["units"]),
-                capacity_kg=int(van["kg"]),
-                shift_start=shift[0],
-                shift_end=shift[1],
-                name=carrier,
-            )
-            for carrier in sorted({p.carrier for p in parcels})
-        ),
-        seconds={matrices.baseline_profile: b_seconds[np.ix_(index, index)]},
-        meters={matrices.baseline_profile: b_meters[np.ix_(index, index)]},
-        round_max_s=shift[1] - shift[0],
-    )
-    plan = solve_problem(problem, seconds=budget_s, seed=seed)
-    # As in baseline (b): a place the vans cannot fit in the day costs a return trip.
-    return plan.meters + sum(
-        round(float(b_meters[0, places[i]] + b_meters[places[i], 0])) for i in plan.left_out
-    )
+    return meters

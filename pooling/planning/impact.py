@@ -82,6 +82,64 @@ def per_parcel_meters(parcels: Sequence[BaselineParcel], meters: np.ndarray) -> 
     return round(sum(float(meters[0, p.destination] + meters[p.destination, 0]) for p in parcels))
 
 
+def van_rounds(
+    parcels: Sequence[BaselineParcel],
+    *,
+    vans: int,
+    seconds: np.ndarray,
+    meters: np.ndarray,
+    shift: tuple[int, int],
+    budget_s: float,
+    max_iterations: int | None = None,
+    seed: int = 1,
+) -> tuple[int, int, int]:
+    """``vans`` vans from the hub delivering ``parcels`` in optimised rounds (no windows kept),
+    as carriers do. Returns meters, rounds and stops; a place the vans cannot fit in the day
+    comes back the next day: one more return trip each."""
+    vehicle = settings.POOLING_DEFAULT_CAPACITY["van"]
+    profile = settings.POOLING_VEHICLE_PROFILES["van"]
+    by_place: dict[int, list[BaselineParcel]] = defaultdict(list)
+    for parcel in parcels:
+        by_place[parcel.destination].append(parcel)
+    places = sorted(by_place)
+    if not places:
+        return 0, 0, 0
+    index = np.array([0, *places])
+    service = int(settings.POOLING_SERVICE_SECONDS["home"])
+    problem = RoutingProblem(
+        stops=tuple(
+            StopDemand(
+                units=sum(p.units for p in by_place[d]),
+                kg=sum(p.kg for p in by_place[d]),
+                service_s=service,
+            )
+            for d in places
+        ),
+        vehicles=tuple(
+            VehicleSpec(
+                profile=profile,
+                capacity_units=int(vehicle["units"]),
+                capacity_kg=int(vehicle["kg"]),
+                shift_start=shift[0],
+                shift_end=shift[1],
+                name=f"van{k}",
+            )
+            for k in range(vans)
+        ),
+        seconds={profile: seconds[np.ix_(index, index)]},
+        meters={profile: meters[np.ix_(index, index)]},
+        # A carrier's van is not held to short rounds: it may drive all day.
+        round_max_s=shift[1] - shift[0],
+    )
+    plan = solve_problem(problem, seconds=budget_s, seed=seed, max_iterations=max_iterations)
+    back = sum(round(float(meters[0, places[i]] + meters[places[i], 0])) for i in plan.left_out)
+    return (
+        plan.meters + back,
+        len(plan.trips) + len(plan.left_out),
+        plan.stops_served + len(plan.left_out),
+    )
+
+
 def per_carrier_plan(
     parcels: Sequence[BaselineParcel],
     *,
@@ -94,51 +152,22 @@ def per_carrier_plan(
 ) -> tuple[int, int, int]:
     """Baseline (b): one optimised van round (or several, if the van fills up) per carrier.
     Returns meters, rounds and stops."""
-    vehicle = settings.POOLING_DEFAULT_CAPACITY["van"]
-    profile = settings.POOLING_VEHICLE_PROFILES["van"]
-    by_carrier: dict[str, dict[int, list[BaselineParcel]]] = defaultdict(lambda: defaultdict(list))
+    by_carrier: dict[str, list[BaselineParcel]] = defaultdict(list)
     for parcel in parcels:
-        by_carrier[parcel.carrier][parcel.destination].append(parcel)
+        by_carrier[parcel.carrier].append(parcel)
     total_m = rounds = stops = 0
-    service = int(settings.POOLING_SERVICE_SECONDS["home"])
     for carrier in sorted(by_carrier):
-        places = sorted(by_carrier[carrier])
-        index = np.array([0, *places])
-        problem = RoutingProblem(
-            stops=tuple(
-                StopDemand(
-                    units=sum(p.units for p in by_carrier[carrier][d]),
-                    kg=sum(p.kg for p in by_carrier[carrier][d]),
-                    service_s=service,
-                )
-                for d in places
-            ),
-            vehicles=(
-                VehicleSpec(
-                    profile=profile,
-                    capacity_units=int(vehicle["units"]),
-                    capacity_kg=int(vehicle["kg"]),
-                    shift_start=shift[0],
-                    shift_end=shift[1],
-                    name=carrier,
-                ),
-            ),
-            seconds={profile: seconds[np.ix_(index, index)]},
-            meters={profile: meters[np.ix_(index, index)]},
-            # A carrier's van is not held to short rounds: it may drive all day.
-            round_max_s=shift[1] - shift[0],
+        m, r, n = van_rounds(
+            by_carrier[carrier],
+            vans=1,
+            seconds=seconds,
+            meters=meters,
+            shift=shift,
+            budget_s=budget_s,
+            max_iterations=max_iterations,
+            seed=seed,
         )
-        plan = solve_problem(problem, seconds=budget_s, seed=seed, max_iterations=max_iterations)
-        total_m += plan.meters
-        rounds += len(plan.trips)
-        stops += plan.stops_served
-        # A carrier's van that cannot do it all in one shift comes back the next day: count the
-        # left-out places as one more return trip each.
-        for i in plan.left_out:
-            d = places[i]
-            total_m += round(float(meters[0, d] + meters[d, 0]))
-            rounds += 1
-            stops += 1
+        total_m, rounds, stops = total_m + m, rounds + r, stops + n
     return total_m, rounds, stops
 
 
