@@ -16,6 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from geo.models import SnappedPlace
 from geo.profiles import WALKING_PROFILES
 
 FORMER_MEMBER = _("former member")
@@ -53,10 +54,12 @@ class WalkingProfile(models.TextChoices):
     WHEELCHAIR = "wheelchair", _("wheelchair")
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(SnappedPlace, AbstractBaseUser, PermissionsMixin):
     class Language(models.TextChoices):
         FRENCH = "fr", _("French")
         ENGLISH = "en", _("English")
+
+    snapped_field = "home"  # where the home meets the street network (geo.snapping)
 
     email = models.EmailField(_("email"), unique=True)
     display_name = models.CharField(_("display name"), max_length=80, blank=True)

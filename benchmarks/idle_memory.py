@@ -1,7 +1,7 @@
 """The memory of the whole ``make run`` stack at rest: Daphne, the Celery worker, its pool and beat.
 
     make demo                                  # once: the demo database (graph and seeds)
-    .venv/bin/python -m benchmarks.idle_memory [--settle 65] [--readyz] [--port N]
+    .venv/bin/python -m benchmarks.idle_memory [--settle 65] [--readyz] [--plan] [--port N]
 
 Starts the stack exactly as ``make serve`` does (``.ci/serve.sh HOST PORT``: its defaults are the
 Makefile's, ``CELERY_POOL``, ``CELERY_CONCURRENCY`` and ``MALLOC_ARENA_MAX``, and this process's
@@ -11,7 +11,9 @@ task of another stack), with a log and a beat schedule of its own. Waits until D
 ``/healthz`` answers and the worker logged "ready.", then ``--settle`` seconds more (65 by
 default: beat, on a fresh schedule, sends the jobs of every 30 s and every minute in that time and
 the worker runs them, as at rest; with ``--readyz``, one ``GET /readyz`` first, as a proxy's health
-check does: Daphne loads the street graph). Then reads every process of the stack, children
+check does: Daphne loads the street graph; with ``--plan``, the worker plans the demo's latest
+batch again first, as the cut-off sweep does each day: its child maps the graph's files and loads
+the planning stack, and what that leaves behind is counted). Then reads every process of the stack, children
 included: ``VmRSS`` (/proc/PID/status) and ``Pss`` (/proc/PID/smaps_rollup: shared pages divided
 between the processes that share them, so PSS adds up to what the stack really costs the
 machine). The stack's total is over its Python processes (the shell that starts them, a few MB, is
@@ -119,6 +121,38 @@ def celery_roles(processes: list[dict[str, object]]) -> None:
             proc["role"] = "celery worker"
 
 
+def replan(database_url: str, broker_url: str, timeout: float = 300.0) -> float:
+    """Asks the stack's worker to plan the latest batch of the database again (the message
+    ``make run``'s cut-off sweep would send), waits until it is planned, returns the seconds."""
+    import psycopg
+    from celery import Celery
+
+    dsn = database_url.replace("postgis://", "postgresql://", 1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute(
+            "UPDATE pooling_batch SET replan_requested = true WHERE id = "
+            "(SELECT max(id) FROM pooling_batch WHERE status = 'planned') RETURNING id, version"
+        ).fetchone()
+        if row is None:
+            raise SystemExit("no planned batch to plan again: run `make demo` first")
+        batch_id, version = row
+        started = time.monotonic()
+        Celery(broker=broker_url).send_task("pooling.batch_plan", args=[batch_id])
+
+        def planned() -> bool:
+            status, now = conn.execute(
+                "SELECT status, version FROM pooling_batch WHERE id = %s", [batch_id]
+            ).fetchone()
+            if status == "failed":
+                raise RuntimeError(f"batch {batch_id} failed to plan")
+            return status == "planned" and now > version
+
+        wait_until(planned, timeout=timeout, interval=0.5, what="the batch planned")
+    took = time.monotonic() - started
+    print(f"[idle_memory] batch {batch_id} planned again in {took:.1f} s", file=sys.stderr)
+    return took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -129,6 +163,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for ready")
     parser.add_argument(
         "--readyz", action="store_true", help="GET /readyz once when ready (loads the graph)"
+    )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="have the worker plan the demo's latest batch again once ready, then settle",
     )
     args = parser.parse_args()
 
@@ -183,6 +222,7 @@ def main() -> None:
 
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=30) as r:
                 r.read()
+        plan_s = replan(env["DATABASE_URL"], redis.url) if args.plan else None
         print(f"[idle_memory] ready in {ready_s:.1f} s, at rest for {args.settle:.0f} s",
               file=sys.stderr, flush=True)  # fmt: skip
         time.sleep(args.settle)
@@ -218,6 +258,7 @@ def main() -> None:
                 "settle_s": args.settle,
                 "ready_s": round(ready_s, 1),
                 "readyz": args.readyz,
+                "plan_s": None if plan_s is None else round(plan_s, 1),
                 "tasks_run": tasks_run,
                 "overrides": tuning,
                 "processes": processes,

@@ -12,7 +12,7 @@ each from the home of one of those residents, with words from rare to common and
 
 ``--reuse`` keeps the data of a previous run with the same extract and counts (only the
 queries run again). ``--server-profile`` also times each step of the same queries in-process
-(candidate query, snapping and search, page rows, reliability, serialization).
+(candidates with their stored places, the search, page rows, reliability, serialization).
 
 The last line printed is one JSON object.
 """
@@ -76,6 +76,7 @@ def _populate(args: argparse.Namespace) -> None:
     from geo.privacy import blurred_point
     from geo.profiles import get_profile
     from geo.services import graph_import
+    from geo.snapping import snap_pending
     from neighbourhoods.models import Association, Membership, Neighbourhood
     from sharing.models import Item
     from sharing.services.demo_catalogue import CATALOGUE
@@ -179,9 +180,12 @@ def _populate(args: argparse.Namespace) -> None:
             + SearchVector("title", config="voisinage_en", weight="A")
             + SearchVector("description", config="voisinage_en", weight="B")
         )
+    # The residents (bulk_create) and the items (COPY) bypass save(): their places on the street
+    # network are stored as an import's bulk job does (geo.snapping).
+    snap_pending(progress=lambda m: log(f"snap: {m}"))
     with connection.cursor() as cursor:
         for table in ("sharing_item", "sharing_membership", "accounts_user"):
-            cursor.execute(f"ANALYZE {table}")
+            cursor.execute(f"VACUUM ANALYZE {table}")
     log(f"data ready in {time.perf_counter() - started:.1f} s")
 
 
@@ -220,7 +224,6 @@ def _daphne(database_url: str, conn_max_age: int | None) -> Daphne:
 def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, float]:
     """The same queries in this process, each step of ``items_nearby`` + the view timed apart:
     the same calls as ``sharing.selectors.items_nearby``, split where the time goes (p50/p95, ms)."""
-    import numpy as np
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -228,11 +231,14 @@ def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, f
     from geo.graph import get_network
     from geo.privacy import blurred_point
     from geo.profiles import get_profile
-    from geo.selectors import Reachable
+    from geo.selectors import _reach
+    from geo.snapping import read_candidates
     from sharing import selectors
     from sharing.serializers import NearbyItemSerializer
 
-    names = ("candidates", "snap_and_search", "page_rows", "serialize", "total")
+    # candidates: the candidates with their stored places (one statement); search: the origin
+    # snapped and one bounded search timing them all.
+    names = ("candidates", "search", "page_rows", "serialize", "total")
     steps: dict[str, list[float]] = {k: [] for k in names}
     sql: list[int] = []
     candidates: list[int] = []
@@ -245,24 +251,17 @@ def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, f
             t0 = time.perf_counter()
             ids = selectors.require_active_member(user)
             origin = blurred_point(user.home)
-            rows = selectors.item_candidates(
-                user=user, neighbourhood_ids=ids, origin=origin, radius_m=budget, q=word
+            sql_text, params = selectors._candidates_sql(
+                user=user, neighbourhood_ids=ids, origin=origin, radius_m=budget, q=word,
+                category=None, period=None, using="default",
+            )  # fmt: skip
+            net = get_network()
+            found = read_candidates(
+                using="default", inner=sql_text, params=params, net=net, profile=prof
             )
             t1 = time.perf_counter()
-            net = get_network()
             start = net.snap(origin.x, origin.y, prof)
-            if rows:
-                pks, xs, ys = zip(*rows, strict=True)
-                snaps = net.snap_many(np.asarray(xs), np.asarray(ys), prof)
-                search = net.search(start, prof, limit_m=budget - start.approach_m)
-                eff = net.costs_to(search, snaps, prof) + snaps.approach_m + start.approach_m
-                inside = np.flatnonzero(eff <= budget)
-                order = inside[np.argsort(eff[inside], kind="stable")]
-                reachable = Reachable(
-                    pks=[pks[k] for k in order], seconds=np.asarray(prof.seconds(eff[order]))
-                )
-            else:
-                reachable = Reachable(pks=[], seconds=np.empty(0))
+            reachable = _reach(net, start, prof, minutes * 60, found.ids, found.snaps)
             t2 = time.perf_counter()
             page = selectors.NearbySearch(
                 reachable=reachable, queryset=selectors.nearby_page_queryset()
@@ -279,7 +278,7 @@ def _server_profile(queries: list[tuple[int, str]], minutes: int) -> dict[str, f
         ):
             steps[name].append(value * 1000)
         sql.append(len(captured.captured_queries))
-        candidates.append(len(rows))
+        candidates.append(len(found.ids))
     out: dict[str, float] = {}
     for name, values in steps.items():
         out[f"server_{name}_p50_ms"] = round(percentile(values, 0.5), 2)

@@ -9,6 +9,8 @@ as they are. Profiles are computed from the stored tags when a graph's array fil
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
@@ -116,3 +118,56 @@ class StreetEdge(models.Model):
                 condition=Q(source__gte=0) & Q(target__gte=0), name="geo_edge_nodes_positive"
             ),
         ]
+
+
+class SnappedPlace(models.Model):
+    """A located row that stores where its point meets the street network (:mod:`geo.snapping`).
+
+    ``snapped_field`` names the point (a geography point field of the model). ``save()`` snaps a
+    row whose point is new or moved on the active graph of its region: derived data, like an
+    index, computed from the mapped graph (no I/O beyond it). Writes that bypass ``save()``
+    pass :func:`geo.snapping.snap_fields`; the bulk job catches any row left behind.
+    """
+
+    snapped_field: ClassVar[str] = "location"
+
+    # The street graph the row was snapped on (not a foreign key: graphs are pruned after an
+    # import, and a stale id simply means "snap again").
+    snap_graph = models.IntegerField(null=True, blank=True, editable=False)
+    snap = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+        row = super().from_db(db, field_names, values)
+        row._snapped_xy = _xy(row.__dict__.get(cls.snapped_field, _UNREAD))
+        return row
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from geo.snapping import snap_fields
+
+        name = self.snapped_field
+        update_fields = kwargs.get("update_fields")
+        xy = _xy(self.__dict__.get(name, _UNREAD))
+        moved = xy is not _UNREAD and (
+            xy != getattr(self, "_snapped_xy", _UNREAD)
+            or (xy is not None and self.snap_graph is None)
+        )
+        if moved and (update_fields is None or name in update_fields):
+            for field, value in snap_fields(getattr(self, name)).items():
+                setattr(self, field, value)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "snap_graph", "snap"}
+        super().save(*args, **kwargs)
+        self._snapped_xy = xy
+
+
+_UNREAD: Any = object()
+
+
+def _xy(point: Any) -> Any:
+    if point is _UNREAD or point is None:
+        return point
+    return (point.x, point.y)

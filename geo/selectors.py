@@ -16,9 +16,11 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.errors import DomainError
 from geo.graph import get_network, network_for_point
-from geo.network import NoRouteError, OffGraphError
-from geo.profiles import get_profile
-from geo.snaps import Snaps
+from geo.models import SnappedPlace
+from geo.network import NoRouteError, OffGraphError, StreetNetwork
+from geo.profiles import Profile, get_profile
+from geo.snapping import read_candidates
+from geo.snaps import Snap, Snaps
 
 M = TypeVar("M", bound=Model)
 
@@ -64,13 +66,28 @@ def nearby_ids(
 
     PostGIS first keeps the rows within the radius the profile's fastest speed could cover (travel
     distance is never shorter than the straight line), then one bounded search on the graph times
-    them all. Rows whose place is off the graph, or unreachable, are left out.
+    them all. A model that stores its snapped place (``geo.models.SnappedPlace``, on this field)
+    answers with those places, packed (:mod:`geo.snapping`): no candidate is snapped per query.
+    Rows whose place is off the graph, or unreachable, are left out.
     """
-    candidates = (
-        queryset.filter(**{f"{field}__dwithin": (origin, D(m=reach_radius_m(seconds, profile)))})
-        .annotate(_vx=_Coordinate(field, "X"), _vy=_Coordinate(field, "Y"))
-        .values_list("pk", "_vx", "_vy")
+    prof = get_profile(profile)
+    within = queryset.filter(
+        **{f"{field}__dwithin": (origin, D(m=reach_radius_m(seconds, prof.name)))}
     )
+    model = queryset.model
+    if issubclass(model, SnappedPlace) and field == model.snapped_field:
+        net = network_for_point(origin.x, origin.y)
+        origin_snap = net.snap(origin.x, origin.y, prof)
+        inner, params = (
+            within.annotate(_vx=_Coordinate(field, "X"), _vy=_Coordinate(field, "Y"))
+            .values_list("pk", "snap_graph", "snap", "_vx", "_vy")
+            .query.sql_with_params()
+        )
+        found = read_candidates(using=within.db, inner=inner, params=params, net=net, profile=prof)
+        return _reach(net, origin_snap, prof, seconds, found.ids, found.snaps)
+    candidates = within.annotate(
+        _vx=_Coordinate(field, "X"), _vy=_Coordinate(field, "Y")
+    ).values_list("pk", "_vx", "_vy")
     return reachable_rows(origin=origin, seconds=seconds, profile=profile, rows=list(candidates))
 
 
@@ -90,16 +107,44 @@ def reachable_rows(
     prof = get_profile(profile)
     net = network_for_point(origin.x, origin.y)
     origin_snap = net.snap(origin.x, origin.y, prof)
-    budget = prof.effective_m(seconds)
     if not rows:
         return Reachable(pks=[], seconds=np.empty(0))
     pks, xs, ys = zip(*rows, strict=True)
     snaps = net.snap_many(np.asarray(xs), np.asarray(ys), prof)
+    return _reach(net, origin_snap, prof, seconds, list(pks), snaps)
+
+
+def reachable_snapped(
+    *, origin: Point, seconds: float, profile: str, using: str, inner: str, params: dict[str, Any]
+) -> Reachable:
+    """Like :func:`reachable_rows` for a caller's candidate SQL ``inner`` (named parameters)
+    whose columns are (id, snap_graph, snap, longitude, latitude) of a ``SnappedPlace`` table:
+    the candidates' stored places are read with them (:func:`geo.snapping.read_candidates`)."""
+    prof = get_profile(profile)
+    net = network_for_point(origin.x, origin.y)
+    origin_snap = net.snap(origin.x, origin.y, prof)
+    found = read_candidates(using=using, inner=inner, params=params, net=net, profile=prof)
+    return _reach(net, origin_snap, prof, seconds, found.ids, found.snaps)
+
+
+def _reach(
+    net: StreetNetwork,
+    origin_snap: Snap,
+    prof: Profile,
+    seconds: float,
+    pks: Sequence[Any] | np.ndarray,
+    snaps: Snaps,
+) -> Reachable:
+    """One bounded search from the origin, then the candidates within ``seconds``, sorted."""
+    if len(snaps) == 0:
+        return Reachable(pks=[], seconds=np.empty(0))
+    budget = prof.effective_m(seconds)
     search = net.search(origin_snap, prof, limit_m=budget - origin_snap.approach_m)
     eff = net.costs_to(search, snaps, prof) + snaps.approach_m + origin_snap.approach_m
     inside = np.flatnonzero(eff <= budget)
     order = inside[np.argsort(eff[inside], kind="stable")]
-    return Reachable(pks=[pks[i] for i in order], seconds=np.asarray(prof.seconds(eff[order])))
+    chosen = pks[order].tolist() if isinstance(pks, np.ndarray) else [pks[i] for i in order]
+    return Reachable(pks=chosen, seconds=np.asarray(prof.seconds(eff[order])))
 
 
 def rows_for(
@@ -286,6 +331,7 @@ __all__ = [
     "nearby_ids",
     "reach_radius_m",
     "reachable_rows",
+    "reachable_snapped",
     "route_between",
     "rows_for",
     "travel_matrix",

@@ -111,6 +111,9 @@ def graph_import(
     say("writing the graph's array files")
     graphfile.ensure_files(graphfile.GraphKey.of(graph.pk, graph.created_at))
     _prune_old_graphs(region)
+    # The located rows are snapped on the new graph by a Celery job (geo.snapping); reads snap
+    # the rows not done yet as before, so nothing waits for it.
+    transaction.on_commit(_enqueue_snapping, robust=True)
     seconds = time.perf_counter() - started
     say(
         f"imported '{name}' (region '{region}'): {counts.ways:,} ways, {counts.graph_nodes:,} nodes, "
@@ -198,6 +201,12 @@ def _copy_nodes(graph: StreetGraph, reader: ExtractReader) -> None:
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for (idx, osm_id, _lon, _lat), ewkb in zip(nodes, hexes, strict=True):
             copy.write_row((graph.pk, idx, osm_id, ewkb))
+
+
+def _enqueue_snapping() -> None:
+    from geo.tasks import snap_pending_task  # the task module imports this one
+
+    snap_pending_task.delay()
 
 
 def _prune_old_graphs(region: str) -> None:

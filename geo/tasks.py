@@ -9,6 +9,7 @@ from celery import shared_task
 
 from geo.models import DEFAULT_REGION
 from geo.services import ExtractError, graph_import
+from geo.snapping import snap_pending
 
 
 @shared_task(bind=True, name="geo.import_osm")
@@ -33,3 +34,15 @@ def import_osm_task(
         "edges": graph.edge_count,
         "seconds": round(result.seconds, 2),
     }
+
+
+@shared_task(bind=True, name="geo.snap_pending")
+def snap_pending_task(self: Any) -> dict[str, int]:
+    """Snaps the located rows whose stored place is missing or on an older graph
+    (:func:`geo.snapping.snap_pending`): after an import, and from beat for rows written in bulk.
+    Progress is readable from the task's state (``PROGRESS`` + message)."""
+
+    def progress(message: str) -> None:
+        self.update_state(state="PROGRESS", meta={"message": message})
+
+    return snap_pending(progress=progress)

@@ -17,11 +17,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from geo.models import SnappedPlace
 from neighbourhoods.models import Neighbourhood
 from sharing.taxonomy import CATEGORY_CHOICES
 
 
-class Item(models.Model):
+class Item(SnappedPlace):
     class Condition(models.TextChoices):
         NEW = "new", _("new")
         GOOD = "good", _("good")

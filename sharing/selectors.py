@@ -23,7 +23,7 @@ from psycopg.types.range import Range
 from accounts.models import User
 from backend.replicas import on_replica
 from geo.privacy import blurred_point
-from geo.selectors import Reachable, reach_radius_m, reachable_rows, rows_for
+from geo.selectors import Reachable, reach_radius_m, reachable_snapped, rows_for
 from neighbourhoods.models import Membership
 from neighbourhoods.selectors import require_active_member, share_a_neighbourhood
 from sharing.models import BlockedPeriod, Conversation, Item, ItemPhoto, Loan, PersonBlock
@@ -68,12 +68,13 @@ def close_spellings(q: str, *, using: str = DEFAULT_DB_ALIAS) -> list[tuple[str,
 
 
 # The items a resident may find (active, of an active member of one of their neighbourhoods, not
-# their own, nor of someone either of them blocked) within a radius of a point, as (id, longitude, latitude), with optional filters
+# their own, nor of someone either of them blocked) within a radius of a point, as (id, the graph
+# it was snapped on, its snapped places, longitude, latitude: geo.snapping), with optional filters
 # below. Fixed SQL put together from fixed parts: the ORM took longer to build and compile this
 # query than PostgreSQL took to run it. tests/sharing/test_items.py checks it against the same
 # rules written with the ORM (items_visible_to, items_available, SearchQuery).
 _CANDIDATES_SQL = """
-    SELECT i.id, ST_X(i.location::geometry), ST_Y(i.location::geometry)
+    SELECT i.id, i.snap_graph, i.snap, ST_X(i.location::geometry), ST_Y(i.location::geometry)
     FROM sharing_item i
     WHERE i.status = %(active)s AND i.owner_id <> %(me)s
       AND ST_DWithin(
@@ -126,6 +127,38 @@ def _text_tsquery(q: str, params: dict[str, Any], *, using: str = DEFAULT_DB_ALI
     return f"({written}) || ({' && '.join(groups)})"
 
 
+def _candidates_sql(
+    *,
+    user: User,
+    neighbourhood_ids: list[int],
+    origin: Point,
+    radius_m: float,
+    q: str | None,
+    category: str | None,
+    period: tuple[datetime, datetime] | None,
+    using: str,
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {
+        "active": Item.Status.ACTIVE.value,
+        "member": Membership.Status.ACTIVE.value,
+        "me": user.pk,
+        "hoods": neighbourhood_ids,
+        "x": origin.x,
+        "y": origin.y,
+        "radius": radius_m,
+    }
+    sql = _CANDIDATES_SQL
+    if q:
+        sql += _CANDIDATES_TEXT.format(tsquery=_text_tsquery(q, params, using=using))
+    if category:
+        sql += _CANDIDATES_CATEGORY
+        params["category"] = category
+    if period is not None:
+        sql += _CANDIDATES_FREE
+        params.update(holding=list(Loan.HOLDING), starts=period[0], ends=period[1])
+    return sql, params
+
+
 def item_candidates(
     *,
     user: User,
@@ -143,27 +176,53 @@ def item_candidates(
     lag costs nothing here, and this is the costliest read of a search."""
 
     def read(using: str) -> list[tuple[int, float, float]]:
-        params: dict[str, Any] = {
-            "active": Item.Status.ACTIVE.value,
-            "member": Membership.Status.ACTIVE.value,
-            "me": user.pk,
-            "hoods": neighbourhood_ids,
-            "x": origin.x,
-            "y": origin.y,
-            "radius": radius_m,
-        }
-        sql = _CANDIDATES_SQL
-        if q:
-            sql += _CANDIDATES_TEXT.format(tsquery=_text_tsquery(q, params, using=using))
-        if category:
-            sql += _CANDIDATES_CATEGORY
-            params["category"] = category
-        if period is not None:
-            sql += _CANDIDATES_FREE
-            params.update(holding=list(Loan.HOLDING), starts=period[0], ends=period[1])
+        sql, params = _candidates_sql(
+            user=user,
+            neighbourhood_ids=neighbourhood_ids,
+            origin=origin,
+            radius_m=radius_m,
+            q=q,
+            category=category,
+            period=period,
+            using=using,
+        )
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(f"SELECT c.id, c.x, c.y FROM ({sql}) AS c(id, g, s, x, y)", params)  # noqa: S608
             return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+
+    return on_replica(read)
+
+
+def items_reachable(
+    *,
+    user: User,
+    neighbourhood_ids: list[int],
+    origin: Point,
+    seconds: float,
+    profile: str,
+    q: str | None = None,
+    category: str | None = None,
+    period: tuple[datetime, datetime] | None = None,
+) -> Reachable:
+    """The items of :func:`item_candidates` reachable from ``origin`` within ``seconds`` with
+    ``profile``, sorted by travel time: one statement reads the candidates with their stored
+    places on the street network (``geo.snapping``), then one bounded search times them all.
+    Read from the replica as :func:`item_candidates` is."""
+
+    def read(using: str) -> Reachable:
+        sql, params = _candidates_sql(
+            user=user,
+            neighbourhood_ids=neighbourhood_ids,
+            origin=origin,
+            radius_m=reach_radius_m(seconds, profile),
+            q=q,
+            category=category,
+            period=period,
+            using=using,
+        )
+        return reachable_snapped(
+            origin=origin, seconds=seconds, profile=profile, using=using, inner=sql, params=params
+        )
 
     return on_replica(read)
 
@@ -306,16 +365,16 @@ def items_nearby(
             raise NoHomeError()
         origin = blurred_point(user.home)
     period = (available_from, available_until) if available_from and available_until else None
-    rows = item_candidates(
+    reachable = items_reachable(
         user=user,
         neighbourhood_ids=ids,
         origin=origin,
-        radius_m=reach_radius_m(minutes * 60, profile),
+        seconds=minutes * 60,
+        profile=profile,
         q=q,
         category=category,
         period=period,
     )
-    reachable = reachable_rows(origin=origin, seconds=minutes * 60, profile=profile, rows=rows)
     return NearbySearch(reachable=reachable, queryset=nearby_page_queryset())
 
 

@@ -44,7 +44,7 @@ from backend.errors import NotFoundError
 from geo.graph import network_for_point
 from geo.privacy import blurred_point
 from geo.profiles import get_profile
-from geo.selectors import Reachable, reach_radius_m, reachable_rows
+from geo.selectors import Reachable
 from neighbourhoods.models import Membership
 from neighbourhoods.selectors import require_active_member, share_a_neighbourhood, staff_require
 from sharing.models import (
@@ -57,7 +57,7 @@ from sharing.models import (
     Report,
     WantedRequest,
 )
-from sharing.selectors import Reliability, blocked_user_ids, item_candidates, reliability
+from sharing.selectors import Reliability, blocked_user_ids, items_reachable, reliability
 from sharing.services.items import normalize
 
 WEIGHT_NEARNESS = 0.5
@@ -134,17 +134,15 @@ def wanted_matches(wanted: WantedRequest, *, neighbourhood_ids: list[int] | None
     budget = float(wanted.minutes * 60)
 
     def reachable_for(text: str) -> Reachable:
-        rows = item_candidates(
+        return items_reachable(
             user=requester,
             neighbourhood_ids=ids,
             origin=wanted.location,
-            radius_m=reach_radius_m(budget, wanted.profile),
+            seconds=budget,
+            profile=wanted.profile,
             q=text,
             category=wanted.category or None,
             period=(wanted.period.lower, wanted.period.upper),
-        )
-        return reachable_rows(
-            origin=wanted.location, seconds=budget, profile=wanted.profile, rows=rows
         )
 
     text = wanted.title

@@ -51,6 +51,12 @@ CELERY_BEAT_SCHEDULE = {
     "accounts.idempotency_purge": {"task": "accounts.idempotency_purge", "schedule": 3600.0},
     # Data exports past their DATA_EXPORT_DAYS: their files deleted, the exports marked expired.
     "accounts.exports_purge": {"task": "accounts.exports_purge", "schedule": 3600.0},
+    # geo/tasks.py: located rows written in bulk (or before any graph) get their snapped places;
+    # an import queues the same job at once (geo.snapping).
+    "geo.snap_pending": {
+        "task": "geo.snap_pending",
+        "schedule": env.float("GEO_SNAP_SWEEP_SECONDS", default=600.0),
+    },
     # notifications/tasks.py: pushes the queue could not send yet; the event log's retention.
     "notifications.push_sweep": {"task": "notifications.push_sweep", "schedule": 30.0},
     "notifications.events_prune": {"task": "notifications.events_prune", "schedule": 3600.0},

@@ -9,6 +9,7 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from geo.models import SnappedPlace
 from pooling.models.choices import DropKind, VehicleKind
 
 # --- merchants ------------------------------------------------------------------------------------
@@ -45,7 +46,7 @@ class Merchant(models.Model):
 # --- places ---------------------------------------------------------------------------------------
 
 
-class Hub(models.Model):
+class Hub(SnappedPlace):
     """Where carriers drop a neighbourhood's parcels, and where every round starts and ends."""
 
     name = models.CharField(_("name"), max_length=120)
@@ -142,9 +143,12 @@ class CourierDutyChange(models.Model):
         ]
 
 
-class RelayPoint(models.Model):
+class RelayPoint(SnappedPlace):
     """A shop, a locker, a post office, or a resident who volunteers to receive parcels for their
     block (a neighbour host, with the capacity and hours they offer)."""
+
+    # Searches reach the place shown to others (a neighbour host's blur cell, never the home).
+    snapped_field = "public_location"
 
     class Kind(models.TextChoices):
         SHOP = "shop", _("shop")

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from accounts.models import User
 from geo.privacy import blurred_point
+from geo.snapping import snap_fields
 from neighbourhoods.models import Neighbourhood
 from pooling.models import Courier, Hub, Merchant, RelayPoint
 from pooling.webhooks import MerchantCredentials, api_key_hash, credentials_new
@@ -131,9 +132,5 @@ def relays_follow_home(*, operator: User) -> int:
     hosted = RelayPoint.objects.filter(kind=RelayPoint.Kind.NEIGHBOUR_HOST, operator=operator)
     if operator.home is None:
         return hosted.update(is_active=False)
-    return hosted.update(
-        location=operator.home,
-        public_location=public_location_for(
-            kind=RelayPoint.Kind.NEIGHBOUR_HOST, location=operator.home
-        ),
-    )
+    public = public_location_for(kind=RelayPoint.Kind.NEIGHBOUR_HOST, location=operator.home)
+    return hosted.update(location=operator.home, public_location=public, **snap_fields(public))

@@ -22,6 +22,7 @@ from psycopg.types.range import Range
 from accounts.models import User
 from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from geo.privacy import blurred_point
+from geo.snapping import snap_fields
 from neighbourhoods.selectors import require_active_member
 from sharing.locks import lock
 from sharing.models import BlockedPeriod, Item, ItemPhoto
@@ -120,7 +121,7 @@ def items_follow_home(*, owner: User) -> int:
     return (
         Item.objects.filter(owner=owner)
         .exclude(location=cell)
-        .update(location=cell, updated_at=timezone.now())
+        .update(location=cell, updated_at=timezone.now(), **snap_fields(cell))
     )
 
 
