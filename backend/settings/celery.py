@@ -51,6 +51,11 @@ CELERY_BEAT_SCHEDULE = {
     "accounts.idempotency_purge": {"task": "accounts.idempotency_purge", "schedule": 3600.0},
     # Data exports past their DATA_EXPORT_DAYS: their files deleted, the exports marked expired.
     "accounts.exports_purge": {"task": "accounts.exports_purge", "schedule": 3600.0},
+    # assistance/tasks.py: what volunteers did for assisted members, past ASSISTANCE_AUDIT_DAYS.
+    "assistance.audit_purge": {
+        "task": "assistance.audit_purge",
+        "schedule": crontab(minute=37, hour=3),
+    },
     # notifications/tasks.py: pushes the queue could not send yet; the event log's retention.
     "notifications.push_sweep": {"task": "notifications.push_sweep", "schedule": 30.0},
     "notifications.events_prune": {"task": "notifications.events_prune", "schedule": 3600.0},
