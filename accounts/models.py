@@ -132,7 +132,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
             # Nobody logs in to an assisted account: its password is unusable (Django's "!...").
             models.CheckConstraint(
-                condition=Q(is_assisted=False) | Q(password__startswith="!"),
+                condition=Q(is_assisted=False) | Q(password__startswith="!"),  # noqa: S106
                 name="accounts_user_assisted_no_password",
             ),
         ]

@@ -338,12 +338,8 @@ def _member_page(
             "role": "lender" if loan.lender_id == member.pk else "borrower",
             "other": loan.borrower if loan.lender_id == member.pk else loan.lender,
             "steps": _loan_steps(loan, member),
-            "form": pick(
-                f"loan_action:loan{loan.pk}",
-                lambda loan=loan: LoanActionForm(
-                    initial={"loan": loan.pk}, prefix=f"loan{loan.pk}"
-                ),
-            ),
+            "form": bound.get(f"loan_action:loan{loan.pk}")
+            or LoanActionForm(initial={"loan": loan.pk}, prefix=f"loan{loan.pk}"),
         }
         for loan in selectors.member_loans(member)
     ]
