@@ -18,18 +18,28 @@ class UserAdmin(admin.ModelAdmin):
         "is_staff",
         "is_superuser",
         "is_active",
+        "is_assisted",
         "date_joined",
     ]
-    list_filter = ["is_staff", "is_superuser", "is_active", "language", "groups"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "is_assisted", "language", "groups"]
     search_fields = ["email", "display_name"]
     ordering = ["email"]
     filter_horizontal = ["groups", "user_permissions"]
-    readonly_fields = ["date_joined", "last_login"]
+    readonly_fields = ["date_joined", "last_login", "is_assisted"]
     fieldsets = [
-        (None, {"fields": ["email", "display_name", "language", "home_address"]}),
+        (None, {"fields": ["email", "display_name", "language", "home_address", "phone"]}),
         (
             _("Access"),
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+            {
+                "fields": [
+                    "is_active",
+                    "is_assisted",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                ]
+            },
         ),
         (_("Dates"), {"fields": ["date_joined", "last_login"]}),
     ]

@@ -79,11 +79,16 @@ def mail_to_user(
     *,
     to: str | None = None,
     headers: Mapping[str, str] | None = None,
-) -> MailOutbox:
-    """A mail to a person, in their language, at their address (or ``to``)."""
-    full = {"user": user, "name": user.display_name or user.email.split("@")[0], **(context or {})}
+) -> MailOutbox | None:
+    """A mail to a person, in their language, at their address (or ``to``). ``None``: the person
+    has no address (an assisted member, who reads no mail) and nothing is sent."""
+    address = to or user.email
+    if not address:
+        return None
+    name = user.display_name or address.split("@")[0]
+    full = {"user": user, "name": name, **(context or {})}
     return mail_queue(
-        to=to or user.email,
+        to=address,
         template=template,
         context=full,
         language=user.language,

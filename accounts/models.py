@@ -61,7 +61,11 @@ class User(SnappedPlace, AbstractBaseUser, PermissionsMixin):
 
     snapped_field = "home"  # where the home meets the street network (geo.snapping)
 
-    email = models.EmailField(_("email"), unique=True)
+    # Everyone signs in with their address, but for an assisted member (``is_assisted``): a
+    # resident without a smartphone whom a volunteer of the association registered and helps at
+    # its permanence. They have no address (none is made up) and no usable password until they
+    # take their account over (``accounts.services.assisted``); a check constraint holds it.
+    email = models.EmailField(_("email"), unique=True, null=True, blank=True)
     display_name = models.CharField(_("display name"), max_length=80, blank=True)
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.FRENCH
@@ -70,6 +74,15 @@ class User(SnappedPlace, AbstractBaseUser, PermissionsMixin):
         _("home"), srid=settings.GEO_SRID, geography=True, null=True, blank=True
     )
     home_address = models.CharField(_("home address"), max_length=300, blank=True)
+    # How the association reaches an assisted member (never shown to other residents).
+    phone = models.CharField(_("phone number"), max_length=32, blank=True)
+    is_assisted = models.BooleanField(
+        _("assisted member"),
+        default=False,
+        help_text=_(
+            "Registered by a volunteer, who acts on their behalf at the association's permanence."
+        ),
+    )
     notification_preferences = models.JSONField(default=dict, blank=True)
     # How the person gets about on foot or wheels: the default profile wherever "near" is
     # computed for them (nearby items, their wanted requests, relay points); an explicit
@@ -114,6 +127,17 @@ class User(SnappedPlace, AbstractBaseUser, PermissionsMixin):
                 condition=Q(walking_profile__in=list(WALKING_PROFILES)),
                 name="accounts_user_walking_profile_valid",
             ),
+            # An address for everyone but an assisted member, who has none (never a made-up one).
+            models.CheckConstraint(
+                condition=Q(is_assisted=False, email__isnull=False)
+                | Q(is_assisted=True, email__isnull=True),
+                name="accounts_user_email_unless_assisted",
+            ),
+            # Nobody logs in to an assisted account: its password is unusable (Django's "!...").
+            models.CheckConstraint(
+                condition=Q(is_assisted=False) | Q(password__startswith="!"),  # noqa: S106
+                name="accounts_user_assisted_no_password",
+            ),
         ]
 
     @property
@@ -122,7 +146,7 @@ class User(SnappedPlace, AbstractBaseUser, PermissionsMixin):
         (never the whole address); "former member" once the account is deleted."""
         if self.deleted_at is not None:
             return str(FORMER_MEMBER)
-        return self.display_name or self.email.split("@")[0]
+        return self.display_name or (self.email or "").split("@")[0]
 
     @property
     def is_deleted(self) -> bool:
@@ -133,7 +157,7 @@ class User(SnappedPlace, AbstractBaseUser, PermissionsMixin):
         return self.email_verified_at is not None
 
     def __str__(self) -> str:
-        return self.display_name or self.email
+        return self.display_name or self.email or f"#{self.pk}"
 
 
 class Consent(models.Model):
@@ -144,12 +168,32 @@ class Consent(models.Model):
         TERMS = "terms", _("terms of use")
         PRIVACY = "privacy", _("privacy notice")
 
+    class Method(models.TextChoices):
+        """How the person consented: in the app themself, or to a volunteer of the association
+        (an assisted member: aloud at the desk, or on a signed paper form)."""
+
+        APP = "app", _("in the app, by the person")
+        ORAL = "oral", _("aloud, to a volunteer at the association's desk")
+        PAPER = "paper", _("on a paper form signed at the association's desk")
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents"
     )
     document = models.CharField(max_length=8, choices=Document.choices)
     version = models.CharField(max_length=20)
     accepted_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.APP)
+    # The volunteer who read the documents to the person and recorded their consent (oral or
+    # paper); nobody for a consent given in the app.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Where the proof is kept (e.g. "paper form filed in the desk's binder, 2026").
+    note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
@@ -158,6 +202,14 @@ class Consent(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(document__in=["terms", "privacy"]), name="accounts_consent_document"
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=["app", "oral", "paper"]), name="accounts_consent_method"
+            ),
+            # A consent given in the app is the person's own: nobody recorded it for them.
+            models.CheckConstraint(
+                condition=~Q(method="app") | Q(recorded_by__isnull=True),
+                name="accounts_consent_app_is_own",
             ),
         ]
 
@@ -200,6 +252,9 @@ class AccountToken(models.Model):
     class Purpose(models.TextChoices):
         VERIFY_EMAIL = "verify_email", _("address verification")
         PASSWORD_RESET = "password_reset", _("password reset")
+        # An assisted member takes their account over: the address the link went to becomes
+        # theirs, with the password they choose.
+        TAKE_OVER = "take_over", _("taking over an assisted account")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_tokens"
@@ -215,7 +270,7 @@ class AccountToken(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(purpose__in=["verify_email", "password_reset"]),
+                condition=Q(purpose__in=["verify_email", "password_reset", "take_over"]),
                 name="accounts_token_purpose",
             )
         ]

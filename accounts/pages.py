@@ -19,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.services.assisted import assisted_take_over
 from accounts.services.credentials import (
     email_verify,
     password_reset_confirm,
@@ -110,6 +111,43 @@ def reset_password(request: HttpRequest) -> HttpResponse:
         title=title,
         ok=True,
         message=_("Your password has changed. Log in with it in the app."),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def take_over(request: HttpRequest) -> HttpResponse:
+    """An assisted member takes their account over: the link's address becomes theirs, with the
+    password they choose here (``accounts.services.assisted``)."""
+    title = _("Take your account over")
+    token = _token(request)
+    labels = {"password": _("Choose a password"), "submit": _("Take my account over")}
+    if not token:
+        return _page(request, 400, title=title, message=_("This link is not valid."))
+    if request.method == "GET":
+        return _page(request, title=title, form="password", token=token, labels=labels)
+    if _throttled(request, AccountLinkThrottle()):
+        return _page(request, 429, title=title, message=_("Too many attempts: try later."))
+    try:
+        user = assisted_take_over(secret=token, password=_form(request).get("password", ""))
+    except DomainError as error:
+        errors = [str(m) for messages in error.fields.values() for m in messages]
+        if error.code == "invalid" and errors:
+            return _page(
+                request,
+                400,
+                title=title,
+                form="password",
+                token=token,
+                labels=labels,
+                errors=errors,
+            )
+        return _page(request, 400, title=title, message=str(error.message))
+    return _page(
+        request,
+        title=title,
+        ok=True,
+        message=_("Your account is yours: log in to the app with %(email)s and this password.")
+        % {"email": user.email},
     )
 
 

@@ -114,6 +114,28 @@ def membership_refuse(*, staff: User, membership_id: int) -> Membership:
 
 
 @transaction.atomic
+def membership_add(*, staff: User, user: User, neighbourhood_id: int) -> Membership:
+    """The association makes ``user`` an active member of one of its neighbourhoods at once (a
+    resident it registers at its desk: an assisted member). Only the staff who run the
+    neighbourhood may (``NotStaffError``); an existing membership is refused (409)."""
+    staff_require(staff, neighbourhood_id)
+    neighbourhood = Neighbourhood.objects.filter(pk=neighbourhood_id).first()
+    if neighbourhood is None:
+        raise NotFoundError()
+    if Membership.objects.filter(user=user, neighbourhood=neighbourhood).exists():
+        raise ConflictError(
+            _("This person is already a member of this neighbourhood."), code="already_member"
+        )
+    return Membership.objects.create(
+        user=user,
+        neighbourhood=neighbourhood,
+        status=Membership.Status.ACTIVE,
+        decided_by=staff,
+        decided_at=timezone.now(),
+    )
+
+
+@transaction.atomic
 def membership_suspend(*, staff: User, membership_id: int, reason: str) -> Membership:
     """Marks the membership suspended, with its reason. The caller (``sharing``'s
     ``member_suspend``) draws the consequences and tells the member, in the same transaction."""

@@ -18,7 +18,7 @@ class VoisinageAdminSite(admin.AdminSite):
     index_template = "admin/panel/index.html"
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        from panel import rounds, views
+        from panel import assisted, rounds, views
 
         wrap = self.admin_view
         return [
@@ -43,6 +43,18 @@ class VoisinageAdminSite(admin.AdminSite):
                 name="panel_batch_progress",
             ),
             path("rounds/plan/", wrap(views.batch_plan_now), name="panel_batch_plan"),
+            # The permanence: volunteers act for the assisted members of their association.
+            path("assisted/", wrap(assisted.assisted_list), name="panel_assisted_list"),
+            path(
+                "assisted/register/",
+                wrap(assisted.assisted_register),
+                name="panel_assisted_register",
+            ),
+            path(
+                "assisted/<int:member_id>/",
+                wrap(assisted.assisted_member),
+                name="panel_assisted_member",
+            ),
             # French by default, English available: the choice is kept in a cookie.
             path("language/", set_language, name="panel_language"),
             *super().get_urls(),

@@ -30,6 +30,7 @@ STAFF_PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("pooling", "courier", ("view",)),
     ("pooling", "order", ("view",)),
     ("pooling", "batch", ("view", "add", "change")),
+    ("assistance", "assistedaction", ("view",)),
 )
 
 

@@ -83,6 +83,8 @@ def _verification_send(user: User, email: str, *, change: bool) -> None:
 
 
 def _reset_send(user: User, template: str = "password_reset") -> None:
+    if not user.email:
+        return  # an assisted member: no address to send a link to (accounts.services.assisted)
     minutes = settings.ACCOUNT_PASSWORD_RESET_MINUTES
     secret = account_token_issue(
         user=user,
@@ -140,7 +142,7 @@ def email_verification_resend(*, user: User) -> None:
     with transaction.atomic():
         if pending is not None and pending.email != user.email:
             _verification_send(user, pending.email, change=True)
-        elif user.email_verified_at is None:
+        elif user.email_verified_at is None and user.email:
             _verification_send(user, user.email, change=False)
 
 

@@ -123,6 +123,9 @@ def user_delete(
         user.display_name = ""
         user.home = None
         user.home_address = ""
+        user.phone = ""
+        # A former member is nobody's assisted member any more (and has the placeholder address).
+        user.is_assisted = False
         user.notification_preferences = {}
         # Wheelchair says something of the person's health: back to the default.
         user.walking_profile = WalkingProfile.WALK
@@ -165,6 +168,9 @@ ACCOUNTS_HANDLER = rgpd.RgpdHandler(
     name="accounts",
     covers=(
         ("accounts.Consent", "user"),
+        # Kept: a consent a volunteer recorded for an assisted member stays the member's proof,
+        # recorded by a former member.
+        ("accounts.Consent", "recorded_by"),
         ("accounts.AuthSession", "user"),
         ("accounts.AccountToken", "user"),
         ("accounts.DataExport", "user"),

@@ -139,6 +139,8 @@ def accounts_export(user: User, writer: rgpd.ExportWriter) -> None:
                 "walking_profile",
                 "home",
                 "home_address",
+                "phone",
+                "is_assisted",
                 "notification_preferences",
                 "email_verified_at",
                 "terms_version",
@@ -153,7 +155,7 @@ def accounts_export(user: User, writer: rgpd.ExportWriter) -> None:
         rgpd.rows(
             Consent.objects.filter(user=user)
             .order_by("accepted_at", "pk")
-            .values("document", "version", "accepted_at")
+            .values("document", "version", "accepted_at", "method", "note")
         ),
     )
     writer.json(

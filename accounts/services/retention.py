@@ -59,6 +59,8 @@ def unverified_accounts_candidates(*, now: datetime | None = None) -> QuerySet[U
             deleted_at__isnull=True,
             is_staff=False,
             is_superuser=False,
+            # An assisted member has no address to verify: the association looks after them.
+            is_assisted=False,
             date_joined__lt=cutoff,
         )
         .filter(Q(last_login__isnull=True) | Q(last_login__lt=cutoff))

@@ -170,12 +170,24 @@ def user_update_profile(
 
 
 def consent_record(
-    *, user: User, terms_version: str | None = None, privacy_version: str | None = None
+    *,
+    user: User,
+    terms_version: str | None = None,
+    privacy_version: str | None = None,
+    method: str = Consent.Method.APP,
+    recorded_by: User | None = None,
+    note: str = "",
 ) -> User:
     """The person accepts the terms and the privacy notice (the versions in force by default):
-    one ``Consent`` row per document and version, the latest on the user."""
+    one ``Consent`` row per document and version, the latest on the user.
+
+    ``method``: in the app (the person themself), or aloud or on paper to ``recorded_by``, a
+    volunteer of the association (an assisted member's consent), with ``note`` saying where the
+    proof is kept."""
     terms_version = terms_version or settings.TERMS_VERSION
     privacy_version = privacy_version or settings.PRIVACY_VERSION
+    if method == Consent.Method.APP:
+        recorded_by, note = None, ""
     now = timezone.now()
     with transaction.atomic():
         for document, version in (
@@ -183,7 +195,15 @@ def consent_record(
             (Consent.Document.PRIVACY, privacy_version),
         ):
             Consent.objects.get_or_create(
-                user=user, document=document, version=version, defaults={"accepted_at": now}
+                user=user,
+                document=document,
+                version=version,
+                defaults={
+                    "accepted_at": now,
+                    "method": method,
+                    "recorded_by": recorded_by,
+                    "note": note[:200],
+                },
             )
         User.objects.filter(pk=user.pk).update(
             terms_version=terms_version, privacy_version=privacy_version

@@ -67,6 +67,10 @@ ACCOUNT_TOKENS_KEEP_DAYS = env.int("ACCOUNT_TOKENS_KEEP_DAYS", default=7)
 # tokens are refused from the first moment; the days leave the trace of a recent sign-out).
 ACCOUNT_SESSIONS_KEEP_DAYS = env.int("ACCOUNT_SESSIONS_KEEP_DAYS", default=7)
 
+# What volunteers did on behalf of assisted members (assistance.AssistedAction: both names, the
+# action, its object, when) is deleted this many days after the action (assistance.audit_purge).
+ASSISTANCE_AUDIT_DAYS = env.int("ASSISTANCE_AUDIT_DAYS", default=365)
+
 # --- The RGPD's rights: deletion and export ------------------------------------------------------
 # Files only their owner may download (data exports): never under MEDIA_ROOT, which the web
 # server may serve as it is.

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "notifications",
     "sharing",
     "pooling",
+    # On top of the domains: what volunteers do for assisted members.
+    "assistance",
     # After the apps whose permissions it groups for the association's volunteers.
     "panel",
     # CORS for a browser build of the apps (see security.py).

@@ -57,6 +57,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "geo.snap_pending",
         "schedule": env.float("GEO_SNAP_SWEEP_SECONDS", default=600.0),
     },
+    # assistance/tasks.py: what volunteers did for assisted members, past ASSISTANCE_AUDIT_DAYS.
+    "assistance.audit_purge": {
+        "task": "assistance.audit_purge",
+        "schedule": crontab(minute=37, hour=3),
+    },
     # notifications/tasks.py: pushes the queue could not send yet; the event log's retention.
     "notifications.push_sweep": {"task": "notifications.push_sweep", "schedule": 30.0},
     "notifications.events_prune": {"task": "notifications.events_prune", "schedule": 3600.0},

@@ -69,8 +69,8 @@ DELIVERIES: tuple[EventType, ...] = (
     EventType(
         name="order.delivered",
         subject=ORDER_SUBJECT,
-        description="Your order was delivered (place: home, relay or neighbour; proof: photo "
-        "or code).",
+        description="Your order was delivered (place: home, relay or neighbour; proof: photo, "
+        "code, pickup_code, or resident when the resident confirmed having it in hand).",
         fields={
             "order_id": INT,
             "merchant_name": STR,

@@ -2,6 +2,6 @@
 domains never import the panel (an import-linter contract). ``django.contrib.admin``'s
 autodiscovery imports this package; each module registers one domain's models."""
 
-from panel.admin import neighbourhoods, pooling, sharing
+from panel.admin import assistance, neighbourhoods, pooling, sharing
 
-__all__ = ["neighbourhoods", "pooling", "sharing"]
+__all__ = ["assistance", "neighbourhoods", "pooling", "sharing"]

@@ -171,7 +171,7 @@ class MembershipAdmin(ObjectActionsMixin, ScopedModelAdmin):
 
     @admin.display(description=gettext_lazy("email"), ordering="user__email")
     def email(self, obj: Membership) -> str:
-        return obj.user.email
+        return obj.user.email or ""  # an assisted member has none
 
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj: Membership) -> str:

@@ -110,7 +110,7 @@ class ReportAdmin(ObjectActionsMixin, ScopedModelAdmin):
             return format_html("{}<br>{}", obj.item.title, obj.item.description)
         if obj.message is not None:
             return obj.message.body
-        return obj.member.email if obj.member else ""
+        return (obj.member.email or "") if obj.member else ""
 
     @admin.display(description=gettext_lazy("reason"))
     def reason_text(self, obj: Report) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from backend.errors import NotFoundError
@@ -89,6 +90,54 @@ def pickup_confirm(
                 "delivered_at": timezone.localtime(order.delivered_at).isoformat(),
                 "place": relay.drop_kind,
                 "proof": "pickup_code",
+            },
+            recipients=[order.resident_id],
+        )
+    return PickupOutcome(order, True)
+
+
+def order_receipt_confirm(*, resident: User, order_id: int) -> PickupOutcome:
+    """The resident says their parcel is in their hands: an order of theirs waiting at a relay
+    point or a neighbour host's (``awaiting_pickup``) is delivered, proof ``resident``.
+
+    For a parcel handed over without the operator's confirmation: an assisted member's, which the
+    association's volunteer confirms for them at its permanence. Another person's order is 404;
+    an order not waiting anywhere is 409 (a home delivery is confirmed by its courier, with the
+    resident's code); one already delivered answers ``applied: false``."""
+    now = timezone.now()
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update().filter(pk=order_id, resident_id=resident.pk).first()
+        )
+        if order is None:
+            raise OrderNotFoundError()
+        if order.status == Order.Status.DELIVERED:
+            return PickupOutcome(order, False)
+        if order.status != Order.Status.AWAITING_PICKUP:
+            raise PickupStateError(_("This parcel is not waiting for you at a relay point."))
+        assignment = (
+            Assignment.objects.filter(
+                order_id=order.pk,
+                released_at__isnull=True,
+                outcome=Assignment.Outcome.DELIVERED,
+                stop__relay_point__isnull=False,
+            )
+            .select_related("stop__relay_point")
+            .first()
+        )
+        arrived = assignment.stop.done_at if assignment is not None and assignment.stop else None
+        order.status = Order.Status.DELIVERED
+        order.delivered_at = max(now, arrived) if arrived is not None else now
+        order.save(update_fields=["status", "delivered_at", "updated_at"])
+        relay = assignment.stop.relay_point if assignment is not None and assignment.stop else None
+        notify(
+            event_type="order.delivered",
+            data={
+                "order_id": order.pk,
+                "merchant_name": order.merchant_name,
+                "delivered_at": timezone.localtime(order.delivered_at).isoformat(),
+                "place": relay.drop_kind if relay is not None else "relay",
+                "proof": "resident",
             },
             recipients=[order.resident_id],
         )

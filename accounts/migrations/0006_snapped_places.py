@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_user_walking_profile'),
+        ('accounts', '0005_assisted_members'),
     ]
 
     operations = [
