@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "notifications",
     "sharing",
     "pooling",
+    # The associations' figures as open data (docs/opendata.md).
+    "opendata",
     # After the apps whose permissions it groups for the association's volunteers.
     "panel",
     # CORS for a browser build of the apps (see security.py).
