@@ -95,7 +95,12 @@ def test_the_json_file_validates_against_its_published_schema(client, published)
         {"version": document["figures"][0]["co2_factors_version"], "factors": co2.factors_public()}
     ]
     rows = [(r["period"], r["neighbourhood_name"]) for r in document["figures"]]
-    assert rows == [("2026-02", "Nord"), ("2026-02", "Sud"), ("2026-03", "Nord"), ("2026-03", "Sud")]
+    assert rows == [
+        ("2026-02", "Nord"),
+        ("2026-02", "Sud"),
+        ("2026-03", "Nord"),
+        ("2026-03", "Sud"),
+    ]
     feb_n, feb_s, mar_n, mar_s = document["figures"]
     # 7 loans in February, 14 in March (as many objects: each loan its own, February's over).
     assert (feb_n["loans"], feb_n["objects_shared"], mar_n["loans"]) == (5, 5, 10)
@@ -126,7 +131,7 @@ def test_a_file_breaking_the_rules_fails_its_schema(client, published):
 
 
 def test_the_csv_file_validates_against_its_published_table_schema(client, published, tmp_path):
-    association, north, south = published
+    association, _north, south = published
     answer = _get(client, f"{association.slug}/figures.csv", HTTP_ACCEPT="text/csv")
     assert answer.status_code == 200
     assert answer["Content-Type"] == "text/csv; charset=utf-8"
@@ -295,9 +300,12 @@ def test_cacheable_with_an_etag_answered_304(client, published):
         again = _get(client, path, HTTP_IF_NONE_MATCH=etag)
         assert again.status_code == 304 and again.content == b""
     csv_answer = _get(client, f"{association.slug}/figures.csv")
-    assert _get(
-        client, f"{association.slug}/figures.csv", HTTP_IF_NONE_MATCH=csv_answer["ETag"]
-    ).status_code == 304
+    assert (
+        _get(
+            client, f"{association.slug}/figures.csv", HTTP_IF_NONE_MATCH=csv_answer["ETag"]
+        ).status_code
+        == 304
+    )
 
 
 def test_any_origin_may_read_them(client, published):
