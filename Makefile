@@ -27,7 +27,7 @@ DEMO_PBF := var/osm/helsinki.osm.pbf
 export VOISINAGE_DEMO_PBF := $(abspath $(DEMO_PBF))
 OSM_PBF ?= $(DEMO_PBF)
 # Every package of the project: what mypy checks (import-linter reads pyproject.toml).
-PACKAGES := backend accounts neighbourhoods geo sharing pooling notifications assistance panel
+PACKAGES := backend accounts neighbourhoods geo sharing pooling notifications assistance opendata panel
 
 .PHONY: run test lint bench setup system venv db messages demo-data demo serve clean help
 

@@ -178,6 +178,12 @@ class TileThrottle(IPThrottle):
     scope = "tiles"
 
 
+class OpenDataThrottle(IPThrottle):
+    """The associations' open data, public: per address."""
+
+    scope = "opendata"
+
+
 class WantedCreateThrottle(UserThrottle):
     """New wanted requests: each one notifies neighbours."""
 

@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("sharing.urls")),
     path("", include("notifications.urls")),
     path("", include("pooling.urls")),
+    path("", include("opendata.urls")),
 ]
 
 urlpatterns = [

@@ -146,7 +146,7 @@ def _seed(args: argparse.Namespace) -> None:
         Association.objects.all().delete()
         User.objects.filter(email__endswith=f"@{EMAIL_DOMAIN}").delete()
         lon0, lat0, lon1, lat1 = (float(v) for v in net.bounds)
-        association = Association.objects.create(name="Busy hour")
+        association = Association.objects.create(name="Busy hour", slug="busy-hour")
         neighbourhood = Neighbourhood.objects.create(
             association=association,
             name=args.pbf.name,

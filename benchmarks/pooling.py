@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     # Keep a margin from the extract's edge, where ways are clipped.
     mx, my = (b[2] - b[0]) * 0.06, (b[3] - b[1]) * 0.06
     bbox = (b[0] + mx, b[1] + my, b[2] - mx, b[3] - my)
-    association = Association.objects.create(name="Bench")
+    association = Association.objects.create(name="Bench", slug="bench")
     neighbourhood = Neighbourhood.objects.create(
         association=association,
         name="Bench",

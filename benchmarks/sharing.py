@@ -96,7 +96,7 @@ def _populate(args: argparse.Namespace) -> None:
         Association.objects.all().delete()
         User.objects.filter(email__endswith="@bench.voisinage").delete()
         lon0, lat0, lon1, lat1 = (float(v) for v in net.bounds)
-        association = Association.objects.create(name="Bench")
+        association = Association.objects.create(name="Bench", slug="bench")
         neighbourhood = Neighbourhood.objects.create(
             association=association,
             name=args.pbf.name,

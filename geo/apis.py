@@ -4,19 +4,18 @@ serialize."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.negotiation import AnyAccept
 from backend.throttling import GeoThrottle, TileThrottle
 from geo import selectors, tiles
 from geo.serializers import (
@@ -100,16 +99,6 @@ class MatrixApi(APIView):
         return Response(MatrixSerializer(out).data)
 
 
-class _AnyAccept(BaseContentNegotiation):
-    """A tile is bytes whatever the client accepts; an error is JSON (the first renderer)."""
-
-    def select_parser(self, request: Any, parsers: Any) -> Any:
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
-        return (renderers[0], renderers[0].media_type)
-
-
 def _accepts_gzip(header: str) -> bool:
     for part in header.lower().split(","):
         name, _, params = part.partition(";")
@@ -129,7 +118,8 @@ class StreetTileApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [TileThrottle]
-    content_negotiation_class = _AnyAccept
+    # A tile is bytes whatever the client accepts; an error is JSON.
+    content_negotiation_class = AnyAccept
 
     @extend_schema(
         operation_id="geo_street_tile",

@@ -17,12 +17,41 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Association(models.Model):
+    class OpenDataLicence(models.TextChoices):
+        """The open licences an association may publish its figures under (docs/opendata.md)."""
+
+        ETALAB = "etalab-2.0", _("Licence Ouverte / Open Licence 2.0 (Etalab)")
+        ODBL = "ODbL-1.0", _("Open Database License (ODbL) 1.0")
+
     name = models.CharField(_("name"), max_length=120, unique=True)
+    # The association's name in the addresses of its open data (/api/v1/open-data/<slug>/).
+    slug = models.SlugField(
+        _("short name in addresses"),
+        max_length=80,
+        unique=True,
+        help_text=_("Lower-case letters, digits and hyphens: the address of its open data."),
+    )
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="staff_of",
         blank=True,
         db_table="sharing_association_staff",
+    )
+    # Whether the association publishes its monthly figures as open data, and under which licence
+    # (opendata/, docs/opendata.md): nothing is published until it says so.
+    open_data_publish = models.BooleanField(
+        _("publish its figures as open data"),
+        default=False,
+        help_text=_(
+            "Monthly figures per neighbourhood, with small counts suppressed and the others "
+            "rounded, public at an address with no login."
+        ),
+    )
+    open_data_licence = models.CharField(
+        _("licence of its open data"),
+        max_length=16,
+        choices=OpenDataLicence.choices,
+        default=OpenDataLicence.ETALAB,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -30,6 +59,16 @@ class Association(models.Model):
         db_table = "sharing_association"
         verbose_name = _("association")
         verbose_name_plural = _("associations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(open_data_licence__in=["etalab-2.0", "ODbL-1.0"]),
+                name="neighbourhoods_association_open_licence",
+            ),
+            models.CheckConstraint(
+                condition=Q(slug__regex=r"^[a-z0-9]+(-[a-z0-9]+)*$"),
+                name="neighbourhoods_association_slug_form",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -8,9 +8,11 @@ of disputes and every list of the admin ask it, and refuse with ``NotStaffError`
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Point
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from accounts.models import User
 from neighbourhoods.errors import NotMemberError, NotStaffError, SuspendedError
@@ -54,6 +56,37 @@ def staff_associations(user: User | AnonymousUser) -> QuerySet[Association]:
     if user.is_superuser:
         return Association.objects.all()
     return Association.objects.filter(staff=user)
+
+
+def members_of(scope: Scope, *, user_field: str = "pk") -> Exists:
+    """A condition on a user column: the user is (or was) a member of a scoped neighbourhood.
+
+    The one rule for "whose rows belong to these neighbourhoods" when the rows belong to a person
+    (loans through their lender, items through their owner, wanted requests through their
+    requester): the panel's lists and dashboard ask it, and ``count_per_member_neighbourhood``
+    is the same rule grouped by neighbourhood."""
+    memberships = Membership.objects.filter(user_id=OuterRef(user_field))
+    if scope is not None:
+        memberships = memberships.filter(neighbourhood_id__in=scope)
+    return Exists(memberships)
+
+
+def count_per_member_neighbourhood(
+    queryset: QuerySet[Any], *, person: str, neighbourhood_ids: list[int], distinct: str = "pk"
+) -> dict[int, int]:
+    """``members_of``'s rule per neighbourhood: for each of ``neighbourhood_ids``, how many
+    distinct ``distinct`` values the rows of ``queryset`` hold whose ``person`` (a relation to
+    the user: ``"lender"``, ``"requester"``) is or was a member of it. A person who belongs to two
+    neighbourhoods counts in both. Neighbourhoods with no row are left out; one query."""
+    key = f"{person}__memberships__neighbourhood_id"
+    rows = (
+        queryset.filter(**{f"{key}__in": neighbourhood_ids})
+        .order_by()
+        .values(key)
+        .annotate(n=Count(distinct, distinct=True))
+        .values_list(key, "n")
+    )
+    return {int(neighbourhood): int(n) for neighbourhood, n in rows}
 
 
 def active_neighbourhood_ids(user: User) -> list[int]:

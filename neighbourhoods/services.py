@@ -16,9 +16,9 @@ from accounts.demo import DEMO_PASSWORD, DEMO_VOLUNTEER_EMAIL, DEMO_VOLUNTEER_NA
 from accounts.models import User
 from accounts.services import user_create
 from backend.errors import ConflictError, DomainError, NotFoundError
-from neighbourhoods.errors import SuspendedError
+from neighbourhoods.errors import NotStaffError, SuspendedError
 from neighbourhoods.models import Association, Membership, Neighbourhood
-from neighbourhoods.selectors import staff_require
+from neighbourhoods.selectors import staff_associations, staff_require
 from notifications.services.events import notify
 
 # The Django group that holds the admin permissions of every association's volunteers. Which
@@ -166,6 +166,32 @@ def staff_grant(*, user: User, association: Association | None = None) -> User:
     if association is not None:
         association.staff.add(user)
     return user
+
+
+@transaction.atomic
+def association_open_data_set(
+    *, staff: User, association_id: int, publish: bool, licence: str
+) -> Association:
+    """The association's choice about open data (docs/opendata.md): whether it publishes its
+    monthly figures and under which licence. Only its own staff (or a superuser) decide; an
+    unknown licence is refused before anything changes (the database refuses it too)."""
+    if licence not in Association.OpenDataLicence.values:
+        raise DomainError(
+            _("Choose one of the open licences offered."),
+            code="invalid_licence",
+            fields={"licence": [_("Choose one of the open licences offered.")]},
+        )
+    association = (
+        Association.objects.select_for_update().filter(pk=association_id).first()
+        if staff_associations(staff).filter(pk=association_id).exists()
+        else None
+    )
+    if association is None:
+        raise NotStaffError()
+    association.open_data_publish = publish
+    association.open_data_licence = licence
+    association.save(update_fields=["open_data_publish", "open_data_licence"])
+    return association
 
 
 def demo_volunteer_seed(*, association: Association) -> User:

@@ -5,7 +5,8 @@ Enforced on the server for every list, form, action and export of the admin, and
 dashboard's numbers: ``ScopedModelAdmin`` narrows the queryset (lists, actions and CSV exports
 are built from it), refuses objects outside it with a 404 (forms, history, deletion), and narrows
 the choices of every foreign key to neighbourhoods, associations, hubs, relay points and people.
-Superusers see everything.
+Superusers see everything. Rows that belong to people are scoped by ``members_of`` (the rule lives
+in ``neighbourhoods.selectors``, beside the other rules of who belongs where).
 """
 
 from __future__ import annotations
@@ -13,21 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.db.models import Model, QuerySet
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import User
-from neighbourhoods.models import Association, Membership, Neighbourhood
-from neighbourhoods.selectors import Scope, staff_associations, staff_neighbourhood_ids
-
-
-def members_of(scope: Scope, *, user_field: str = "pk") -> Exists:
-    """A condition on a user column: the user is (or was) a member of a scoped neighbourhood."""
-    memberships = Membership.objects.filter(user_id=OuterRef(user_field))
-    if scope is not None:
-        memberships = memberships.filter(neighbourhood_id__in=scope)
-    return Exists(memberships)
+from neighbourhoods.models import Association, Neighbourhood
+from neighbourhoods.selectors import Scope, members_of, staff_associations, staff_neighbourhood_ids
 
 
 def scoped_people(scope: Scope) -> QuerySet[User]:

@@ -19,7 +19,9 @@ from neighbourhoods.services import STAFF_GROUP_NAME
 # (app label, model, actions). No delete anywhere: volunteers suspend, hide and cancel through
 # the services, they never erase history.
 STAFF_PERMISSIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("neighbourhoods", "association", ("view",)),
+    # Change: only its open data choice (panel/admin/neighbourhoods.py, the other fields are
+    # read-only to volunteers).
+    ("neighbourhoods", "association", ("view", "change")),
     ("neighbourhoods", "neighbourhood", ("view", "add", "change")),
     ("neighbourhoods", "membership", ("view", "change")),
     ("sharing", "item", ("view",)),

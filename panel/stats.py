@@ -1,8 +1,9 @@
 """The dashboard's numbers, always for a scope of neighbourhoods (``scoping.Scope``).
 
-Every figure is a database aggregate over the rows of the scope: loans and items through their
-lender's or owner's membership, wanted requests through the requester's, orders, rounds and impact
-through the batch's neighbourhood. Meters and grams inside; km and kg here, at the edge.
+Every figure is a database aggregate over the rows of the scope, with the definitions the open
+data share (``sharing.selectors_activity``, ``pooling.selectors.COUNTED_BATCHES``): loans and items
+through their lender's or owner's membership, wanted requests through the requester's, orders,
+rounds and impact through the batch's neighbourhood. Meters and grams inside; km and kg here, at the edge.
 
 Each function reads from the database alias ``using``: the dashboard's views ask for the read
 replica when there is one fit for it (``backend.replicas.on_replica``), as docs/scaling.md says.
@@ -18,10 +19,6 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
-    DateTimeField,
-    F,
-    Func,
-    Min,
     Q,
     QuerySet,
     Sum,
@@ -32,21 +29,14 @@ from django.utils.translation import gettext_lazy as _
 
 from panel.scoping import Scope, members_of
 from pooling import co2
-from pooling.models import Batch, BatchImpact
-from pooling.selectors import impact_meter_sums
+from pooling.models import BatchImpact
+from pooling.selectors import COUNTED_BATCHES, impact_meter_sums
 from sharing.models import Item, Loan, WantedRequest
+from sharing.selectors_activity import HANDED_OVER, first_offer_at, loans_handed_over
 from sharing.taxonomy import CATEGORIES
 
 WEEKS = 12
 MONTHS = 12
-# Loans that happened: the item changed hands.
-HANDED_OVER = (
-    Loan.Status.ACTIVE,
-    Loan.Status.RETURNED,
-    Loan.Status.CLOSED,
-    Loan.Status.DISPUTED,
-)
-COUNTED_BATCHES = (Batch.Status.PLANNED, Batch.Status.DISPATCHED, Batch.Status.COMPLETED)
 
 
 @dataclass
@@ -58,11 +48,6 @@ class Table:
 
     def values(self, key: str) -> list[Any]:
         return [row[key] for row in self.rows]
-
-
-class LowerBound(Func):
-    function = "lower"
-    output_field = DateTimeField()
 
 
 def _week_start(day: date) -> date:
@@ -106,9 +91,7 @@ def loans_weekly(
     weeks = _weeks(today or timezone.localdate())
     since = timezone.make_aware(datetime.combine(weeks[0], datetime.min.time()))
     loans = (
-        _scoped(Loan.objects.using(using), scope, "lender_id")
-        .filter(status__in=HANDED_OVER)
-        .annotate(starts_at=LowerBound(F("period")))
+        _scoped(loans_handed_over(using=using), scope, "lender_id")
         .filter(starts_at__gte=since)
         .annotate(week=TruncWeek("starts_at"))
         .values("week")
@@ -176,7 +159,7 @@ def wanted_weekly(
     wanted = (
         _scoped(WantedRequest.objects.using(using), scope, "requester_id")
         .filter(created_at__gte=since)
-        .annotate(week=TruncWeek("created_at"), first_offer=Min("offers__created_at"))
+        .annotate(week=TruncWeek("created_at"), first_offer=first_offer_at())
         .values_list("week", "created_at", "first_offer")
     )
     posted: dict[date, int] = {}
@@ -355,4 +338,4 @@ def dashboard_tables(
     return {table.slug: table for table in tables}
 
 
-__all__ = ["Q", "Table", "dashboard_tables", "totals"]
+__all__ = ["COUNTED_BATCHES", "HANDED_OVER", "Q", "Table", "dashboard_tables", "totals"]

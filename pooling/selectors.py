@@ -34,6 +34,7 @@ from neighbourhoods.errors import NotStaffError
 from neighbourhoods.models import Neighbourhood
 from neighbourhoods.selectors import active_neighbourhood_ids, staff_require
 from pooling import co2
+from pooling.deliveries import delivered_assignments, delivered_share
 from pooling.errors import (
     NotACourierError,
     NotRelayOperatorError,
@@ -46,7 +47,6 @@ from pooling.models import (
     BatchImpact,
     Courier,
     Order,
-    Parcel,
     ReceivingPreference,
     RelayPoint,
     Route,
@@ -196,6 +196,10 @@ IMPACT_FIELDS = (
 )
 
 
+# Batches whose impact counts in the figures: planned, and not cancelled nor failed since.
+COUNTED_BATCHES = (Batch.Status.PLANNED, Batch.Status.DISPATCHED, Batch.Status.COMPLETED)
+
+
 def impact_meter_sums() -> dict[str, Any]:
     """Aggregates of ``BatchImpact`` rows: the meters of the plans per mode (``m_plan_<mode>``,
     from ``by_vehicle``) and of each baseline per mode (``m_carrier_<mode>``,
@@ -234,11 +238,7 @@ def impact_by_month(
     def read(using: str) -> list[dict[str, Any]]:
         rows = BatchImpact.objects.using(using).filter(
             batch__neighbourhood_id=neighbourhood.pk,
-            batch__status__in=[
-                Batch.Status.PLANNED,
-                Batch.Status.DISPATCHED,
-                Batch.Status.COMPLETED,
-            ],
+            batch__status__in=COUNTED_BATCHES,
         )
         if since is not None:
             rows = rows.filter(day__gte=since)
@@ -270,62 +270,13 @@ def impact_by_month(
 
 def impact_of_resident(user: User, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     """The person's delivered pooled parcels and their share of what pooling saved, for
-    ``GET /me/impact``, in one query.
-
-    A batch saves the carriers' own rounds (baseline (b), ``per_carrier_*`` of its
-    ``BatchImpact``) minus its pooled rounds, in meters and CO2e grams. The saving is shared per
-    parcel over the parcels the plan served (``BatchImpact.parcels``): an order of 2 parcels in
-    a batch of 40 gets 2/40 of it, once delivered. The parts of parcels that failed or were
-    released go to nobody, so a person's figure never moves with somebody else's delivery. A
-    batch whose pooled rounds drove more than the carriers would have gives a negative part.
-    """
-    parcels = (
-        Parcel.objects.filter(order=OuterRef("order_id"))
-        .order_by()
-        .values("order")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    rows = (
-        Assignment.objects.using(using)
-        .filter(
-            order__resident=user,
-            outcome=Assignment.Outcome.DELIVERED,
-            released_at__isnull=True,
-        )
-        .annotate(order_parcels=Subquery(parcels))
-        .values_list(
-            "order_parcels",
-            "batch__impact__parcels",
-            "batch__impact__per_carrier_meters",
-            "batch__impact__vehicle_meters",
-            "batch__impact__per_carrier_co2_grams",
-            "batch__impact__co2_grams",
-            "batch__impact__by_vehicle",
-            "batch__impact__baseline_vehicle",
-        )
-    )
-    orders = parcel_count = 0
-    meters = grams = 0.0
-    # The person's share of each mode's net meters (baseline minus plan): the range of their
-    # saving comes from these with the factors' ranges, as for a batch (pooling.co2).
-    baseline_share: dict[str, float] = {}
-    plan_share: dict[str, float] = {}
-    for own, planned, carrier_m, pooled_m, carrier_g, pooled_g, by_vehicle, baseline in rows:
-        orders += 1
-        parcel_count += own or 0
-        if planned:  # a batch planned before impacts were stored has no figures to share
-            share = (own or 0) / planned
-            meters += share * (carrier_m - pooled_m)
-            grams += share * (carrier_g - pooled_g)
-            baseline_share[baseline] = baseline_share.get(baseline, 0.0) + share * carrier_m
-            for mode, m in co2.plan_meters(by_vehicle or {}).items():
-                plan_share[mode] = plan_share.get(mode, 0.0) + share * m
-    saved = co2.with_central(co2.co2_saved(baseline_share, plan_share), round(grams))
+    ``GET /me/impact``, in one query (the sharing rule: ``pooling.deliveries``)."""
+    share = delivered_share(delivered_assignments(using=using).filter(order__resident=user))
+    saved = share.co2_saved()
     return {
-        "orders_delivered": orders,
-        "parcels_delivered": parcel_count,
-        "meters_saved": round(meters),
+        "orders_delivered": share.orders,
+        "parcels_delivered": share.parcels,
+        "meters_saved": round(share.meters_saved),
         "co2_grams_saved": saved.central,
         "co2_grams_saved_low": saved.low,
         "co2_grams_saved_high": saved.high,

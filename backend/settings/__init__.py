@@ -12,6 +12,7 @@ from .celery import *
 from .database import *
 from .geo import *
 from .logging import *
+from .opendata import *
 from .pooling import *
 from .realtime import *
 from .security import *

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "pooling",
     # On top of the domains: what volunteers do for assisted members.
     "assistance",
+    # The associations' figures as open data (docs/opendata.md).
+    "opendata",
     # After the apps whose permissions it groups for the association's volunteers.
     "panel",
     # CORS for a browser build of the apps (see security.py).

@@ -7,6 +7,7 @@ included. See docs/scaling.md.
 from celery.schedules import crontab
 
 from .base import REDIS_URL, TIME_ZONE, env
+from .opendata import OPENDATA_COMPUTE_DAY
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
@@ -75,6 +76,12 @@ CELERY_BEAT_SCHEDULE = {
     "notifications.positions_purge": {
         "task": "notifications.positions_purge",
         "schedule": 3600.0,
+    },
+    # opendata/tasks.py: each association's closed months not computed yet, once a month; a month
+    # computed is never computed again (docs/opendata.md).
+    "opendata.months_compute": {
+        "task": "opendata.months_compute",
+        "schedule": crontab(minute=40, hour=4, day_of_month=OPENDATA_COMPUTE_DAY),
     },
     # pooling/tasks.py: each hub's neighbourhood is planned once its local cut-off time has passed.
     "pooling.cutoff_sweep": {

@@ -46,7 +46,8 @@ CACHES = {
 # email asked, nearby/geo/wanted per account, webhook per merchant API key; password_reset per
 # client address and password_reset_email per address asked; account_link (redeeming a mailed
 # link) per client address; account_mail and password_change per account; pickup_code (a relay's
-# operator handing a parcel over with the resident's code) per operator and order.
+# operator handing a parcel over with the resident's code) per operator and order; opendata (the
+# public open data files) per client address.
 THROTTLE_RATES = {
     "login": env.str("THROTTLE_LOGIN", default="10/min"),
     "login_account": env.str("THROTTLE_LOGIN_ACCOUNT", default="20/h"),
@@ -64,6 +65,8 @@ THROTTLE_RATES = {
     "wanted": env.str("THROTTLE_WANTED", default="10/h"),
     "webhook": env.str("THROTTLE_WEBHOOK", default="300/min"),
     "pickup_code": env.str("THROTTLE_PICKUP_CODE", default="10/h"),
+    # The associations' open data (public, no login), per address: files that change once a month.
+    "opendata": env.str("THROTTLE_OPENDATA", default="120/min"),
 }
 THROTTLE_CACHE = "default"
 # Reverse proxies in front of the app that append to X-Forwarded-For (the client address is the

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -21,7 +21,12 @@ from django.utils.translation import gettext_lazy
 from accounts.selectors import request_user
 from neighbourhoods.models import Association, Membership, Neighbourhood
 from neighbourhoods.selectors import staff_associations
-from neighbourhoods.services import membership_approve, membership_refuse, staff_grant
+from neighbourhoods.services import (
+    association_open_data_set,
+    membership_approve,
+    membership_refuse,
+    staff_grant,
+)
 from panel.actions import run_each, with_reason
 from panel.admin.mixins import ObjectActionsMixin, ScopedGISAdmin, badge, change_link
 from panel.exports import export_csv_action
@@ -32,28 +37,102 @@ from sharing.services.suspension import member_suspend
 
 @admin.register(Association)
 class AssociationAdmin(admin.ModelAdmin):
-    list_display = ["name", "neighbourhood_count", "created_at"]
+    """Associations: a superuser creates them and names their volunteers; the volunteers choose
+    whether their association publishes its figures as open data, and under which licence
+    (``association_open_data_set``; docs/opendata.md)."""
+
+    list_display = ["name", "neighbourhood_count", "open_data", "created_at"]
     search_fields = ["name"]
     filter_horizontal = ["staff"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "staff"]}),
+        (
+            gettext_lazy("Open data"),
+            {
+                "fields": ["open_data_publish", "open_data_licence", "open_data_links"],
+                "description": gettext_lazy(
+                    "Each closed month, per neighbourhood: loans, objects shared, wanted "
+                    "requests answered, parcels pooled, km and CO2 saved. Counts under 5 are "
+                    "not published and the others are rounded down to a multiple of 5."
+                ),
+            },
+        ),
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Association]:
         return staff_associations(request.user).annotate(n=Count("neighbourhoods"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if request.user.is_superuser:
+            return ["open_data_links"]
+        # Volunteers change their association's open data choice, nothing else.
+        return ["name", "slug", "staff", "open_data_links"]
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict[str, Any]:
+        return {"slug": ("name",)} if request.user.is_superuser else {}
 
     @admin.display(description=gettext_lazy("neighbourhoods"), ordering="n")
     def neighbourhood_count(self, obj: Any) -> int:
         return obj.n
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        allowed = super().has_view_permission(request, obj)
-        return allowed and (
-            obj is None or staff_associations(request.user).filter(pk=obj.pk).exists()
+    @admin.display(description=gettext_lazy("open data"), ordering="open_data_publish")
+    def open_data(self, obj: Association) -> str:
+        if not obj.open_data_publish:
+            return _("not published")
+        return obj.get_open_data_licence_display()
+
+    @admin.display(description=gettext_lazy("published at"))
+    def open_data_links(self, obj: Association) -> str:
+        if obj.pk is None or not obj.open_data_publish:
+            return _("Nothing is published.")
+        links = [
+            (reverse("opendata-dataset", kwargs={"slug": obj.slug}), _("description (DCAT)")),
+            (reverse("opendata-figures-csv", kwargs={"slug": obj.slug}), "CSV"),
+            (reverse("opendata-figures-json", kwargs={"slug": obj.slug}), "JSON"),
+        ]
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", '<li><a href="{}">{}</a></li>', links),
         )
+
+    def _ours(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is None or staff_associations(request.user).filter(pk=obj.pk).exists()
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) and self._ours(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._ours(request, obj)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # Another association's page does not exist for this volunteer.
+        if not object_id.isdigit() or not self.get_queryset(request).filter(pk=object_id).exists():
+            raise Http404("not one of this volunteer's associations")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change and not request.user.is_superuser:
+            association_open_data_set(
+                staff=request_user(request),
+                association_id=obj.pk,
+                publish=form.cleaned_data["open_data_publish"],
+                licence=form.cleaned_data["open_data_licence"],
+            )
+            return
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         # The association's staff are let into the admin, with the volunteers' permissions.
-        for user in form.instance.staff.all():
-            staff_grant(user=user)
+        if request.user.is_superuser:
+            for user in form.instance.staff.all():
+                staff_grant(user=user)
 
 
 @admin.register(Neighbourhood)

@@ -19,6 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
+from django.utils.text import slugify
 
 from accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, DEMO_RESIDENTS
 from accounts.models import User
@@ -113,7 +114,9 @@ def _homes(rng: random.Random, count: int, hub: tuple[float, float]) -> list[Poi
 
 def _place() -> tuple[Neighbourhood, User]:
     admin = User.objects.get(email=DEMO_ADMIN_EMAIL)
-    association, _ = Association.objects.get_or_create(name=ASSOCIATION_NAME)
+    association, _ = Association.objects.get_or_create(
+        name=ASSOCIATION_NAME, defaults={"slug": slugify(ASSOCIATION_NAME)}
+    )
     association.staff.add(admin)
     demo_volunteer_seed(association=association)
     neighbourhood, _ = Neighbourhood.objects.get_or_create(

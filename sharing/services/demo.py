@@ -26,6 +26,7 @@ from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from psycopg.types.range import Range
 
 from accounts.demo import DEMO_ADMIN_EMAIL, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, DEMO_RESIDENTS
@@ -146,7 +147,9 @@ def _residents(rng: random.Random) -> tuple[list[User], User | None, int]:
 
 def _place() -> tuple[Neighbourhood, User]:
     admin = User.objects.get(email=DEMO_ADMIN_EMAIL)
-    association, _ = Association.objects.get_or_create(name=ASSOCIATION_NAME)
+    association, _ = Association.objects.get_or_create(
+        name=ASSOCIATION_NAME, defaults={"slug": slugify(ASSOCIATION_NAME)}
+    )
     association.staff.add(admin)
     demo_volunteer_seed(association=association)
     neighbourhood, _ = Neighbourhood.objects.get_or_create(

@@ -474,6 +474,13 @@ def _refresh(world: World) -> dict[str, str]:
     return {"refresh": refresh_token_for(world.users["lender"])}
 
 
+def _publishing(world: World) -> None:
+    """The world's association publishes its figures as open data."""
+    from neighbourhoods.models import Association
+
+    Association.objects.filter(slug="voisins-de-kamppi").update(open_data_publish=True)
+
+
 WINDOWS = {"mon": [], "tue": [], "wed": [], "thu": [], "fri": [], "sat": [], "sun": []}
 
 MATRIX: list[Entry] = [
@@ -962,6 +969,35 @@ MATRIX: list[Entry] = [
         row(other=403, owner=200, courier=200),
         {"on_duty": True},
     ),
+    # --- open data: public, no login (an association that has not opted in: 404 for everyone)
+    Entry("GET", "/api/v1/open-data/", "lender", everyone(200, anonymous=200)),
+    Entry(
+        "GET",
+        "/api/v1/open-data/schemas/figures.schema.json",
+        "lender",
+        everyone(200, anonymous=200),
+    ),
+    Entry(
+        "GET",
+        "/api/v1/open-data/schemas/figures.tableschema.json",
+        "lender",
+        everyone(200, anonymous=200),
+    ),
+    Entry(
+        "GET",
+        "/api/v1/open-data/voisins-de-kamppi/",
+        "lender",
+        everyone(200, anonymous=200),
+        prepare=_publishing,
+    ),
+    Entry(
+        "GET",
+        "/api/v1/open-data/voisins-de-kamppi/figures.json",
+        "lender",
+        everyone(200, anonymous=200),
+        prepare=_publishing,
+    ),
+    Entry("GET", "/api/v1/open-data/voisins-de-kallio/figures.csv", "lender", everyone(404, 404)),
     # --- a relay's operator hands a parcel over to its resident
     Entry(
         "POST",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import factory
 from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.utils.text import slugify
 
 from neighbourhoods.models import Association, Membership, Neighbourhood
 from tests.accounts.factories import UserFactory
@@ -25,6 +26,7 @@ class AssociationFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Association {n}")
+    slug = factory.LazyAttribute(lambda association: slugify(association.name))
 
     @factory.post_generation
     def staff(self, create, extracted, **kwargs):
