@@ -136,7 +136,7 @@ def in_process_app():
     The geocoders it calls for home addresses are a local fake server (nothing leaves the
     machine)."""
     from backend.wsgi import application
-    from tests.accounts.conftest import PROXY_VARIABLES
+    from tests.accounts.fixtures import PROXY_VARIABLES
     from tests.accounts.geocoder_server import FakeGeocoders
 
     saved = {name: os.environ.pop(name) for name in PROXY_VARIABLES if name in os.environ}
