@@ -93,7 +93,7 @@ def member_sheet(*, member: User, scope: Scope, printed_on: date | None = None) 
         )
         (borrowing if loan.borrower_id == member.pk else lending).append(line)
     return MemberSheet(
-        association=", ".join(associations),
+        association=", ".join(associations) or "Voisinage",
         neighbourhoods=[m.neighbourhood.name for m in ordered],
         member_name=member.public_name,
         borrowing=borrowing,

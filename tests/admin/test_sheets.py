@@ -241,6 +241,20 @@ def test_a_place_given_by_its_address_is_geocoded(ours, board, admin_client, geo
     assert unknown.status_code == 400
     assert unknown["Content-Type"].startswith("text/html")
     assert "Cette adresse est introuvable." in unknown.content.decode()
+    # An address found, but far from the streets the sheet walks: the form again.
+    geocoders.ban.results["Tour Eiffel, Paris"] = ban_feature(
+        lon=2.2945, lat=48.8584, label="Tour Eiffel 75007 Paris"
+    )
+    paris = _get(
+        admin_client(ours.staff),
+        neighbourhood=ours.neighbourhood.pk,
+        place_name="Tour",
+        address="Tour Eiffel, Paris",
+    )
+    assert paris.status_code == 400
+    assert "Ce point est trop loin de toute voie praticable pour ce profil." in (
+        paris.content.decode().replace("&#x27;", "'")
+    )
 
 
 @pytest.mark.parametrize(
@@ -533,6 +547,13 @@ def test_another_associations_member_has_no_sheet_here(ours, theirs, member_life
     assert client.get("/admin/paper/members/999999.pdf").status_code == 404
     # A pending member is one of ours: their sheet prints.
     assert client.get(f"/admin/paper/members/{ours.pending.user_id}.pdf").status_code == 200
+    # The platform's operators print anyone's.
+    root = UserFactory(email="root@example.org", is_staff=True, is_superuser=True)
+    response = admin_client(root).get(f"/admin/paper/members/{theirs.members[0].pk}.pdf")
+    assert response.status_code == 200
+    assert body_of(response.content, theirs.association.name).startswith(
+        f"{theirs.association.name} Fiche de {theirs.members[0].display_name} "
+    )
 
 
 def test_the_sheet_builders_work_without_the_panel(ours, board):
