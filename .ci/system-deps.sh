@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what Voisinage needs from the system, only what is missing:
 # PostgreSQL (or PostGIS for the PostgreSQL already running), GDAL/GEOS/PROJ, Redis, gettext,
-# python3-venv. Idempotent: a second run does no apt work and returns in about a second.
+# python3-venv, Chromium and the DejaVu fonts. Idempotent: a second run does no apt work and
+# returns in about a second.
 set -euo pipefail
 
 PGHOST=${PGHOST:-127.0.0.1}
@@ -125,6 +126,8 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missi
 # The admin's browser tests (Playwright) drive Debian's Chromium at /usr/bin/chromium. On Ubuntu
 # "chromium-browser" is a snap wrapper that Playwright cannot drive: use Debian's package.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The panel's paper sheets (PDF) embed DejaVu Sans, for every character of French and more.
+have_pkg fonts-dejavu-core || missing+=(fonts-dejavu-core)
 for p in $EXTRA_PACKAGES; do have_pkg "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 

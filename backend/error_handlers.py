@@ -153,9 +153,10 @@ def json_500(request: HttpRequest) -> JsonResponse:
 
 # Where every answer is JSON: the API (its schema and docs pages included) and the probes.
 JSON_PATHS = ("/api/", "/healthz", "/readyz")
-# Pages opened from links in mails (accounts/pages.py, notifications/pages.py), the documents and
-# the items' photos: HTML for a browser (``Accept`` names ``text/html``), the error format for any other client.
-PAGE_PATHS = ("/email/", "/account/", "/legal/", "/media/")
+# Pages opened from links in mails (accounts/pages.py, notifications/pages.py), the documents,
+# the items' photos and the page of a code printed on paper (sharing/pages.py): HTML for a browser
+# (``Accept`` names ``text/html``), the error format for any other client.
+PAGE_PATHS = ("/email/", "/account/", "/legal/", "/media/", "/i/")
 
 
 def _wants_json(request: HttpRequest) -> bool:

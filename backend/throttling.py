@@ -166,6 +166,12 @@ class NearbyThrottle(UserThrottle):
     scope = "nearby"
 
 
+class ItemCodeThrottle(UserThrottle):
+    """Items found by the short code printed on paper: codes are not listed by trying them."""
+
+    scope = "item_code"
+
+
 class GeoThrottle(UserThrottle):
     """Routes, isochrones and matrices: computed on the street graph for each request."""
 

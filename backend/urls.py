@@ -36,6 +36,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Pages that mails link to (address verification, password reset, the documents).
     path("", include("accounts.page_urls")),
+    # The page a QR code printed on paper opens (/i/<code>) when no app catches it.
+    path("", include("sharing.page_urls")),
 ]
 
 

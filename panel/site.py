@@ -18,7 +18,7 @@ class VoisinageAdminSite(admin.AdminSite):
     index_template = "admin/panel/index.html"
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
-        from panel import assisted, rounds, views
+        from panel import assisted, rounds, sheets, views
 
         wrap = self.admin_view
         return [
@@ -54,6 +54,18 @@ class VoisinageAdminSite(admin.AdminSite):
                 "assisted/<int:member_id>/",
                 wrap(assisted.assisted_member),
                 name="panel_assisted_member",
+            ),
+            # Paper: the noticeboard's sheet (a form, then its PDF) and a member's own sheet.
+            path("paper/noticeboard/", wrap(sheets.noticeboard_form), name="panel_noticeboard"),
+            path(
+                "paper/noticeboard.pdf",
+                wrap(sheets.noticeboard_download),
+                name="panel_noticeboard_pdf",
+            ),
+            path(
+                "paper/members/<int:user_id>.pdf",
+                wrap(sheets.member_sheet_download),
+                name="panel_member_sheet",
             ),
             # French by default, English available: the choice is kept in a cookie.
             path("language/", set_language, name="panel_language"),

@@ -80,6 +80,30 @@ def order_of_resident(*, resident: User, order_id: int) -> Order:
     return order
 
 
+# Orders whose parcels have not reached their resident yet (not delivered, cancelled nor returned).
+ORDERS_UNDER_WAY = (
+    Order.Status.PENDING,
+    Order.Status.PLANNED,
+    Order.Status.OUT_FOR_DELIVERY,
+    Order.Status.AWAITING_PICKUP,
+)
+
+
+def orders_under_way(*, resident: User) -> list[Order]:
+    """The resident's parcels still to come or waiting to be picked up, the soonest first, each
+    with its parcels, its relay point and its delivery once planned (``active``: the relay point
+    and its operator where the parcel is dropped)."""
+    active = Assignment.objects.filter(released_at__isnull=True).select_related(
+        "relay_point__operator"
+    )
+    return list(
+        Order.objects.filter(resident=resident, status__in=ORDERS_UNDER_WAY)
+        .select_related("relay_point__operator")
+        .prefetch_related("parcels", Prefetch("assignments", queryset=active, to_attr="active"))
+        .order_by("expected_on", "pk")
+    )
+
+
 def receiving_preference_of(*, resident: User) -> ReceivingPreference:
     return ReceivingPreference.objects.filter(resident=resident).first() or ReceivingPreference(
         resident=resident, walk_profile=resident.walking_profile

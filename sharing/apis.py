@@ -22,8 +22,9 @@ from accounts.selectors import request_user
 from backend.errors import DomainError, NotFoundError
 from backend.pagination import CursorPagination
 from backend.parsers import FormParser, JSONParser, MultiPartParser
-from backend.throttling import NearbyThrottle
+from backend.throttling import ItemCodeThrottle, NearbyThrottle
 from sharing import apis_calendar, selectors
+from sharing.codes import item_code_read
 from sharing.models import Item, Loan
 from sharing.serializers import (
     BlockSerializer,
@@ -77,39 +78,49 @@ class ItemListApi(APIView):
         return Response(ItemSerializer(item, context={"request": request}).data, status=201)
 
 
+ITEM_DETAIL = PolymorphicProxySerializer(
+    component_name="ItemDetail",
+    serializers={"owner": ItemSerializer, "neighbour": NeighbourItemSerializer},
+    resource_type_field_name="view",
+    many=False,
+)
+
+
+def item_detail_response(request: Request, **lookup: Any) -> Response:
+    """The item of ``lookup`` as ``GET /items/{id}`` shows it: one's own in full, a neighbour's
+    (within shared neighbourhoods only) as in a search; 404 for anything else."""
+    user = request_user(request)
+    item = _my_items(user).filter(**lookup).first()
+    if item is not None:
+        return Response(ItemSerializer(item, context={"request": request}).data)
+    # Someone else's item: only within shared neighbourhoods, as neighbours see it.
+    found = (
+        selectors.items_visible_to(user)
+        .filter(**lookup)
+        .select_related("owner")
+        .prefetch_related("photos")
+        .first()
+    )
+    if found is None:
+        raise NotFoundError()
+    data = NeighbourItemSerializer(
+        found,
+        context={
+            "request": request,
+            "reliability": selectors.reliability([found.owner_id]),
+        },
+    ).data
+    return Response(data)
+
+
 class ItemDetailApi(APIView):
     @extend_schema(
         operation_id="item_get",
-        responses=PolymorphicProxySerializer(
-            component_name="ItemDetail",
-            serializers={"owner": ItemSerializer, "neighbour": NeighbourItemSerializer},
-            resource_type_field_name="view",
-            many=False,
-        ),
+        responses=ITEM_DETAIL,
         description="Your own item in full; a neighbour's as in a search, without travel time.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        item = _my_items(request_user(request)).filter(pk=pk).first()
-        if item is not None:
-            return Response(ItemSerializer(item, context={"request": request}).data)
-        # Someone else's item: only within shared neighbourhoods, as neighbours see it.
-        found = (
-            selectors.items_visible_to(request_user(request))
-            .filter(pk=pk)
-            .select_related("owner")
-            .prefetch_related("photos")
-            .first()
-        )
-        if found is None:
-            raise NotFoundError()
-        data = NeighbourItemSerializer(
-            found,
-            context={
-                "request": request,
-                "reliability": selectors.reliability([found.owner_id]),
-            },
-        ).data
-        return Response(data)
+        return item_detail_response(request, pk=pk)
 
     @extend_schema(
         operation_id="item_update", request=ItemPatchSerializer, responses=ItemSerializer
@@ -126,6 +137,26 @@ class ItemDetailApi(APIView):
     def delete(self, request: Request, pk: int) -> Response:
         item = item_services.item_withdraw(actor=request_user(request), item_id=pk)
         return Response(ItemSerializer(item, context={"request": request}).data)
+
+
+class ItemByCodeApi(APIView):
+    """The item of a short code printed on paper (``/i/<code>``'s QR code, or typed)."""
+
+    throttle_classes = [ItemCodeThrottle]
+
+    @extend_schema(
+        operation_id="item_get_by_code",
+        responses=ITEM_DETAIL,
+        description="The item whose short code (six characters, printed with a QR code on the "
+        "association's noticeboard sheets) is `code`, as `GET /items/{id}` shows it: your "
+        "own, or a neighbour's within a neighbourhood you share. Lower case, spaces and dashes "
+        "are read too. 404 for a code that is nobody's, or an item you may not see.",
+    )
+    def get(self, request: Request, code: str) -> Response:
+        found = item_code_read(code)
+        if found is None:
+            raise NotFoundError()
+        return item_detail_response(request, code=found)
 
 
 class ItemBlockApi(apis_calendar.ItemBlockedPeriodsApi):

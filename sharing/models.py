@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geo.models import SnappedPlace
 from neighbourhoods.models import Neighbourhood
+from sharing.codes import ITEM_CODE_LENGTH, ITEM_CODE_PATTERN, new_item_code
 from sharing.taxonomy import CATEGORY_CHOICES
 
 
@@ -41,6 +42,14 @@ class Item(SnappedPlace):
         verbose_name=_("owner"),
     )
     title = models.CharField(_("title"), max_length=120)
+    # Printed on the noticeboard's sheets, with a QR code of /i/<code> (sharing/codes.py).
+    code = models.CharField(
+        _("code"),
+        max_length=ITEM_CODE_LENGTH,
+        default=new_item_code,
+        editable=False,
+        help_text=_("Printed on paper sheets: the app or a volunteer finds the item by it."),
+    )
     description = models.TextField(_("description"), blank=True, max_length=4000)
     category = models.CharField(_("category"), max_length=32, choices=CATEGORY_CHOICES)
     condition = models.CharField(
@@ -77,6 +86,10 @@ class Item(SnappedPlace):
             ),
             models.CheckConstraint(
                 condition=Q(deposit_cents__lte=100_000), name="sharing_item_deposit_cap"
+            ),
+            models.UniqueConstraint(fields=["code"], name="sharing_item_code_unique"),
+            models.CheckConstraint(
+                condition=Q(code__regex=ITEM_CODE_PATTERN), name="sharing_item_code_shape"
             ),
         ]
 

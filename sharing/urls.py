@@ -7,6 +7,7 @@ urlpatterns = [
     path("items/categories", apis.CategoryListApi.as_view(), name="item-categories"),
     path("items/nearby", apis.ItemsNearbyApi.as_view(), name="items-nearby"),
     path("items/", apis.ItemListApi.as_view(), name="items"),
+    path("items/by-code/<str:code>", apis.ItemByCodeApi.as_view(), name="item-by-code"),
     path("items/<int:pk>", apis.ItemDetailApi.as_view(), name="item-detail"),
     path("items/<int:pk>/photos", apis.ItemPhotoApi.as_view(), name="item-photos"),
     path("items/<int:pk>/photos/order", apis.ItemPhotoOrderApi.as_view(), name="item-photos-order"),

@@ -145,3 +145,10 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+
+# The panel's paper sheets (panel/paper/): the TrueType fonts embedded in their PDFs (Debian's
+# fonts-dejavu-core: DejaVuSans.ttf, DejaVuSans-Bold.ttf, DejaVuSansMono-Bold.ttf); without them,
+# the PDF's own Helvetica and Courier (Western European text only: cp1252).
+PAPER_FONT_DIR = Path(env.str("PAPER_FONT_DIR", default="/usr/share/fonts/truetype/dejavu"))
+# The most items a noticeboard sheet lists (the nearest first).
+PAPER_NOTICEBOARD_MAX_ITEMS = env.int("PAPER_NOTICEBOARD_MAX_ITEMS", default=200)

@@ -43,11 +43,11 @@ CACHES = {
 }
 # Rate limits per scope, "<count>/<s|min|h|day>" (an empty value lifts the limit). Answered with
 # 429 and Retry-After. Who is counted: login and register per client address, login_account per
-# email asked, nearby/geo/wanted per account, webhook per merchant API key; password_reset per
-# client address and password_reset_email per address asked; account_link (redeeming a mailed
-# link) per client address; account_mail and password_change per account; pickup_code (a relay's
-# operator handing a parcel over with the resident's code) per operator and order; opendata (the
-# public open data files) per client address.
+# email asked, nearby/geo/wanted/item_code per account, webhook per merchant API key;
+# password_reset per client address and password_reset_email per address asked; account_link
+# (redeeming a mailed link) per client address; account_mail and password_change per account;
+# pickup_code (a relay's operator handing a parcel over with the resident's code) per operator
+# and order; opendata (the public open data files) per client address.
 THROTTLE_RATES = {
     "login": env.str("THROTTLE_LOGIN", default="10/min"),
     "login_account": env.str("THROTTLE_LOGIN_ACCOUNT", default="20/h"),
@@ -59,6 +59,8 @@ THROTTLE_RATES = {
     "account_mail": env.str("THROTTLE_ACCOUNT_MAIL", default="5/h"),
     "password_change": env.str("THROTTLE_PASSWORD_CHANGE", default="10/h"),
     "nearby": env.str("THROTTLE_NEARBY", default="60/min"),
+    # Items found by the short code printed on paper (GET /items/by-code/{code}), per account.
+    "item_code": env.str("THROTTLE_ITEM_CODE", default="30/min"),
     "geo": env.str("THROTTLE_GEO", default="120/min"),
     # Street tiles, per address: a map opened is about 20 tiles, panning a few more.
     "tiles": env.str("THROTTLE_TILES", default="600/min"),

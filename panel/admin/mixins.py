@@ -61,6 +61,10 @@ class ObjectActionsMixin(ReadOnlyMixin):
     def object_actions(self, obj: Any) -> list[tuple[str, Any]]:
         return []
 
+    def object_links(self, obj: Any) -> list[tuple[str, Any]]:
+        """Links (address, label) beside the buttons, for whoever may see the row."""
+        return []
+
     def change_view(
         self,
         request: HttpRequest,
@@ -78,6 +82,8 @@ class ObjectActionsMixin(ReadOnlyMixin):
         obj = self.get_object(request, object_id)
         if obj is not None and self.has_change_permission(request):
             extra["panel_object_actions"] = self.object_actions(obj)
+        if obj is not None:
+            extra["panel_object_links"] = self.object_links(obj)
         return super().change_view(request, object_id, form_url, extra)
 
 

@@ -314,6 +314,12 @@ class MembershipAdmin(ObjectActionsMixin, ScopedModelAdmin):
     def object_actions(self, obj: Membership) -> list[tuple[str, Any]]:
         return [("approve", _("Approve")), ("refuse", _("Refuse")), ("suspend", _("Suspend…"))]
 
+    def object_links(self, obj: Membership) -> list[tuple[str, Any]]:
+        if not obj.user.is_active:
+            return []
+        url = reverse("admin:panel_member_sheet", args=[obj.user_id])
+        return [(url, _("Print the member's sheet (PDF)"))]
+
     def _describe(self, membership: Any) -> str:
         return f"{membership.user} ({membership.neighbourhood})"
 

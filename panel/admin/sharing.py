@@ -22,6 +22,7 @@ from panel.actions import run_each, with_reason
 from panel.admin.mixins import ObjectActionsMixin, ReadOnlyMixin, badge, change_link
 from panel.exports import export_csv_action
 from panel.scoping import ScopedModelAdmin, members_of
+from sharing.codes import item_code_read
 from sharing.models import Item, Loan, Report
 from sharing.services.loans import loan_dispute_settle
 from sharing.services.trust import report_dismiss, report_hide, report_suspend
@@ -183,6 +184,7 @@ class ReportAdmin(ObjectActionsMixin, ScopedModelAdmin):
 class ItemAdmin(ReadOnlyMixin, ScopedModelAdmin):
     list_display = [
         "title",
+        "code",
         "owner",
         "category",
         "condition",
@@ -191,13 +193,14 @@ class ItemAdmin(ReadOnlyMixin, ScopedModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "category", "condition"]
-    search_fields = ["title", "description", "owner__email", "owner__display_name"]
+    # A code read from a sheet finds its item (exactly, in any case).
+    search_fields = ["=code", "title", "description", "owner__email", "owner__display_name"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
     exclude = ["location", "search", "title_norm"]
     actions = [
         export_csv_action(
-            ["id", "title", "category", "condition", "status", "owner__email", "created_at"]
+            ["id", "code", "title", "category", "condition", "status", "owner__email", "created_at"]
         )
     ]
 
@@ -205,6 +208,7 @@ class ItemAdmin(ReadOnlyMixin, ScopedModelAdmin):
         return [
             "owner",
             "title",
+            "code",
             "description",
             "category",
             "condition",
@@ -217,6 +221,14 @@ class ItemAdmin(ReadOnlyMixin, ScopedModelAdmin):
 
     def scope_queryset(self, queryset: QuerySet[Any], scope: list[int]) -> QuerySet[Any]:
         return queryset.filter(members_of(scope, user_field="owner_id"))
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        # A code as a volunteer may type it from paper ("abc-d2f") is searched as stored.
+        return super().get_search_results(
+            request, queryset, item_code_read(search_term) or search_term
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Item]:
         return (

@@ -24,6 +24,7 @@ from backend.errors import ConflictError, DomainError, ForbiddenError, NotFoundE
 from geo.privacy import blurred_point
 from geo.snapping import snap_fields
 from neighbourhoods.selectors import require_active_member
+from sharing.codes import new_item_code
 from sharing.locks import lock
 from sharing.models import BlockedPeriod, Item, ItemPhoto
 
@@ -75,20 +76,40 @@ def item_create(
     require_active_member(owner)
     if owner.home is None:
         raise NoHomeError()
-    item = Item.objects.create(
-        owner=owner,
-        title=title.strip(),
-        description=description.strip(),
-        category=category,
-        condition=condition,
-        deposit_cents=deposit_cents,
-        max_loan_days=max_loan_days,
-        location=blurred_point(owner.home),
-        title_norm=normalize(title),
-    )
+    fields = {
+        "owner": owner,
+        "title": title.strip(),
+        "description": description.strip(),
+        "category": category,
+        "condition": condition,
+        "deposit_cents": deposit_cents,
+        "max_loan_days": max_loan_days,
+        "location": blurred_point(owner.home),
+        "title_norm": normalize(title),
+    }
+    item = _create_with_code(fields)
     _refresh_search(item.pk)
     item.refresh_from_db()
     return item
+
+
+# Codes are drawn among about 887 million: a second draw is already rare.
+CODE_DRAWS = 5
+
+
+def _create_with_code(fields: dict[str, Any]) -> Item:
+    """The item, with a short code no other item holds: a code drawn twice (the unique constraint
+    refuses it) is drawn again, in a savepoint so that the transaction goes on."""
+    draws = 1
+    while True:
+        try:
+            with transaction.atomic():
+                return Item.objects.create(**fields, code=new_item_code())
+        except IntegrityError as error:
+            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            if constraint != "sharing_item_code_unique" or draws >= CODE_DRAWS:
+                raise
+        draws += 1
 
 
 @transaction.atomic

@@ -292,6 +292,7 @@ def _build() -> World:
         "notification": notification,
         "session": session.pk,
         **{name: item.pk for name, item in items.items()},
+        "item_code": items["item"].code,
         **{name: value.pk for name, value in loans.items()},
         "wanted": wanted.pk,
         "member": lender.pk,
@@ -613,6 +614,8 @@ MATRIX: list[Entry] = [
         {"title": "Escabeau", "category": "diy"},
     ),
     Entry("GET", "/api/v1/items/{item}", "lender", members(200)),
+    # The short code printed on paper: the item as its page shows it, to the same people.
+    Entry("GET", "/api/v1/items/by-code/{item_code}", "lender", members(200)),
     Entry(
         "PATCH", "/api/v1/items/{item}", "lender", row(other=403, owner=200), {"title": "Perceuse"}
     ),

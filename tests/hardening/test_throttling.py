@@ -163,6 +163,19 @@ def test_nearby_searches_are_limited_per_account(settings, make_resident, client
     _assert_throttled(client.get("/api/v1/relay-points?near=60.1699,24.9384"))
 
 
+def test_items_by_code_are_limited_per_account(settings, make_resident, make_item, client_for):
+    _limit(settings, item_code="2/min")
+    owner, neighbour, other = make_resident(), make_resident(), make_resident()
+    code = make_item(owner=owner).code
+    client = client_for(neighbour)
+    assert client.get(f"/api/v1/items/by-code/{code}").status_code == 200
+    assert client.get("/api/v1/items/by-code/ZZZZZZ").status_code == 404  # counted too
+    _assert_throttled(client.get(f"/api/v1/items/by-code/{code}"))
+    assert client_for(other).get(f"/api/v1/items/by-code/{code}").status_code == 200
+    # The item's own page is not counted with them.
+    assert client.get(f"/api/v1/items/{make_item(owner=owner, title='Scie').pk}").status_code == 200
+
+
 def test_wanted_requests_are_limited_and_a_refused_one_is_not_created(
     settings, make_resident, client_for, street_graph
 ):
@@ -248,6 +261,7 @@ def test_429_is_documented_with_retry_after_on_throttled_operations(api_client):
         ("/api/v1/auth/token/refresh", "post"),
         ("/api/v1/auth/register", "post"),
         ("/api/v1/items/nearby", "get"),
+        ("/api/v1/items/by-code/{code}", "get"),
         ("/api/v1/relay-points", "get"),
         ("/api/v1/wanted/", "post"),
         ("/api/v1/merchant/orders", "post"),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0009_loan_renewal_request'),
+        ('sharing', '0010_item_code'),
     ]
 
     operations = [
