@@ -3,10 +3,12 @@ assisted member (consent ticked, the address geocoded by the local test geocoder
 for her, finds a neighbour's drill near her home with her walking profile and asks to borrow it;
 the neighbour accepts in the app (real HTTP to the live server, with a JWT); the volunteer types
 the code the neighbour's phone shows and the handover is done. The neighbour's app shows the
-member, never the volunteer. Screenshots in var/screenshots/assisted-*.png.
+member, never the volunteer. Then the volunteer prints her own sheet (her loan, until when) and the
+noticeboard of the library near her home (her shears on it, with their code): both PDFs are read
+back (pypdf) and their first pages rendered (pypdfium2). Screenshots and sheets in
+var/screenshots/assisted-*.png and .pdf.
 
-The journey is a list of steps sharing one ``Journey``: printing the member's sheets comes as
-further steps appended to ``STEPS``."""
+The journey is a list of steps sharing one ``Journey`` (``STEPS``)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from accounts.models import Consent, User
 from assistance.models import AssistedAction
@@ -29,8 +31,10 @@ from sharing.models import Item, Loan
 from tests.accounts.factories import access_token_for
 from tests.accounts.geocoder_server import FakeGeocoders, ban_feature
 from tests.admin.conftest import Side, make_side
-from tests.admin.test_browser import Session, browser  # noqa: F401 (the fixture)
+from tests.admin.paper import first_page_png, pdf_lines, pdf_page_size_mm
+from tests.admin.test_browser import SHOTS, Session, browser  # noqa: F401 (the fixture)
 from tests.assistance.conftest import ADDRESS, HOME, LABEL
+from tests.pooling.factories import RelayPointFactory, point
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -213,23 +217,78 @@ def step_handover(j: Journey) -> None:
     j.me.shot("05-handed-over")
 
 
-# The journey, in order. Printing the member's sheets follows as more steps.
+def _download(j: Journey, selector: str, name: str) -> bytes:
+    with j.me.page.expect_download() as info:
+        j.me.page.click(selector)
+    download = info.value
+    assert download.suggested_filename.endswith(".pdf")
+    target = SHOTS / f"{name}.pdf"
+    download.save_as(str(target))
+    return target.read_bytes()
+
+
+def step_print_member_sheet(j: Journey) -> None:
+    """Her own sheet, from the permanence page: the drill she borrows, from whom, until when."""
+    assert j.loan is not None and j.member is not None
+    j.me.goto(j.member_page())
+    content = _download(j, "#assisted-print-sheet", "assisted-member-sheet")
+    assert pdf_page_size_mm(content) == (210, 297)
+    lines = pdf_lines(content)
+    assert "Fiche de Madeleine R." in " ".join(lines)
+    assert j.ours.item.title in lines
+    assert f"Prêté par {j.lender.display_name}" in lines
+    with translation.override("fr"):
+        returns = formats.date_format(timezone.localtime(j.loan.period.upper).date(), "DATE_FORMAT")
+    assert any(returns in line for line in lines), (returns, lines)
+    assert LABEL not in " ".join(lines)  # her address stays off the paper
+    first_page_png(content, SHOTS / "assisted-member-sheet.png")
+
+
+def step_print_noticeboard(j: Journey) -> None:
+    """The noticeboard of the library near her home: her pruning shears are on it, with a code."""
+    assert j.item is not None
+    j.me.goto("/admin/")
+    j.me.page.click("#panel-noticeboard-link")
+    j.me.page.wait_for_selector("#noticeboard-form")
+    j.me.page.select_option("#id_neighbourhood", str(j.ours.neighbourhood.pk))
+    j.me.page.select_option("#id_relay_point", str(j.seen["library"].pk))
+    j.me.page.fill("#id_minutes", "15")
+    j.me.page.select_option("#id_profile", "walk")
+    content = _download(j, "#noticeboard-download", "assisted-noticeboard")
+    lines = pdf_lines(content)
+    assert lines[0] == j.ours.association.name
+    assert f"Point de départ : {j.seen['library'].name}" in lines
+    item = Item.objects.get(pk=j.item.pk)
+    assert item.code in lines and item.title in lines
+    first_page_png(content, SHOTS / "assisted-noticeboard.png")
+
+
+# The journey, in order.
 STEPS: list[Callable[[Journey], None]] = [
     step_register,
     step_list_an_item,
     step_borrow,
     step_lender_accepts_in_the_app,
     step_handover,
+    step_print_member_sheet,
+    step_print_noticeboard,
 ]
 
 
 def test_a_volunteer_acts_for_an_assisted_member(live_server, browser, street_graph, geocoders):  # noqa: F811
     try:
         ours = make_side("Nord")
+        library = RelayPointFactory(
+            neighbourhood=ours.neighbourhood,
+            name="Médiathèque du quartier",
+            address_label="Töölönlahdenkatu 4",
+            location=point(HOME[0] + 0.0008, HOME[1] + 0.0004),
+        )
         geocoders.ban.results[ADDRESS] = ban_feature(lon=HOME[0], lat=HOME[1], label=LABEL)
         me = Session(browser, live_server.url, "assisted")
         me.login(ours.staff.email)
         journey = Journey(base=live_server.url, me=me, ours=ours, geocoders=geocoders)
+        journey.seen["library"] = library
         for step in STEPS:
             step(journey)
         assert me.outside() == [], me.outside()
