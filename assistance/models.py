@@ -36,6 +36,7 @@ class ActionKind(models.TextChoices):
     ORDER_DECLARE = "order_declare", _("declared a parcel")
     ORDER_RECEIVED = "order_received", _("confirmed a parcel was received")
     TAKE_OVER_REQUEST = "take_over_request", _("sent a link to take the account over")
+    DELETE = "delete", _("deleted the account at the member's request")
 
 
 class AssistedAction(models.Model):

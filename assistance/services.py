@@ -24,6 +24,7 @@ from accounts.services.assisted import (
     assisted_take_over_request,
     assisted_user_create,
 )
+from accounts.services.deletion import user_delete
 from assistance.errors import AssistedLoanNotFoundError
 from assistance.models import ActionKind, AssistedAction
 from assistance.selectors import assistance_require, member_loan
@@ -152,6 +153,18 @@ def assisted_member_take_over(*, volunteer: User, member_id: int, email: str) ->
         member = assistance_require(volunteer, member_id, consent=False)
         assisted_take_over_request(member=member, email=email)
         _record(volunteer=volunteer, member=member, action=ActionKind.TAKE_OVER_REQUEST)
+
+
+def assisted_member_delete(*, volunteer: User, member_id: int, how: str) -> User:
+    """The member asked the association, at its desk or in writing, to delete their account (the
+    right the app's ``DELETE /me`` serves): the same deletion (``accounts.services.deletion``),
+    refused while an object is in their hands or lent out (409 ``active_loans``). The audit row,
+    written first in the same transaction, keeps who did it and how it was asked (``how``); the
+    member's other rows lose their details as any deleted member's."""
+    with transaction.atomic():
+        member = assistance_require(volunteer, member_id, consent=False)
+        _record(volunteer=volunteer, member=member, action=ActionKind.DELETE, detail=how)
+        return user_delete(user=member, checked=True)
 
 
 # --- lending ------------------------------------------------------------------------------------
@@ -367,5 +380,11 @@ def assisted_actions_purge(*, now: datetime | None = None) -> int:
 
 def assisted_actions_forget(*, member: User) -> int:
     """In an account's deletion: the member's history stays (what volunteers did, pointing to the
-    former member) without its details (titles, tracking numbers)."""
-    return AssistedAction.objects.filter(member=member).exclude(detail="").update(detail="")
+    former member) without its details (titles, tracking numbers). The deletion's own row keeps
+    how the member asked for it: the proof that it was their wish."""
+    return (
+        AssistedAction.objects.filter(member=member)
+        .exclude(detail="")
+        .exclude(action=ActionKind.DELETE)
+        .update(detail="")
+    )

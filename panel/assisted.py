@@ -34,6 +34,7 @@ from assistance.errors import AssistedMemberNotFoundError
 from backend.errors import DomainError
 from panel.assisted_forms import (
     ConsentForm,
+    DeleteForm,
     DetailsForm,
     ItemForm,
     ItemWithdrawForm,
@@ -146,6 +147,7 @@ FORMS: dict[str, type[forms.Form]] = {
     "consent": ConsentForm,
     "details": DetailsForm,
     "take_over": TakeOverForm,
+    "delete": DeleteForm,
 }
 
 
@@ -300,7 +302,25 @@ def assisted_member(request: HttpRequest, member_id: int) -> HttpResponse:
             raise Http404("no such form")
         prefix = request.POST.get("prefix") or None
         form = form_class(request.POST, prefix=prefix)
-        if form.is_valid():
+        if (
+            name == "delete"
+            and form.is_valid()
+            and form.cleaned_data["name"] != member.display_name
+        ):
+            form.add_error("name", _("This is not the member's name."))
+        if name == "delete" and form.is_valid():
+            try:
+                services.assisted_member_delete(
+                    volunteer=volunteer, member_id=member.pk, how=form.cleaned_data["how"]
+                )
+            except AssistedMemberNotFoundError:
+                raise Http404("no such assisted member") from None
+            except DomainError as error:
+                _errors_into(form, error)
+            else:
+                messages.success(request, _("The member's account is deleted."))
+                return redirect(reverse("admin:panel_assisted_list"))
+        elif form.is_valid():
             try:
                 message = _act(name, volunteer, member, form.cleaned_data)
             except AssistedMemberNotFoundError:
@@ -367,5 +387,6 @@ def _member_page(
             ),
         ),
         "take_over_form": pick("take_over", TakeOverForm),
+        "delete_form": pick("delete", DeleteForm),
     }
     return TemplateResponse(request, "admin/panel/assisted_member.html", context)

@@ -207,6 +207,28 @@ class ItemWithdrawForm(forms.Form):
     item = forms.IntegerField(widget=forms.HiddenInput)
 
 
+class DeleteForm(forms.Form):
+    """The member's request to delete their account, and the volunteer's confirmation."""
+
+    how = forms.ChoiceField(
+        label=_("How the member asked"),
+        choices=[
+            ("at the desk", _("in person, at the desk")),
+            ("in writing", _("in writing (letter or form, kept by the association)")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    name = forms.CharField(
+        max_length=80,
+        label=_("The member's name, to confirm"),
+        help_text=_(
+            "Their items are withdrawn, their requests and parcels cancelled, their home and "
+            "phone erased; their loans and messages stay, shown as a former member's. This "
+            "cannot be undone."
+        ),
+    )
+
+
 class TakeOverForm(forms.Form):
     email = forms.EmailField(
         max_length=254,

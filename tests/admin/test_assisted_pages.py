@@ -205,6 +205,7 @@ def test_another_associations_volunteer_gets_404_everywhere(ours, theirs, admin_
         {"form": "consent", "method": "oral", "note": "", "given": "on"},
         {"form": "details", "phone": "0600000000", "walking_profile": "walk"},
         {"form": "take_over", "email": "x@example.org"},
+        {"form": "delete", "how": "at the desk", "name": member.display_name},
     ]
     for body in posts:
         assert stranger.post(page(member), body).status_code == 404, body["form"]
@@ -233,3 +234,22 @@ def test_another_associations_volunteer_gets_404_everywhere(ours, theirs, admin_
         .status_code
         == 200
     )
+
+
+def test_the_account_is_deleted_from_the_page_once_the_name_is_typed(ours, admin_client, geocoders):
+    member = register(ours, geocoders)
+    volunteer = admin_client(ours.staff)
+    before = _counts()
+    wrong = volunteer.post(page(member), {"form": "delete", "how": "at the desk", "name": "Jean"})
+    assert wrong.status_code == 200
+    assert "Ce n&#x27;est pas le nom du membre." in wrong.content.decode()
+    assert _counts() == before
+    assert User.objects.get(pk=member.pk).deleted_at is None
+    done = volunteer.post(
+        page(member), {"form": "delete", "how": "in writing", "name": member.display_name}
+    )
+    assert (done.status_code, done["Location"]) == (302, LIST)
+    member.refresh_from_db()
+    assert member.deleted_at is not None and not member.is_assisted
+    assert AssistedAction.objects.get(member=member, action="delete").detail == "in writing"
+    assert volunteer.get(page(member)).status_code == 404

@@ -494,6 +494,47 @@ def test_deleting_an_assisted_member_keeps_the_history_without_details(world):
     assert not Consent.objects.filter(user=member).exists()
 
 
+def test_the_member_asks_the_association_to_delete_their_account(world):
+    ours, theirs, member = world.ours, world.theirs, world.member
+    start = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
+    item = services.assisted_item_create(
+        volunteer=ours.staff, member_id=member.pk, title="Tabouret", category="diy"
+    )
+    loan = services.assisted_loan_request(
+        volunteer=ours.staff,
+        member_id=member.pk,
+        item_id=ours.item.pk,
+        starts_at=start,
+        ends_at=start + timedelta(days=1),
+    )
+    # Another association's volunteer: as if the member did not exist, and nothing changes.
+    before = _counts()
+    with pytest.raises(AssistedMemberNotFoundError):
+        services.assisted_member_delete(volunteer=theirs.staff, member_id=member.pk, how="x")
+    assert _counts() == before
+    assert User.objects.get(pk=member.pk).deleted_at is None
+    # While the drill is in her hands, the deletion is refused, and nothing is recorded.
+    Loan.objects.filter(pk=loan.pk).update(status=Loan.Status.ACTIVE)
+    with pytest.raises(DomainError) as refused:
+        services.assisted_member_delete(volunteer=ours.staff, member_id=member.pk, how="x")
+    assert refused.value.code == "active_loans"
+    assert _counts() == before
+    Loan.objects.filter(pk=loan.pk).update(status=Loan.Status.CLOSED)
+    deleted = services.assisted_member_delete(
+        volunteer=ours.staff, member_id=member.pk, how="at the desk"
+    )
+    assert deleted.deleted_at is not None and deleted.is_assisted is False
+    assert Item.objects.get(pk=item.pk).status == Item.Status.WITHDRAWN
+    # The deletion's row keeps how she asked; the others lost their details.
+    assert list(
+        AssistedAction.objects.filter(member=member).order_by("pk").values_list("action", "detail")
+    ) == [("register", ""), ("item_create", ""), ("loan_request", ""), ("delete", "at the desk")]
+    assert AssistedAction.objects.get(member=member, action="delete").volunteer_id == ours.staff.pk
+    # Done: no volunteer can act for her any more.
+    with pytest.raises(AssistedMemberNotFoundError):
+        services.assisted_member_delete(volunteer=ours.staff, member_id=member.pk, how="x")
+
+
 def test_the_history_is_kept_for_its_period_and_assisted_accounts_are_never_purged(world, settings):
     member = world.member
     long_ago = timezone.now() - timedelta(days=settings.ASSISTANCE_AUDIT_DAYS + 1)
