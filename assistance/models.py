@@ -37,6 +37,8 @@ class ActionKind(models.TextChoices):
     ORDER_RECEIVED = "order_received", _("confirmed a parcel was received")
     TAKE_OVER_REQUEST = "take_over_request", _("sent a link to take the account over")
     DELETE = "delete", _("deleted the account at the member's request")
+    EXPORT = "export", _("asked for a copy of the member's data")
+    EXPORT_DOWNLOAD = "export_download", _("downloaded the copy of the member's data")
 
 
 class AssistedAction(models.Model):

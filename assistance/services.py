@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.geocoding import geocode_address
-from accounts.models import User
+from accounts.models import DataExport, User
 from accounts.services.assisted import (
     assisted_consent_renew,
     assisted_details_update,
@@ -25,6 +26,12 @@ from accounts.services.assisted import (
     assisted_user_create,
 )
 from accounts.services.deletion import user_delete
+from accounts.services.export import (
+    export_for_download,
+    export_of,
+    export_request,
+    export_token,
+)
 from assistance.errors import AssistedLoanNotFoundError
 from assistance.models import ActionKind, AssistedAction
 from assistance.selectors import assistance_require, member_loan
@@ -165,6 +172,39 @@ def assisted_member_delete(*, volunteer: User, member_id: int, how: str) -> User
         member = assistance_require(volunteer, member_id, consent=False)
         _record(volunteer=volunteer, member=member, action=ActionKind.DELETE, detail=how)
         return user_delete(user=member, checked=True)
+
+
+def assisted_member_export(*, volunteer: User, member_id: int) -> DataExport:
+    """The member asked for a copy of their data (the app's ``POST /me/export``): the same zip,
+    built by the same Celery job; with no address to mail a link to, the volunteer downloads it
+    from the permanence page (:func:`assisted_member_export_file`) and hands it over. 409
+    ``export_running`` while one is being built."""
+    with transaction.atomic():
+        member = assistance_require(volunteer, member_id, consent=False)
+        data_export = export_request(user=member)
+        # The export's id is a UUID: named in the detail (targets are integer keys).
+        _record(
+            volunteer=volunteer, member=member, action=ActionKind.EXPORT, detail=str(data_export.pk)
+        )
+    return data_export
+
+
+def assisted_member_export_file(
+    *, volunteer: User, member_id: int, export_id: Any
+) -> tuple[DataExport, Path]:
+    """A ready copy of the member's data and its file, for the volunteer who hands it over
+    (recorded: who downloaded someone's data, and when); 404 for another member's export."""
+    with transaction.atomic():
+        member = assistance_require(volunteer, member_id, consent=False)
+        data_export = export_of(user=member, export_id=export_id)
+        found = export_for_download(export_id=data_export.pk, token=export_token(data_export))
+        _record(
+            volunteer=volunteer,
+            member=member,
+            action=ActionKind.EXPORT_DOWNLOAD,
+            detail=str(data_export.pk),
+        )
+    return found
 
 
 # --- lending ------------------------------------------------------------------------------------

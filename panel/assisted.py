@@ -19,14 +19,14 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import DataExport, User
 from accounts.permissions import consent_current
 from accounts.selectors import request_user
 from assistance import selectors, services
@@ -36,6 +36,7 @@ from panel.assisted_forms import (
     ConsentForm,
     DeleteForm,
     DetailsForm,
+    ExportForm,
     ItemForm,
     ItemWithdrawForm,
     LoanActionForm,
@@ -148,6 +149,7 @@ FORMS: dict[str, type[forms.Form]] = {
     "details": DetailsForm,
     "take_over": TakeOverForm,
     "delete": DeleteForm,
+    "export": ExportForm,
 }
 
 
@@ -209,6 +211,12 @@ def _act(name: str, volunteer: User, member: User, data: dict[str, Any]) -> str:
             volunteer=volunteer, member_id=member_id, method=data["method"], note=data["note"]
         )
         return _("The consent is recorded.")
+    if name == "export":
+        services.assisted_member_export(volunteer=volunteer, member_id=member_id)
+        return _(
+            "The copy of the member's data is being prepared: reload this page in a moment to "
+            "download it."
+        )
     if name == "details":
         services.assisted_member_details(
             volunteer=volunteer,
@@ -374,6 +382,8 @@ def _member_page(
         "loans": loans,
         "orders": selectors.member_orders(member),
         "history": selectors.member_history(member),
+        "exports": list(DataExport.objects.filter(user=member).order_by("-created_at")[:5]),
+        "export_form": pick("export", ExportForm),
         "search": search,
         "item_form": pick("item", ItemForm),
         "order_form": pick(
@@ -390,3 +400,22 @@ def _member_page(
         "delete_form": pick("delete", DeleteForm),
     }
     return TemplateResponse(request, "admin/panel/assisted_member.html", context)
+
+
+def assisted_export_download(request: HttpRequest, member_id: int, export_id: str) -> FileResponse:
+    """A ready copy of the member's data, downloaded by the volunteer who hands it over."""
+    volunteer = request_user(request)
+    try:
+        data_export, path = services.assisted_member_export_file(
+            volunteer=volunteer, member_id=member_id, export_id=export_id
+        )
+    except AssistedMemberNotFoundError:
+        raise Http404("no such assisted member") from None
+    except DomainError as error:  # not ready, expired, another member's
+        raise Http404(str(error.message)) from None
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"voisinage-{data_export.created_at:%Y-%m-%d}.zip",
+        content_type="application/zip",
+    )

@@ -207,6 +207,10 @@ class ItemWithdrawForm(forms.Form):
     item = forms.IntegerField(widget=forms.HiddenInput)
 
 
+class ExportForm(forms.Form):
+    """The member's request for a copy of their data (no field: the button says it)."""
+
+
 class DeleteForm(forms.Form):
     """The member's request to delete their account, and the volunteer's confirmation."""
 

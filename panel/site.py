@@ -55,6 +55,11 @@ class VoisinageAdminSite(admin.AdminSite):
                 wrap(assisted.assisted_member),
                 name="panel_assisted_member",
             ),
+            path(
+                "assisted/<int:member_id>/exports/<uuid:export_id>.zip",
+                wrap(assisted.assisted_export_download),
+                name="panel_assisted_export",
+            ),
             # Paper: the noticeboard's sheet (a form, then its PDF) and a member's own sheet.
             path("paper/noticeboard/", wrap(sheets.noticeboard_form), name="panel_noticeboard"),
             path(

@@ -253,3 +253,36 @@ def test_the_account_is_deleted_from_the_page_once_the_name_is_typed(ours, admin
     assert member.deleted_at is not None and not member.is_assisted
     assert AssistedAction.objects.get(member=member, action="delete").detail == "in writing"
     assert volunteer.get(page(member)).status_code == 404
+
+
+def test_a_copy_of_the_members_data_is_prepared_and_handed_over(
+    ours, theirs, admin_client, geocoders, eager_tasks, django_capture_on_commit_callbacks
+):
+    import io
+    import zipfile
+
+    from accounts.models import DataExport
+
+    member = register(ours, geocoders)
+    volunteer = admin_client(ours.staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = volunteer.post(page(member), {"form": "export"})
+    assert (asked.status_code, asked["Location"]) == (302, page(member))
+    data_export = DataExport.objects.get(user=member)
+    assert data_export.status == DataExport.Status.READY
+    shown = volunteer.get(page(member)).content.decode()
+    link = f"/admin/assisted/{member.pk}/exports/{data_export.pk}.zip"
+    assert f'href="{link}"' in shown
+    # Another association's volunteer: neither the page nor the file.
+    stranger = admin_client(theirs.staff)
+    assert stranger.get(link).status_code == 404
+    assert stranger.post(page(member), {"form": "export"}).status_code == 404
+    assert DataExport.objects.filter(user=member).count() == 1
+    response = volunteer.get(link)
+    assert (response.status_code, response["Content-Type"]) == (200, "application/zip")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert "profile.json" in archive.namelist()
+    assert "assistance/actions_on_my_behalf.json" in archive.namelist()
+    assert list(
+        AssistedAction.objects.filter(member=member).order_by("pk").values_list("action", "detail")
+    )[-2:] == [("export", str(data_export.pk)), ("export_download", str(data_export.pk))]
