@@ -142,8 +142,15 @@ def _reach(
     search = net.search(origin_snap, prof, limit_m=budget - origin_snap.approach_m)
     eff = net.costs_to(search, snaps, prof) + snaps.approach_m + origin_snap.approach_m
     inside = np.flatnonzero(eff <= budget)
-    order = inside[np.argsort(eff[inside], kind="stable")]
-    chosen = pks[order].tolist() if isinstance(pks, np.ndarray) else [pks[i] for i in order]
+    keys = pks if isinstance(pks, np.ndarray) else np.asarray(pks)
+    # Sorted by travel to the micrometre, then by primary key: rows at one place (an owner's
+    # items) tie exactly, whatever the last bit numpy's vector loops leave, so pages hold still.
+    near = np.round(eff[inside], 6)
+    if keys.dtype.kind in "iu":
+        order = inside[np.lexsort((keys[inside], near))]
+    else:
+        order = inside[np.argsort(near, kind="stable")]
+    chosen = keys[order].tolist() if keys.dtype.kind in "iu" else [pks[i] for i in order]
     return Reachable(pks=chosen, seconds=np.asarray(prof.seconds(eff[order])))
 
 

@@ -1,7 +1,7 @@
 """The open data, public: no login, no session, any origin (CORS), cacheable (``Cache-Control``
 and an ``ETag`` that ``ConditionalGetMiddleware`` answers with 304), limited per address
 (``THROTTLE_OPENDATA``). Thin views: a selector, then a document of ``opendata.documents``. An
-association that does not publish has nothing here (404 ``open_data_not_published``).
+association that does not publish has nothing here (404 ``not_found``, as an association that does not exist).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ JSON = "application/json"
 JSON_LD = "application/ld+json"
 CSV = "text/csv"
 NOT_PUBLISHED = OpenApiResponse(
-    description="open_data_not_published: no such association, or it publishes no open data."
+    description="not_found: no such association, or it publishes no open data."
 )
 
 
@@ -49,7 +49,6 @@ def _answer(body: Any, content_type: str) -> HttpResponse:
         body = json.dumps(body, ensure_ascii=False, indent=1).encode()
     response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
     response["Cache-Control"] = f"public, max-age={int(settings.OPENDATA_MAX_AGE)}"
-    response["Content-Language"] = "fr"
     return response
 
 

@@ -8,9 +8,10 @@ from backend.errors import ConflictError, NotFoundError
 
 
 class OpenDataNotPublishedError(NotFoundError):
-    """No such association, or one that does not publish: the same answer for both."""
+    """No such association, or one that does not publish: the same answer for both, and the
+    same code as any other address that names nothing (``not_found``)."""
 
-    code = "open_data_not_published"
+    code = "not_found"
     default_message = _("This association publishes no open data.")
 
 

@@ -273,7 +273,7 @@ def test_an_association_that_has_not_opted_in_publishes_nothing(client, path):
     for slug in (association.slug, "no-such-association"):
         answer = _get(client, f"{slug}/{path}")
         assert answer.status_code == 404
-        assert answer.json()["code"] == "open_data_not_published"
+        assert answer.json()["code"] == "not_found"
     catalogue = _get(client, "").json()
     assert catalogue["dcat:dataset"] == []
 
