@@ -14,6 +14,25 @@ imports the application before it serves). Two changes to Daphne's request class
   answers an application that fails or times out with one too. They are JSON in the API's
   error format here, in the language of ``Accept-Language``, with ``Content-Language``.
 
+And three changes to how Daphne serves websockets:
+
+- **A frame leaves when it is sent.** Twisted's TCP transport only buffers what it is given and
+  writes it when the event loop next polls its sockets; asyncio's transport writes at once when
+  nothing is waiting. A neighbourhood announcement hands one frame to each of a thousand sockets
+  in one pass (notifications/hub.py): buffered, the first member's frame waited for the
+  thousandth to be framed. A websocket's bytes now go to its socket straight away, as asyncio
+  writes them (what the socket does not take is buffered for the loop, as before):
+  :func:`write_now`; docs/benchmarks.md has the figures.
+- **Each socket pings on its own timer.** Daphne pings from its 2-second sweep of all the
+  connections, so the pings of every socket due went in one burst (hundreds of frames, tens of
+  milliseconds in which no other socket of the process was served). Each socket now has its own
+  timer, every ``--ping-interval`` from its opening, with autobahn's ping and its
+  ``--ping-timeout`` as before. (Autobahn's own ``autoPingInterval`` would not do: its timers
+  are grouped by the whole second, a burst every second.)
+- **Its timeout sweep goes in slices.** Daphne looks at the timeouts of all its connections
+  in one go every two seconds: milliseconds with thousands of sockets, in which none is
+  served. A tenth of them every fifth of a second now.
+
 What Twisted refuses while reading the HTTP framing itself (a malformed request line or
 header, a request line or headers over 16 KiB, a bad ``Content-Length``) comes before any path
 is known and stays a bare ``400``.
@@ -23,11 +42,14 @@ from __future__ import annotations
 
 import inspect
 import json
+from functools import partial
 from typing import Any
 
-from daphne import http_protocol
+from daphne import http_protocol, ws_protocol
+from daphne import server as daphne_server
 from django.utils import translation
 from django.utils.translation import gettext as _
+from twisted.internet import tcp
 from twisted.web import http
 
 from backend.error_handlers import language_of, status_error_body
@@ -84,6 +106,114 @@ class WebRequest(http_protocol.WebRequest):
         self.handle_reply({"type": "http.response.body", "body": content})
 
 
+def write_now(transport: tcp.Connection, data: bytes) -> None:
+    """``transport.write`` as asyncio's transports do it: when nothing is waiting to be written,
+    ``data`` goes to the socket at once, and only what the socket does not take is buffered for
+    the event loop (Twisted's own ``write`` always buffers, and registers and unregisters the
+    socket with the poller around each write). With data waiting, or a connection that is
+    closing, it is Twisted's ``write``: the order of the bytes is kept, and an error is met by
+    the loop, which closes the connection as it always does."""
+    if (
+        transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+        and not transport._tempDataBuffer
+        and transport.offset == len(transport.dataBuffer)
+        and isinstance(data, bytes)
+    ):
+        sent = transport.writeSomeData(data)
+        if isinstance(sent, int) and sent > 0:
+            if sent == len(data):
+                return
+            data = data[sent:]
+    type(transport).write(transport, data)
+
+
+def _reactor() -> Any:
+    """The running reactor (Daphne's asyncio one), imported late: importing it installs one."""
+    from twisted.internet import reactor
+
+    return reactor
+
+
+class WebSocketProtocol(ws_protocol.WebSocketProtocol):
+    keepalive: Any = None  # the pending call of the next ping
+
+    def connectionMade(self) -> None:
+        transport = self.transport
+        if isinstance(transport, tcp.Connection):
+            transport.write = partial(write_now, transport)  # type: ignore[method-assign]
+        super().connectionMade()
+
+    def onOpen(self) -> None:
+        super().onOpen()
+        self._keepalive_next()
+
+    def _keepalive_next(self) -> None:
+        self.keepalive = _reactor().callLater(self.server.ping_interval, self._keepalive_ping)
+
+    def _keepalive_ping(self) -> None:
+        """Autobahn's keep-alive ping: the connection is dropped when no pong (nor any other
+        frame) comes back within ``--ping-timeout``."""
+        self.keepalive = None
+        if self.state == self.STATE_OPEN:
+            self._sendAutoPing()
+            self._keepalive_next()
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if self.keepalive is not None and self.keepalive.active():
+            self.keepalive.cancel()
+        self.keepalive = None
+        super().onClose(wasClean, code, reason)
+
+    def check_timeouts(self) -> None:
+        """Daphne's periodic check (every 2 s, over every connection), less its pings: it sent
+        the pings of all the sockets due at once, hundreds in one go that held every other
+        socket of the process meanwhile. Each socket now pings on a timer of its own, every
+        ``--ping-interval`` from its opening (``onOpen``)."""
+        server = self.server
+        if 0 <= server.websocket_timeout < self.duration():
+            self.serverClose()
+        if (
+            self.state == self.STATE_CONNECTING
+            and self.duration() > server.websocket_connect_timeout
+        ):
+            self.serverReject()
+
+
+# Daphne's sweep of its connections' timeouts, in slices: each connection is still looked at
+# once per period, a tenth of them every tenth of it.
+SWEEP_SLICES = 10
+
+
+class _Rounds:
+    """The connections of one sweep still to look at in the current period."""
+
+    def __init__(self) -> None:
+        self.pending: list[Any] = []
+        self.size = 0
+
+    def next_slice(self, connections: dict[Any, Any]) -> list[Any]:
+        if not self.pending:
+            self.pending = list(connections)
+            self.size = -(-len(self.pending) // SWEEP_SLICES)
+        taken, self.pending = self.pending[: self.size], self.pending[self.size :]
+        return [protocol for protocol in taken if protocol in connections]
+
+
+def timeout_checker(self: Any) -> None:
+    """Daphne checks every connection's timeouts every two seconds, all in one go: here a tenth
+    every fifth of a second."""
+    rounds = self.__dict__.setdefault("_timeout_rounds", _Rounds())
+    for protocol in rounds.next_slice(self.connections):
+        protocol.check_timeouts()
+    _reactor().callLater(2 / SWEEP_SLICES, self.timeout_checker)
+
+
 def install() -> None:
-    """Daphne builds each connection's requests with ``http_protocol.WebRequest``: ours."""
+    """Daphne builds each connection's requests with ``http_protocol.WebRequest`` and each
+    websocket's protocol with ``WebSocketFactory.protocol``: ours; its server sweeps its
+    connections' timeouts in slices."""
     http_protocol.WebRequest = WebRequest
+    ws_protocol.WebSocketFactory.protocol = WebSocketProtocol
+    daphne_server.Server.timeout_checker = timeout_checker

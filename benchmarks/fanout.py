@@ -372,6 +372,7 @@ def _measure(
         expected |= {(event.key, user_id) for user_id in recipients if user_id in connected}
     latencies: list[float] = []
     by_kind: dict[str, list[float]] = defaultdict(list)
+    by_broadcast: dict[str, list[float]] = defaultdict(list)
     seen: set[tuple[str, int]] = set()
     duplicates = 0
     ids_by_user: dict[int, list[int]] = defaultdict(list)
@@ -385,6 +386,8 @@ def _measure(
             latency = (at - sent_at[key]) * 1000
             latencies.append(latency)
             by_kind["broadcast" if key.startswith("b") else "personal"].append(latency)
+            if key.startswith("b"):
+                by_broadcast[key].append(latency)
     out_of_order = sum(
         1 for ids in ids_by_user.values() for a, b in itertools.pairwise(ids) if b <= a
     )
@@ -405,8 +408,13 @@ def _measure(
         "max_ms": round(max(latencies), 2) if latencies else float("nan"),
         "personal_p50_ms": round(percentile(by_kind["personal"], 0.50), 2),
         "personal_p99_ms": round(percentile(by_kind["personal"], 0.99), 2),
+        "personal_p90_ms": round(percentile(by_kind["personal"], 0.90), 2),
+        "broadcast_p5_ms": round(percentile(by_kind["broadcast"], 0.05), 2),
         "broadcast_p50_ms": round(percentile(by_kind["broadcast"], 0.50), 2),
         "broadcast_p99_ms": round(percentile(by_kind["broadcast"], 0.99), 2),
+        # Each announcement's first and last recipient, the median over announcements.
+        "broadcast_first_ms": round(percentile([min(v) for v in by_broadcast.values()], 0.5), 2),
+        "broadcast_last_ms": round(percentile([max(v) for v in by_broadcast.values()], 0.5), 2),
         "failures": received["failures"],
     }
 
@@ -710,7 +718,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "max_ms": voisinage["max_ms"],
         "personal_p50_ms": voisinage["personal_p50_ms"],
         "personal_p99_ms": voisinage["personal_p99_ms"],
+        "personal_p90_ms": voisinage["personal_p90_ms"],
+        "broadcast_p5_ms": voisinage["broadcast_p5_ms"],
         "broadcast_p50_ms": voisinage["broadcast_p50_ms"],
+        "broadcast_first_ms": voisinage["broadcast_first_ms"],
+        "broadcast_last_ms": voisinage["broadcast_last_ms"],
         "broadcast_p99_ms": voisinage["broadcast_p99_ms"],
         "server_rss_mb": voisinage["server_rss_mb"],
         "server_peak_rss_mb": voisinage["server_peak_rss_mb"],
@@ -725,7 +737,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "baseline_max_ms": baseline["max_ms"],
         "baseline_personal_p50_ms": baseline["personal_p50_ms"],
         "baseline_personal_p99_ms": baseline["personal_p99_ms"],
+        "baseline_personal_p90_ms": baseline["personal_p90_ms"],
+        "baseline_broadcast_p5_ms": baseline["broadcast_p5_ms"],
         "baseline_broadcast_p50_ms": baseline["broadcast_p50_ms"],
+        "baseline_broadcast_first_ms": baseline["broadcast_first_ms"],
+        "baseline_broadcast_last_ms": baseline["broadcast_last_ms"],
         "baseline_broadcast_p99_ms": baseline["broadcast_p99_ms"],
         "baseline_server_rss_mb": baseline["server_rss_mb"],
         "ratio_p50": round(voisinage["p50_ms"] / baseline["p50_ms"], 2)

@@ -25,6 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 HELSINKI_PBF = Path(os.environ.get("VOISINAGE_DEMO_PBF", ROOT / "var" / "osm" / "helsinki.osm.pbf"))
 SHARED_OSM = ROOT.parent / "shared" / "data" / "osm"
 
+# The pytest-xdist group of the read-replica tests (tests/backend/test_replicas.py), and of the
+# modules that keep one transaction open across their tests with a savepoint per request: such a
+# transaction soon has over 64 subtransactions, and a hot standby of the cluster cannot open for
+# reads while one is running (tests.harness.StreamingReplica.start). In one group they run one
+# after the other on one worker, so a standby never starts while one of them runs.
+SHARES_THE_REPLICAS_WORKER = pytest.mark.xdist_group("replica")
+
 
 def extract_paths() -> list[Path]:
     """Helsinki always; the shared Paris and Liechtenstein extracts where they are present."""

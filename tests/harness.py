@@ -368,6 +368,10 @@ def postgres_bindir() -> Path:
     )
 
 
+# How long a standby may take to open for reads (StreamingReplica.start).
+STANDBY_READY_SECONDS = 300.0
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of our own in a temporary folder (trust authentication, a free port,
     no fsync), with one database ``dbname``; tests stop it and start it again. ``with`` creates
@@ -386,7 +390,7 @@ class PrivatePostgres:
             shutil.chown(self.dir, user=self.user)
         self.url = f"postgis://postgres@127.0.0.1:{self.port}/{dbname}"
 
-    def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def _run(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.bindir / args[0]), *args[1:]],
             user=self.user,
@@ -577,6 +581,41 @@ class StreamingReplica(PrivatePostgres):
 
     def create_database(self) -> None:
         """A standby's databases are its primary's."""
+
+    def start(self, timeout: float = STANDBY_READY_SECONDS) -> Self:
+        """Starts the standby and waits until it takes read-only connections.
+
+        A hot standby opens once it has replayed a snapshot of the primary's running
+        transactions that it can use: none that a transaction with over 64 subtransactions
+        (PostgreSQL's "subxid overflow") makes incomplete, or one taken after those transactions
+        ended. The primary writes such a snapshot at each checkpoint and every 15 s; one is
+        asked for every few seconds here. A test module that keeps one transaction open across
+        its tests, with a savepoint per request, makes such a transaction: those modules run on
+        the replica tests' worker (tests/conftest.py ``SHARES_THE_REPLICAS_WORKER``), never while
+        a standby starts."""
+        done = self._run(
+            "pg_ctl", "-D", str(self.data), "-o", self.server_options(), "-l", str(self.log),
+            "-W", "start",
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise HarnessError(
+                f"pg_ctl start failed:\n{done.stdout}\n{done.stderr}\n{self.server_log()}"
+            )
+        deadline = time.monotonic() + timeout
+        snapshot_asked = time.monotonic()
+        while not self.answers():
+            if time.monotonic() > deadline:
+                raise HarnessError(
+                    f"The standby took no connection within {timeout:.0f} s; is a transaction "
+                    "with over 64 subtransactions open on the primary all along?\n"
+                    f"{self.server_log()[-4000:]}"
+                )
+            if time.monotonic() - snapshot_asked > 3:
+                with self._primary() as conn:
+                    conn.execute("CHECKPOINT")  # writes a snapshot of the running transactions
+                snapshot_asked = time.monotonic()
+            time.sleep(0.1)
+        return self
 
     def answers(self) -> bool:
         try:

@@ -37,12 +37,14 @@ from neighbourhoods.services import staff_grant
 from pooling.models import Batch, BatchImpact
 from sharing.models import Item
 from sharing.selectors import item_candidates
+from tests.conftest import SHARES_THE_REPLICAS_WORKER
 from tests.harness import ROOT, StreamingReplica, wait_until
 from tests.pooling.factories import BatchFactory, make_staff
 
-# One standby for the session: these tests stay on one pytest-xdist worker.
+# One standby for the session: these tests stay on one pytest-xdist worker, with the modules that
+# would keep it from opening if they ran meanwhile (tests/conftest.py).
 pytestmark = [
-    pytest.mark.xdist_group("replica"),
+    SHARES_THE_REPLICAS_WORKER,
     pytest.mark.django_db(transaction=True, databases=["default", "replica"]),
 ]
 

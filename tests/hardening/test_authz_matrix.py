@@ -52,6 +52,7 @@ from sharing.services.items import item_block, item_create, item_photo_add
 from sharing.services.trust import report_create
 from sharing.services.wanted import offer_create, wanted_create
 from tests.accounts.factories import UserFactory, access_token_for, refresh_token_for
+from tests.conftest import SHARES_THE_REPLICAS_WORKER
 from tests.hardening.world import ensure_street_graph
 from tests.neighbourhoods.factories import (
     AssociationFactory,
@@ -70,8 +71,9 @@ from tests.pooling.factories import (
     point,
 )
 
-# On one pytest-xdist worker: the module's world is built once.
-pytestmark = [pytest.mark.xdist_group("authz"), pytest.mark.django_db]
+# On one pytest-xdist worker: the module's world is built once, in one transaction held across
+# the module (on the replica tests' worker: tests/conftest.py).
+pytestmark = [SHARES_THE_REPLICAS_WORKER, pytest.mark.django_db]
 
 PASSWORD = "a-long-passphrase-42"
 ACTORS = ("anonymous", "other", "owner", "courier", "staff", "elsewhere")

@@ -42,12 +42,14 @@ from schemathesis.specs.openapi.checks import (
 
 from backend.wsgi import application
 from pooling.webhooks import signature_of
+from tests.conftest import SHARES_THE_REPLICAS_WORKER
 from tests.hardening.world import natural_actor, raw_schema, real_path_parameters
 
-# On one pytest-xdist worker: the module's world is built once.
+# On one pytest-xdist worker: the module's world is built once, in one transaction held across
+# the module (on the replica tests' worker: tests/conftest.py).
 pytestmark = [
     pytest.mark.fuzz,
-    pytest.mark.xdist_group("fuzz"),
+    SHARES_THE_REPLICAS_WORKER,
     pytest.mark.django_db,
     pytest.mark.usefixtures("in_process_app"),
 ]

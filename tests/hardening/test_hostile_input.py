@@ -38,6 +38,7 @@ from rest_framework.test import APIClient
 from backend.parsers import FormParser, JSONParser, MultiPartParser
 from pooling.webhooks import signature_of
 from tests.accounts.factories import access_token_for
+from tests.conftest import SHARES_THE_REPLICAS_WORKER
 from tests.hardening import test_authz_matrix as authz
 from tests.hardening.test_authz_matrix import (
     ACTION_VALUES,
@@ -49,7 +50,9 @@ from tests.hardening.test_authz_matrix import (
 )
 from tests.hardening.world import ensure_street_graph
 
-pytestmark = pytest.mark.django_db
+# On one pytest-xdist worker: the module's world is built once, in one transaction held across
+# the module (on the replica tests' worker: tests/conftest.py).
+pytestmark = [SHARES_THE_REPLICAS_WORKER, pytest.mark.django_db]
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 WEBHOOK = "/api/v1/merchant/orders"
