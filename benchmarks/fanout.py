@@ -416,6 +416,7 @@ def _measure(
         "broadcast_first_ms": round(percentile([min(v) for v in by_broadcast.values()], 0.5), 2),
         "broadcast_last_ms": round(percentile([max(v) for v in by_broadcast.values()], 0.5), 2),
         "failures": received["failures"],
+        "raw": dict(by_kind),
     }
 
 
@@ -669,6 +670,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for stragglers")
     parser.add_argument("--connect-timeout", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--latencies-out",
+        default=None,
+        help="write every delivery's latency (ms), by phase and kind, to this JSON file",
+    )
     parser.add_argument("--baseline-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -700,6 +706,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         redis_server.remove()
     for name in ("user_ids", "members", "events"):
         voisinage.pop(name)
+    raw = {"voisinage": voisinage.pop("raw"), "baseline": baseline.pop("raw")}
+    if args.latencies_out:
+        Path(args.latencies_out).write_text(json.dumps(raw))
+        _log(f"latencies of every delivery, in ms, by kind: {args.latencies_out}")
     result = {
         "clients": args.clients,
         "clients_connected": voisinage["connected"],
