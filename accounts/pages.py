@@ -57,6 +57,19 @@ def _token(request: HttpRequest) -> str:
     return token if TOKEN_SHAPE.match(token) else ""
 
 
+def _password_refused(
+    request: HttpRequest, error: DomainError, *, title: str, token: str, labels: dict[str, str]
+) -> HttpResponse:
+    """A password form refused: the form again with what is wrong with the password, or the
+    reason the link cannot be used."""
+    errors = [str(m) for messages in error.fields.values() for m in messages]
+    if error.code == "invalid" and errors:
+        return _page(
+            request, 400, title=title, form="password", token=token, labels=labels, errors=errors
+        )
+    return _page(request, 400, title=title, message=str(error.message))
+
+
 @require_http_methods(["GET", "POST"])
 def verify_email(request: HttpRequest) -> HttpResponse:
     title = _("Confirm your address")
@@ -94,18 +107,7 @@ def reset_password(request: HttpRequest) -> HttpResponse:
     try:
         password_reset_confirm(secret=token, password=_form(request).get("password", ""))
     except DomainError as error:
-        errors = [str(m) for messages in error.fields.values() for m in messages]
-        if error.code == "invalid" and errors:
-            return _page(
-                request,
-                400,
-                title=title,
-                form="password",
-                token=token,
-                labels=labels,
-                errors=errors,
-            )
-        return _page(request, 400, title=title, message=str(error.message))
+        return _password_refused(request, error, title=title, token=token, labels=labels)
     return _page(
         request,
         title=title,
@@ -130,18 +132,7 @@ def take_over(request: HttpRequest) -> HttpResponse:
     try:
         user = assisted_take_over(secret=token, password=_form(request).get("password", ""))
     except DomainError as error:
-        errors = [str(m) for messages in error.fields.values() for m in messages]
-        if error.code == "invalid" and errors:
-            return _page(
-                request,
-                400,
-                title=title,
-                form="password",
-                token=token,
-                labels=labels,
-                errors=errors,
-            )
-        return _page(request, 400, title=title, message=str(error.message))
+        return _password_refused(request, error, title=title, token=token, labels=labels)
     return _page(
         request,
         title=title,

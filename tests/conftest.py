@@ -142,6 +142,19 @@ def _celery_join_guard_reset() -> Iterator[None]:
     _set_task_join_will_block(False)
 
 
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """Each test starts in the default language (French). A request through the test client
+    activates the language it asked for in the test's thread and leaves it there (Django's
+    LocaleMiddleware does not deactivate it), so a test that compared French messages failed
+    after one that had asked for English on the same worker."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def eager_tasks() -> Iterator[None]:
     """Celery tasks queued by the code run in process, at once (the broker is not involved)."""
