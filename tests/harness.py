@@ -601,9 +601,12 @@ class StreamingReplica(PrivatePostgres):
             raise HarnessError(
                 f"pg_ctl start failed:\n{done.stdout}\n{done.stderr}\n{self.server_log()}"
             )
-        deadline = time.monotonic() + timeout
-        snapshot_asked = time.monotonic()
+        started = time.monotonic()
+        deadline = started + timeout
+        snapshot_asked = started
         while not self.answers():
+            if time.monotonic() - started > 2 and not (self.data / "postmaster.pid").exists():
+                raise HarnessError(f"The standby stopped:\n{self.server_log()[-4000:]}")
             if time.monotonic() > deadline:
                 raise HarnessError(
                     f"The standby took no connection within {timeout:.0f} s; is a transaction "
