@@ -296,13 +296,12 @@ def test_parcels_declared_and_received_for_the_member(world):
     assert Order.objects.get(pk=other.pk).status == "awaiting_pickup"
 
 
-# --- who may act ---------------------------------------------------------------------------------
-
-
-def test_another_associations_volunteer_can_do_nothing(world):
-    ours, theirs, member = world.ours, world.theirs, world.member
+def _item_and_loan_request(world) -> tuple[Item, Loan]:
+    """The member lists a stool and asks a neighbour of ours for their item, through the
+    volunteer."""
+    ours, member = world.ours, world.member
     start = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
-    own_item = services.assisted_item_create(
+    item = services.assisted_item_create(
         volunteer=ours.staff, member_id=member.pk, title="Tabouret", category="diy"
     )
     loan = services.assisted_loan_request(
@@ -312,6 +311,16 @@ def test_another_associations_volunteer_can_do_nothing(world):
         starts_at=start,
         ends_at=start + timedelta(days=1),
     )
+    return item, loan
+
+
+# --- who may act ---------------------------------------------------------------------------------
+
+
+def test_another_associations_volunteer_can_do_nothing(world):
+    ours, theirs, member = world.ours, world.theirs, world.member
+    own_item, loan = _item_and_loan_request(world)
+    start = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
     before = _counts()
     statuses = (Loan.objects.get(pk=loan.pk).status, Item.objects.get(pk=own_item.pk).status)
     stranger = theirs.staff
@@ -496,17 +505,7 @@ def test_deleting_an_assisted_member_keeps_the_history_without_details(world):
 
 def test_the_member_asks_the_association_to_delete_their_account(world):
     ours, theirs, member = world.ours, world.theirs, world.member
-    start = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
-    item = services.assisted_item_create(
-        volunteer=ours.staff, member_id=member.pk, title="Tabouret", category="diy"
-    )
-    loan = services.assisted_loan_request(
-        volunteer=ours.staff,
-        member_id=member.pk,
-        item_id=ours.item.pk,
-        starts_at=start,
-        ends_at=start + timedelta(days=1),
-    )
+    item, loan = _item_and_loan_request(world)
     # Another association's volunteer: as if the member did not exist, and nothing changes.
     before = _counts()
     with pytest.raises(AssistedMemberNotFoundError):
