@@ -14,7 +14,7 @@ imports the application before it serves). Two changes to Daphne's request class
   answers an application that fails or times out with one too. They are JSON in the API's
   error format here, in the language of ``Accept-Language``, with ``Content-Language``.
 
-And three changes to how Daphne serves websockets:
+And four changes to how Daphne serves websockets:
 
 - **A frame leaves when it is sent.** Twisted's TCP transport only buffers what it is given and
   writes it when the event loop next polls its sockets; asyncio's transport writes at once when
@@ -29,9 +29,13 @@ And three changes to how Daphne serves websockets:
   timer, every ``--ping-interval`` from its opening, with autobahn's ping and its
   ``--ping-timeout`` as before. (Autobahn's own ``autoPingInterval`` would not do: its timers
   are grouped by the whole second, a burst every second.)
-- **Its timeout sweep goes in slices.** Daphne looks at the timeouts of all its connections
-  in one go every two seconds: milliseconds with thousands of sockets, in which none is
-  served. A tenth of them every fifth of a second now.
+- **Its sweeps go in slices.** Daphne looks at the timeouts of all its connections in one go
+  every two seconds, and at their applications every second: 2 to 3 ms each with 5,000
+  sockets, in which none is served. A fiftieth of them at a time now, as often.
+- **A live event's frame can skip the send chain.** An application's ``websocket.send`` goes
+  through the consumer's, Channels' and Daphne's coroutines before autobahn frames it; the
+  events socket sends its live events with :meth:`WebSocketProtocol.send_text_now` instead,
+  the same frame written at once (notifications/consumers.py finds it through ``send``).
 
 What Twisted refuses while reading the HTTP framing itself (a malformed request line or
 header, a request line or headers over 16 KiB, a bad ``Content-Length``) comes before any path
@@ -40,8 +44,12 @@ is known and stays a bare ``400``.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+import struct
+import time
+from concurrent.futures import CancelledError
 from functools import partial
 from typing import Any
 
@@ -139,6 +147,30 @@ def _reactor() -> Any:
 class WebSocketProtocol(ws_protocol.WebSocketProtocol):
     keepalive: Any = None  # the pending call of the next ping
 
+    def send_text_now(self, text: str) -> None:
+        """Sends ``text`` as one text frame, at once: what Daphne does with an application's
+        ``websocket.send``, without the coroutines between the application and here (the
+        consumer's, Channels' and Daphne's ``send``, a few microseconds each, which a topic
+        event pays a thousand times in a row). Nothing is sent once the socket is closing or
+        its client gone. The events socket finds it through the ``send`` Daphne gives it
+        (``notifications.consumers.text_sender``)."""
+        details = self.server.connections.get(self)
+        if details is None or details.get("disconnected") or self.state != self.STATE_OPEN:
+            return
+        payload = text.encode("utf-8")
+        if self._perMessageCompress is not None:  # not negotiated by Daphne, but if it were
+            self.sendMessage(payload, False)
+            return
+        size = len(payload)
+        if size < 126:
+            header = bytes((0x81, size))  # FIN, text; unmasked: a server's frames are not
+        elif size < 1 << 16:
+            header = struct.pack("!BBH", 0x81, 126, size)
+        else:
+            header = struct.pack("!BBQ", 0x81, 127, size)
+        self.trafficStats.outgoingWebSocketMessages += 1
+        self.transport.write(header + payload)
+
     def connectionMade(self) -> None:
         transport = self.transport
         if isinstance(transport, tcp.Connection):
@@ -181,39 +213,94 @@ class WebSocketProtocol(ws_protocol.WebSocketProtocol):
             self.serverReject()
 
 
-# Daphne's sweep of its connections' timeouts, in slices: each connection is still looked at
-# once per period, a tenth of them every tenth of it.
-SWEEP_SLICES = 10
+# Daphne's sweeps of its connections (their timeouts every 2 s, their applications every
+# second), in slices: each connection is still looked at once per period, a fiftieth of them
+# every fiftieth of it. With 5,000 sockets a whole sweep held the event loop for 2 to 3 ms,
+# which every event due meanwhile waited for; a slice of 100 takes a tenth of a millisecond.
+SWEEP_SLICES = 50
+TIMEOUT_PERIOD_SECONDS = 2.0
+APPLICATION_PERIOD_SECONDS = 1.0
 
 
 class _Rounds:
     """The connections of one sweep still to look at in the current period."""
 
-    def __init__(self) -> None:
+    def __init__(self, slices: int = SWEEP_SLICES) -> None:
+        self.slices = slices
         self.pending: list[Any] = []
         self.size = 0
 
     def next_slice(self, connections: dict[Any, Any]) -> list[Any]:
         if not self.pending:
             self.pending = list(connections)
-            self.size = -(-len(self.pending) // SWEEP_SLICES)
+            self.size = -(-len(self.pending) // self.slices)
         taken, self.pending = self.pending[: self.size], self.pending[self.size :]
         return [protocol for protocol in taken if protocol in connections]
 
 
 def timeout_checker(self: Any) -> None:
-    """Daphne checks every connection's timeouts every two seconds, all in one go: here a tenth
-    every fifth of a second."""
+    """Daphne checks every connection's timeouts every two seconds, all in one go: here a
+    slice at a time."""
     rounds = self.__dict__.setdefault("_timeout_rounds", _Rounds())
     for protocol in rounds.next_slice(self.connections):
         protocol.check_timeouts()
-    _reactor().callLater(2 / SWEEP_SLICES, self.timeout_checker)
+    _reactor().callLater(TIMEOUT_PERIOD_SECONDS / rounds.slices, self.timeout_checker)
+
+
+def application_checker(self: Any) -> None:
+    """Daphne's check of its connections' applications (every second, all in one go), a slice
+    at a time; each connection is still looked at once a second, as Daphne does it: an
+    application still running long after its client disconnected is cancelled, a finished one
+    is reaped (its exception logged, and answered with a 500 when the client is still there),
+    and a connection whose client and application are both gone is forgotten."""
+    rounds = self.__dict__.setdefault("_application_rounds", _Rounds())
+    for protocol in rounds.next_slice(self.connections):
+        _application_check(self, protocol, self.connections[protocol])
+    _reactor().callLater(APPLICATION_PERIOD_SECONDS / rounds.slices, self.application_checker)
+
+
+def _application_check(server: Any, protocol: Any, details: dict[str, Any]) -> None:
+    """Daphne's ``Server.application_checker`` (4.2) for one connection."""
+    disconnected = details.get("disconnected")
+    application_instance = details.get("application_instance")
+    if (
+        disconnected
+        and time.time() - disconnected > server.application_close_timeout
+        and application_instance
+        and not application_instance.done()
+    ):
+        daphne_server.logger.warning(
+            "Application instance %r for connection %s took too long to shut down and was killed.",
+            application_instance,
+            repr(protocol),
+        )
+        application_instance.cancel()
+    if application_instance and application_instance.done():
+        try:
+            exception = application_instance.exception()
+        except (CancelledError, asyncio.CancelledError):
+            pass
+        else:
+            if exception:
+                if isinstance(exception, KeyboardInterrupt):
+                    server.stop()  # the protocol asks the server to exit (in tests)
+                else:
+                    daphne_server.logger.error(
+                        "Exception inside application: %s", exception, exc_info=exception
+                    )
+                    if not disconnected:
+                        protocol.handle_exception(exception)
+        del server.connections[protocol]["application_instance"]
+        application_instance = None
+    if not application_instance and disconnected:
+        del server.connections[protocol]
 
 
 def install() -> None:
     """Daphne builds each connection's requests with ``http_protocol.WebRequest`` and each
     websocket's protocol with ``WebSocketFactory.protocol``: ours; its server sweeps its
-    connections' timeouts in slices."""
+    connections' timeouts and applications in slices."""
     http_protocol.WebRequest = WebRequest
     ws_protocol.WebSocketFactory.protocol = WebSocketProtocol
     daphne_server.Server.timeout_checker = timeout_checker
+    daphne_server.Server.application_checker = application_checker

@@ -373,6 +373,9 @@ def _measure(
     latencies: list[float] = []
     by_kind: dict[str, list[float]] = defaultdict(list)
     by_broadcast: dict[str, list[float]] = defaultdict(list)
+    # Every delivery as (event, its commit or send in s from the first one, latency in ms).
+    start = min(sent_at.values(), default=0.0)
+    timeline: list[tuple[str, float, float]] = []
     seen: set[tuple[str, int]] = set()
     duplicates = 0
     ids_by_user: dict[int, list[int]] = defaultdict(list)
@@ -386,6 +389,7 @@ def _measure(
             latency = (at - sent_at[key]) * 1000
             latencies.append(latency)
             by_kind["broadcast" if key.startswith("b") else "personal"].append(latency)
+            timeline.append((key, round(sent_at[key] - start, 4), round(latency, 3)))
             if key.startswith("b"):
                 by_broadcast[key].append(latency)
     out_of_order = sum(
@@ -416,7 +420,7 @@ def _measure(
         "broadcast_first_ms": round(percentile([min(v) for v in by_broadcast.values()], 0.5), 2),
         "broadcast_last_ms": round(percentile([max(v) for v in by_broadcast.values()], 0.5), 2),
         "failures": received["failures"],
-        "raw": dict(by_kind),
+        "raw": dict(by_kind) | {"timeline": sorted(timeline, key=lambda d: d[1])},
     }
 
 
@@ -673,7 +677,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--latencies-out",
         default=None,
-        help="write every delivery's latency (ms), by phase and kind, to this JSON file",
+        help="write every delivery's latency (ms), by phase and kind, and a timeline of every "
+        "delivery (event, commit time in s, latency in ms) to this JSON file",
     )
     parser.add_argument("--baseline-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

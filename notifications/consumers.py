@@ -20,6 +20,8 @@ import contextlib
 import json
 import logging
 import weakref
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -78,6 +80,19 @@ def _opening_gate() -> asyncio.Semaphore:
     return gate
 
 
+def text_sender(send: Any) -> Callable[[str], None] | None:
+    """A function that sends a text frame at once (``send_text_now`` of backend/server.py) when
+    ``send`` is what our Daphne gives a websocket's application (its ``handle_reply`` bound to
+    the socket's protocol); ``None`` under another server or a test communicator, where frames
+    go through ``send``. Duck-typed: importing Daphne's server installs Twisted's reactor."""
+    if not isinstance(send, partial) or len(send.args) != 1:
+        return None
+    if getattr(send.func, "__name__", None) != "handle_reply":
+        return None
+    sender = getattr(send.args[0], "send_text_now", None)
+    return sender if callable(sender) else None
+
+
 def _now_iso() -> str:
     return timezone.localtime().isoformat()
 
@@ -94,12 +109,17 @@ class EventsConsumer(AsyncWebsocketConsumer):
     joined: list[str]
     topics: set[str]
     heartbeat: asyncio.Task[None] | None = None
+    # Sends a text frame at once under our Daphne (``text_sender``); live events go this way.
+    send_now: Callable[[str], None] | None = None
+    # Messages of the channel layer declined by ``_take_at_once``, queued or being handled.
+    channel_backlog = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Channels subscribes the socket's own channel before the consumer runs; when Redis
         # cannot take it (it is down, or just restarted), the client is told to come back later
         # in the protocol's terms (4503), not by an HTTP 500 handshake.
         accepted = False
+        self.send_now = text_sender(send)
 
         async def tracking_send(message: dict[str, Any]) -> None:
             nonlocal accepted
@@ -125,9 +145,32 @@ class EventsConsumer(AsyncWebsocketConsumer):
         # there. This consumer reaches the database only through database_sync_to_async, which
         # does that cleaning itself.
         handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
+        finally:
+            if not message["type"].startswith("websocket.") and self.channel_backlog:
+                self.channel_backlog -= 1
+
+    def _take_at_once(self, data: bytes) -> bool:
+        """The channel layer's reader offers this socket each message for it as it arrives
+        (``PubSubChannelLayer.take_at_once``): the next live event goes out at once when
+        nothing of the socket's is queued or being handled, so nothing is overtaken. Anything
+        else is declined, counted, and goes through the queue and ``dispatch`` in order."""
+        if (
+            not self.channel_backlog
+            and self.send_now is not None
+            and not self.closing
+            and not self.deliver_lock.locked()
+        ):
+            message = self.channel_layer.deserialize(data)
+            if message.get("type") == "event.deliver" and self._send_next_now(
+                message["id"], message["tail"]
+            ):
+                return True
+        self.channel_backlog += 1
+        return False
 
     # --- opening --------------------------------------------------------------------------------
 
@@ -143,6 +186,9 @@ class EventsConsumer(AsyncWebsocketConsumer):
         )
         self.error_bucket = TokenBucket(rate=1.0, burst=settings.REALTIME_INBOUND_ERROR_BURST)
         self.may_send_position: bool | None = None
+        if self.send_now is not None and hasattr(self.channel_layer, "take_at_once"):
+            # Before any group is joined: every message for the socket is offered, or counted.
+            self.channel_layer.take_at_once(self.channel_name, self._take_at_once)
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         ticket = (query.get("ticket") or [""])[0]
@@ -228,6 +274,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.closing = True
         if self.heartbeat is not None:
             self.heartbeat.cancel()
+        if hasattr(self.channel_layer, "take_at_once"):
+            self.channel_layer.take_at_once(self.channel_name, None)
         if self.user_id is None:
             return
         try:
@@ -269,13 +317,29 @@ class EventsConsumer(AsyncWebsocketConsumer):
     # --- live events ----------------------------------------------------------------------------
 
     async def event_deliver(self, message: dict[str, Any]) -> None:
-        await self._deliver(message["id"], message["tail"])
+        if not self._send_next_now(message["id"], message["tail"]):
+            await self._deliver(message["id"], message["tail"])
+
+    def _send_next_now(self, seq: int, tail: str) -> bool:
+        """Sends the event if it is the next one and the socket can take it straight away
+        (under our Daphne, nothing else being sent): nothing is awaited, so no other delivery
+        comes between the check and the send. ``False`` when it must go the long way."""
+        if (
+            self.send_now is None
+            or self.closing
+            or seq != self.last_seq + 1
+            or self.deliver_lock.locked()
+        ):
+            return False
+        self.send_now(f'{{"id":{seq:d}{tail}')
+        self.last_seq = seq
+        return True
 
     async def offer(self, seq: int, tail: str) -> None:
         """An event of one of the socket's topics, handed over by the process hub. The usual
         case is sent at once; one that must wait (the socket is opening, or a hole must first
         be filled from the log) waits in a task of its own, so the hub goes on to others."""
-        if self.closing or seq <= self.last_seq:
+        if self.closing or seq <= self.last_seq or self._send_next_now(seq, tail):
             return
         if seq == self.last_seq + 1 and not self.deliver_lock.locked():
             await self._deliver(seq, tail)

@@ -3,7 +3,7 @@
 Each person's sockets are in the group ``user.<id>``: a personal event is one message per
 recipient. An event sent to a topic (``neighbourhood.3``) is one message to the group
 ``topic.neighbourhood.3``, whatever the number of members: each server process receives it once
-and every socket picks its own ``id`` from the message's ``seqs``. The messages of one commit
+and every socket picks its own ``id`` from the message (``broadcast_seqs``). The messages of one commit
 leave together, from the committing thread, in one round trip to Redis
 (``PubSubChannelLayer.group_send_blocking``).
 
@@ -24,6 +24,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy
 import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -67,13 +68,38 @@ def envelope_tail(event_type: str, at: str, data: dict[str, Any]) -> str:
     return "," + body[1:]
 
 
+# A topic event names its recipients and their ids as two arrays of little-endian 64-bit integers:
+# for a thousand members, a few microseconds to pack and to read back, where a map of a thousand
+# string keys took a fifth of a millisecond to decode in every server process.
+_PACKED = numpy.dtype("<i8")
+
+
+def _broadcast_message(topic: str, tail: str, seqs: dict[int, int]) -> dict[str, Any]:
+    return {
+        "type": "event.broadcast",
+        "topic": topic,
+        "tail": tail,
+        "users": numpy.fromiter(seqs.keys(), _PACKED, len(seqs)).tobytes(),
+        "ids": numpy.fromiter(seqs.values(), _PACKED, len(seqs)).tobytes(),
+    }
+
+
+def broadcast_seqs(message: dict[str, Any]) -> dict[int, int]:
+    """The id of a topic event for each of its recipients (user id -> id). A message of the
+    earlier format (``seqs``, a map of string keys) is read too, while a deployment runs both."""
+    if "users" in message:
+        users = numpy.frombuffer(message["users"], _PACKED).tolist()
+        ids = numpy.frombuffer(message["ids"], _PACKED).tolist()
+        return dict(zip(users, ids, strict=True))
+    return {int(user_id): seq for user_id, seq in message["seqs"].items()}
+
+
 def _messages(delivery: Delivery) -> list[tuple[str, dict[str, Any]]]:
     """The ``(group, message)`` pairs that carry ``delivery``: one per recipient, or one for the
     topic."""
     tail = envelope_tail(delivery.event_type, delivery.at, delivery.data)
     if delivery.topic is not None:
-        seqs = {str(user_id): seq for user_id, seq in delivery.seqs.items()}
-        message = {"type": "event.broadcast", "topic": delivery.topic, "tail": tail, "seqs": seqs}
+        message = _broadcast_message(delivery.topic, tail, delivery.seqs)
         return [(topic_group(delivery.topic), message)]
     return [
         (user_group(user_id), {"type": "event.deliver", "id": seq, "tail": tail})

@@ -5,8 +5,9 @@ number of its sockets that listen to the topic, and hands each message to those 
 An event for a neighbourhood of a thousand people is then one message read from Redis and a
 thousand sends, instead of a thousand channel-layer deliveries that each wake a consumer.
 
-**Presence.** The sockets' entries in Redis are refreshed in pipelines, a slice every second so
-that each is renewed once per heartbeat period, instead of one round trip per socket. A socket
+**Presence.** The sockets' entries in Redis are refreshed a slice every second, so that each is
+renewed once per heartbeat period, by one command for the slice (a script) instead of one round
+trip per socket. A socket
 whose app said it went to the background is left out (its entry removed) until the app says it
 is back: a person is online while one of their sockets is open *and* in the foreground.
 
@@ -31,9 +32,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
 
-from notifications.fanout import topic_group
-from notifications.presence import presence_key, presence_leave, presence_touch
-from notifications.redis_state import async_client
+from notifications.fanout import broadcast_seqs, topic_group
+from notifications.presence import presence_leave, presence_refresh, presence_touch
 from notifications.selectors import streams_last_seq
 
 logger = logging.getLogger(__name__)
@@ -124,10 +124,10 @@ class ProcessHub:
                 await self._broadcast(message)
 
     async def _broadcast(self, message: dict[str, Any]) -> None:
-        seqs: dict[str, int] = message["seqs"]
+        seqs = broadcast_seqs(message)
         tail: str = message["tail"]
         for socket in list(self.members.get(message["topic"], ())):
-            seq = seqs.get(str(socket.user_id))
+            seq = seqs.get(socket.user_id) if socket.user_id is not None else None
             if seq is not None:
                 await socket.offer(seq, tail)
 
@@ -195,20 +195,18 @@ class ProcessHub:
                     logger.warning("socket sweep failed (%s)", type(error).__name__)
 
     async def _refresh_presence(self, turn: int, ticks: int) -> None:
-        ttl = settings.REALTIME_PRESENCE_TTL_SECONDS
-        until = time.time() + ttl
         entries = [
             (socket, user_id) for socket, user_id in self.present.items() if user_id % ticks == turn
         ]
         for start in range(0, len(entries), PRESENCE_BATCH):
-            async with self.presence_lock, async_client().pipeline(transaction=False) as pipe:
-                for socket, user_id in entries[start : start + PRESENCE_BATCH]:
-                    if socket in self.away or socket not in self.present:
-                        continue
-                    name = presence_key(user_id)
-                    pipe.zadd(name, {socket.channel_name: until})
-                    pipe.expire(name, int(ttl) + 1)
-                await pipe.execute()
+            async with self.presence_lock:
+                await presence_refresh(
+                    [
+                        (user_id, socket.channel_name)
+                        for socket, user_id in entries[start : start + PRESENCE_BATCH]
+                        if socket not in self.away and socket in self.present
+                    ]
+                )
 
     async def _sweep_read(self) -> dict[Socket, int]:
         """Once per heartbeat period, the sweep reads the log's last id of every local socket's

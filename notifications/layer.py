@@ -7,6 +7,10 @@ comes back, when the layer's one pub/sub connection is still the dead one or is 
 by the layer's reader at the same time. Here the subscription is retried on a fresh connection
 (reopening it resubscribes every channel and group of the process) before giving up.
 
+A socket's consumer may take a message the moment the layer's reader gets it
+(:meth:`PubSubChannelLayer.take_at_once`): the next live event of a socket goes out in the
+reader's own turn of the event loop, not four turns later through the channel's queue.
+
 A web worker or a Celery task that has committed events publishes them with
 :meth:`PubSubChannelLayer.group_send_blocking`: from its own thread, through a plain Redis
 connection, every message of the commit in one pipeline (one round trip per Redis shard). The
@@ -23,11 +27,16 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
-from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, _wrap_close
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+    _wrap_close,
+)
 from channels_redis.utils import _consistent_hash, decode_hosts
 from redis.exceptions import RedisError
 
@@ -40,7 +49,44 @@ SUBSCRIBE_RETRY_PAUSE = 0.2
 PUBLISH_BATCH = 1000
 
 
+# What a channel's receiver may do with a message the moment the layer's reader gets it (its
+# serialised bytes): ``True`` when it took it, ``False`` to have it queued as usual.
+Taker = Callable[[bytes], bool]
+
+
+class _Shard(RedisSingleShardConnection):
+    def _receive_message(self, message: dict[str, Any] | None) -> None:
+        """Channels' dispatch of a message read from Redis to the local channels it is for,
+        where a channel with a taker (``PubSubChannelLayer.take_at_once``) whose queue is empty
+        is offered it first."""
+        if message is None:
+            return
+        layer = self.channel_layer
+        name, data = message["channel"], message["data"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        targets = (name,) if name in layer.channels else tuple(layer.groups.get(name, ()))
+        for channel in targets:
+            queue = layer.channels.get(channel)
+            if queue is None:
+                continue
+            taker = layer.takers.get(channel)
+            if taker is not None and queue.empty():
+                try:
+                    if taker(data):
+                        continue
+                except Exception:  # the reader serves every socket of the process: go on
+                    logger.exception("a channel's taker failed; its message is queued")
+            queue.put_nowait(data)
+
+
 class _LoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.takers: dict[str, Taker] = {}
+        shards: list[RedisSingleShardConnection] = self._shards  # type: ignore[has-type]
+        self._shards = [_Shard(shard.host, self) for shard in shards]
+
     async def _subscribe_to_channel(self, channel: str) -> None:
         shard = self._get_shard(channel)
         for attempt in range(1, SUBSCRIBE_ATTEMPTS + 1):
@@ -109,6 +155,19 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
                 cached = (os.getpid(), timeout, [_sync_client(h, timeout) for h in self.hosts])
                 self._blocking = cached
             return cached[2]
+
+    def take_at_once(self, channel: str, taker: Taker | None) -> None:
+        """Offers each message for ``channel`` (its own or one of its groups') to ``taker`` as
+        soon as the layer's reader gets it from Redis, while nothing waits in the channel's
+        queue; what the taker declines is queued for ``receive`` as usual. A message taken so is
+        handled in the reader's own turn of the event loop, instead of four turns later (the
+        queue, the consumer's receiving task, its wait, its dispatch). ``None`` removes it.
+        For the running event loop's layer."""
+        takers = self._get_layer().takers
+        if taker is None:
+            takers.pop(channel, None)
+        else:
+            takers[channel] = taker
 
     def _get_layer(self) -> _LoopLayer:
         loop = asyncio.get_running_loop()

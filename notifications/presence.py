@@ -8,7 +8,7 @@ their time passes, so at worst a push is skipped for a few heartbeats after a cr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 
@@ -29,6 +29,32 @@ async def presence_touch(*, user_id: int, channel_name: str) -> None:
         pipe.zremrangebyscore(name, "-inf", now)
         pipe.expire(name, int(ttl) + 1)
         await pipe.execute()
+
+
+# The renewal of many sockets' entries as one command: a pipeline of a ZADD and an EXPIRE per
+# socket costs the server process milliseconds of Python to pack and to read back for a few
+# hundred sockets, in which none of its sockets is served.
+_REFRESH_SCRIPT = """
+for i, name in ipairs(KEYS) do
+  redis.call('ZADD', name, ARGV[1], ARGV[i + 2])
+  redis.call('EXPIRE', name, ARGV[2])
+end
+return #KEYS
+"""
+
+
+async def presence_refresh(entries: Sequence[tuple[int, str]]) -> None:
+    """Renews the entries of the sockets ``(user_id, channel_name)`` for another presence period,
+    in one command. Raises ``redis.RedisError``."""
+    if not entries:
+        return
+    ttl = settings.REALTIME_PRESENCE_TTL_SECONDS
+    script = async_client().register_script(_REFRESH_SCRIPT)
+    prefix = key("presence")  # presence_key(user_id) is f"{prefix}:{user_id}"
+    await script(
+        keys=[f"{prefix}:{user_id}" for user_id, _ in entries],
+        args=[repr(time.time() + ttl), int(ttl) + 1, *(channel for _, channel in entries)],
+    )
 
 
 async def presence_leave(*, user_id: int, channel_name: str) -> None:

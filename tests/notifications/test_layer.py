@@ -101,3 +101,59 @@ def test_a_blocking_group_send_to_a_redis_that_is_not_there_fails_fast():
     with pytest.raises(RedisConnectionError):
         channel_layer.group_send_blocking([("user.1", {"type": "event.deliver"})], timeout=1.0)
     assert time.monotonic() - started < 2.5
+
+
+def test_a_taker_is_offered_each_message_as_it_arrives_and_what_it_declines_is_queued(
+    redis_server, caplog
+):
+    """The reader offers a channel's messages, its own and its groups', to its taker while its
+    queue is empty; declined ones (and all once something waits) are received in order."""
+
+    async def scenario() -> tuple[list[int], list[int], list[int]]:
+        channel_layer = make_layer(redis_server.url)
+        channel = await channel_layer.new_channel()
+        await channel_layer.group_add("people", channel)
+        taken: list[int] = []
+        offered: list[int] = []
+        arrived = asyncio.Event()
+
+        def taker(data: bytes) -> bool:
+            message = channel_layer.deserialize(data)
+            offered.append(message["n"])
+            if message["n"] == 5:
+                raise RuntimeError("a bug in the taker")
+            if message["n"] % 2:
+                taken.append(message["n"])
+                arrived.set()
+                return True
+            return False
+
+        channel_layer.take_at_once(channel, taker)
+        try:
+            await channel_layer.send(channel, {"type": "hello", "n": 1})  # taken
+            await asyncio.wait_for(arrived.wait(), 5)
+            await channel_layer.group_send("people", {"type": "hello", "n": 2})  # declined
+            await channel_layer.group_send("people", {"type": "hello", "n": 3})  # n 2 waits
+            await channel_layer.send(channel, {"type": "hello", "n": 4})
+            queue = channel_layer._get_layer().channels[channel]
+            for _ in range(500):  # until the reader has read all three
+                if queue.qsize() == 3:
+                    break
+                await asyncio.sleep(0.01)
+            received = [(await asyncio.wait_for(channel_layer.receive(channel), 5))["n"]]
+            received += [(await asyncio.wait_for(channel_layer.receive(channel), 5))["n"]]
+            received += [(await asyncio.wait_for(channel_layer.receive(channel), 5))["n"]]
+            await channel_layer.send(channel, {"type": "hello", "n": 5})  # the taker fails
+            received += [(await asyncio.wait_for(channel_layer.receive(channel), 5))["n"]]
+            channel_layer.take_at_once(channel, None)
+            await channel_layer.send(channel, {"type": "hello", "n": 7})  # no taker: queued
+            received += [(await asyncio.wait_for(channel_layer.receive(channel), 5))["n"]]
+            return taken, received, offered
+        finally:
+            await channel_layer.flush()
+
+    taken, received, offered = async_to_sync(scenario)()
+    assert taken == [1]
+    assert received == [2, 3, 4, 5, 7]
+    assert offered == [1, 2, 5]  # 3 and 4 came while 2 waited
+    assert "a channel's taker failed" in caplog.text

@@ -308,6 +308,40 @@ def test_a_live_event_lost_by_the_channel_layer_is_filled_in_from_the_log(socket
     assert [(e["id"], e["data"]["message_id"]) for e in sock.events(2)] == [(2, 2), (3, 3)]
 
 
+def test_live_events_and_other_messages_reach_the_socket_in_the_order_they_were_sent(socket_for):
+    """Live events go out as the channel layer's reader gets them (no queue), the other messages
+    through the consumer's queue: an event never overtakes a message sent before it."""
+    from channels.layers import get_channel_layer
+
+    from notifications.fanout import envelope_tail, user_group
+
+    user = UserFactory()
+    sock = socket_for(user)
+    sock.until_ready()
+    tail = envelope_tail("message.new", timezone.now().isoformat(), message(1))
+
+    def event(seq: int) -> dict:
+        return {"type": "event.deliver", "id": seq, "tail": tail}
+
+    def read(up_to: int) -> dict:
+        return {"type": "notifications.read", "up_to": up_to, "unread": 0, "last_id": up_to}
+
+    burst = [event(1), read(1), event(2), event(3), read(3), event(4), event(5), read(5)]
+    group = user_group(user.pk)
+    get_channel_layer().group_send_blocking([(group, m) for m in burst], timeout=5)
+    got = [sock.next() for _ in burst]
+    assert [(m["type"], m.get("id", m.get("up_to"))) for m in got] == [
+        ("message.new", 1),
+        ("notifications.read", 1),
+        ("message.new", 2),
+        ("message.new", 3),
+        ("notifications.read", 3),
+        ("message.new", 4),
+        ("message.new", 5),
+        ("notifications.read", 5),
+    ]
+
+
 def test_an_id_older_than_the_log_gets_a_resync(socket_for, settings):
     user = UserFactory()
     for n in (1, 2, 3):
