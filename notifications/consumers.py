@@ -154,10 +154,11 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 self.channel_backlog -= 1
 
     def _take_at_once(self, data: bytes) -> bool:
-        """The channel layer's reader offers this socket each message for it as it arrives
+        """The channel layer's reader offers this socket every message for it as it arrives
         (``PubSubChannelLayer.take_at_once``): the next live event goes out at once when
-        nothing of the socket's is queued or being handled, so nothing is overtaken. Anything
-        else is declined, counted, and goes through the queue and ``dispatch`` in order."""
+        nothing of the socket's is queued or being handled (every message declined is counted
+        until ``dispatch`` is done with it), so nothing is overtaken. Anything else is declined
+        and goes through the queue and ``dispatch`` in order."""
         if (
             not self.channel_backlog
             and self.send_now is not None

@@ -3,8 +3,8 @@
 Each person's sockets are in the group ``user.<id>``: a personal event is one message per
 recipient. An event sent to a topic (``neighbourhood.3``) is one message to the group
 ``topic.neighbourhood.3``, whatever the number of members: each server process receives it once
-and every socket picks its own ``id`` from the message (``broadcast_seqs``). The messages of one commit
-leave together, from the committing thread, in one round trip to Redis
+and every socket picks its own ``id`` from the message (``broadcast_seqs``). The messages of one
+commit leave together, from the committing thread, in one round trip to Redis
 (``PubSubChannelLayer.group_send_blocking``).
 
 Live delivery is best effort by design: the log is the truth. A failure here (Redis down, a

@@ -7,9 +7,9 @@ thousand sends, instead of a thousand channel-layer deliveries that each wake a 
 
 **Presence.** The sockets' entries in Redis are refreshed a slice every second, so that each is
 renewed once per heartbeat period, by one command for the slice (a script) instead of one round
-trip per socket. A socket
-whose app said it went to the background is left out (its entry removed) until the app says it
-is back: a person is online while one of their sockets is open *and* in the foreground.
+trip per socket. A socket whose app said it went to the background is left out (its entry
+removed) until the app says it is back: a person is online while one of their sockets is open
+*and* in the foreground.
 
 **Sweep.** Once per heartbeat period, one query compares every local socket with its person's
 log; a socket still behind a grace period later catches up from the log. Live delivery may lose

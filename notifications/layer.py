@@ -57,8 +57,8 @@ Taker = Callable[[bytes], bool]
 class _Shard(RedisSingleShardConnection):
     def _receive_message(self, message: dict[str, Any] | None) -> None:
         """Channels' dispatch of a message read from Redis to the local channels it is for,
-        where a channel with a taker (``PubSubChannelLayer.take_at_once``) whose queue is empty
-        is offered it first."""
+        where a channel with a taker (``PubSubChannelLayer.take_at_once``) is offered it
+        first."""
         if message is None:
             return
         layer = self.channel_layer
@@ -71,7 +71,7 @@ class _Shard(RedisSingleShardConnection):
             if queue is None:
                 continue
             taker = layer.takers.get(channel)
-            if taker is not None and queue.empty():
+            if taker is not None:
                 try:
                     if taker(data):
                         continue
@@ -157,12 +157,13 @@ class PubSubChannelLayer(RedisPubSubChannelLayer):
             return cached[2]
 
     def take_at_once(self, channel: str, taker: Taker | None) -> None:
-        """Offers each message for ``channel`` (its own or one of its groups') to ``taker`` as
-        soon as the layer's reader gets it from Redis, while nothing waits in the channel's
-        queue; what the taker declines is queued for ``receive`` as usual. A message taken so is
-        handled in the reader's own turn of the event loop, instead of four turns later (the
-        queue, the consumer's receiving task, its wait, its dispatch). ``None`` removes it.
-        For the running event loop's layer."""
+        """Offers every message for ``channel`` (its own or one of its groups') to ``taker`` as
+        soon as the layer's reader gets it from Redis, in the order they come; what the taker
+        declines is queued for ``receive`` as usual, so a taker that takes a message while an
+        earlier one waits in the queue lets it overtake that one (the events socket counts
+        what it declined). A message taken so is handled in the reader's own turn of the event
+        loop, instead of four turns later (the queue, the consumer's receiving task, its wait,
+        its dispatch). ``None`` removes it. For the running event loop's layer."""
         takers = self._get_layer().takers
         if taker is None:
             takers.pop(channel, None)
