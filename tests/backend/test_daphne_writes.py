@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from autobahn.websocket.protocol import TrafficStats
+from daphne import server as daphne_server
 from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor
@@ -179,11 +180,14 @@ def test_nothing_is_sent_once_the_socket_closes_or_its_client_is_gone():
 
 def test_the_events_socket_finds_the_direct_sender_only_under_our_daphne():
     protocol = _open_protocol()
+    # What Daphne gives a websocket's application as its ``send`` (Server.create_application).
+    daphne = daphne_server.Server(application=None, endpoints=["tcp:port=0"])  # never run
+    assert text_sender(partial(daphne.handle_reply, protocol)) == protocol.send_text_now
+    assert text_sender(partial(daphne.handle_reply, object())) is None  # another protocol
+    assert text_sender(daphne.handle_reply) is None
 
     async def handle_reply(protocol: Any, message: dict[str, Any]) -> None: ...
 
-    assert text_sender(partial(handle_reply, protocol)) == protocol.send_text_now
-    assert text_sender(partial(handle_reply, object())) is None  # another protocol
     assert text_sender(handle_reply) is None  # another server, a test communicator
 
     async def other(protocol: Any, message: dict[str, Any]) -> None: ...
