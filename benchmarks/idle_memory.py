@@ -26,33 +26,15 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tests.harness import RedisServer, free_port, wait_until
+from tests.harness import RedisServer, ServeStack, descendants, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgis://postgres@127.0.0.1:5432/voisinage"
-
-
-def children(pid: int) -> list[int]:
-    """Every descendant of ``pid`` (from /proc: each task's children file)."""
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            stack.extend(kids)
-    return found
 
 
 def kib(path: Path, field: str) -> int:
@@ -171,7 +153,6 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    port = args.port or free_port()
     tuning = {
         key: os.environ[key]
         for key in ("CELERY_POOL", "CELERY_CONCURRENCY", "MALLOC_ARENA_MAX")
@@ -193,56 +174,34 @@ def main() -> None:
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     started = time.monotonic()
-    serve = subprocess.Popen(
-        ["bash", ".ci/serve.sh", "127.0.0.1", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    serve = ServeStack(env, port=args.port, log=scratch / "serve.log")
+    serve.start_timeout = args.timeout
     try:
+        serve.start()  # Daphne answers /healthz
 
-        def ready() -> bool:
-            if serve.poll() is not None:
-                raise RuntimeError(f"the stack exited ({serve.returncode}):\n{log.read_text()}")
-            import urllib.request
+        def worker_ready() -> bool:
+            if not serve.running:
+                raise RuntimeError(f"the stack exited:\n{log.read_text(errors='replace')}")
+            return log.exists() and " ready." in log.read_text(errors="replace")
 
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    healthy = r.status == 200
-            except OSError:
-                healthy = False
-            return healthy and " ready." in log.read_text(errors="replace")
-
-        wait_until(ready, timeout=args.timeout, interval=0.2, what="the stack ready")
+        wait_until(worker_ready, timeout=args.timeout, interval=0.2, what="the worker ready")
         ready_s = time.monotonic() - started
-        if args.readyz:
+        if args.readyz:  # the graph loads: longer than answers_ok waits
             import urllib.request
 
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=30) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{serve.port}/readyz", timeout=30) as r:
                 r.read()
         plan_s = replan(env["DATABASE_URL"], redis.url) if args.plan else None
         print(f"[idle_memory] ready in {ready_s:.1f} s, at rest for {args.settle:.0f} s",
               file=sys.stderr, flush=True)  # fmt: skip
         time.sleep(args.settle)
-        pids = [serve.pid, *children(serve.pid)]
+        pids = [serve.pid, *descendants(serve.pid)]
         processes = [p for p in map(describe, pids) if p is not None]
         celery_roles(processes)
     finally:
-        with __import__("contextlib").suppress(ProcessLookupError):
-            os.killpg(serve.pid, signal.SIGTERM)
-        try:
-            serve.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(serve.pid, signal.SIGKILL)
-            serve.wait()
-        # The worker's pool children and beat may outlive the shell by a moment.
-        time.sleep(1)
-        with __import__("contextlib").suppress(ProcessLookupError):
-            os.killpg(serve.pid, signal.SIGKILL)
+        serve.stop()
         redis.remove()
-        tasks_run = log.read_text(errors="replace").count("] succeeded in")
+        tasks_run = log.read_text(errors="replace").count("] succeeded in") if log.exists() else 0
         shutil.rmtree(scratch, ignore_errors=True)
 
     stack = [p for p in processes if p["role"] != "shell"]

@@ -1,5 +1,6 @@
 """Real processes for the tests and the benchmarks, written once: a private ``redis-server``, Daphne,
-a Celery worker, a private PostgreSQL cluster and a streaming replica of a running one.
+a Celery worker, ``make serve``'s whole stack, a private PostgreSQL cluster and a streaming replica
+of a running one.
 
 Each one picks a free port, starts, waits until it answers (and says what it logged if it exits
 or does not answer in time), and stops. They are context managers (``with RedisServer() as
@@ -275,11 +276,7 @@ class Daphne(Process):
         return f"ws://127.0.0.1:{self.port}"
 
     def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.http}{self.ready_path}", timeout=2) as response:  # noqa: S310
-                return response.status == 200
-        except OSError:
-            return False
+        return answers_ok(f"{self.http}{self.ready_path}")
 
     def request(
         self, method: str, path: str, token: str | None = None, body: Any = None
@@ -346,6 +343,51 @@ class CeleryWorker(Process):
         super().remove()
         if self.schedule_dir is not None:
             shutil.rmtree(self.schedule_dir, ignore_errors=True)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant of ``pid``, from /proc (each task's ``children``)."""
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        for task in Path(f"/proc/{stack.pop()}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            stack.extend(kids)
+    return found
+
+
+def answers_ok(url: str) -> bool:
+    """Whether ``url`` answers 200 within 2 s."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (http to ourselves)
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+class ServeStack(Process):
+    """``make serve``'s stack as ``make run`` starts it (``.ci/serve.sh 127.0.0.1 PORT``: Daphne,
+    and a Celery worker with beat in a thread), in a process group of its own, with ``env``
+    (``app_env``: give it its own ``CELERY_LOG`` and ``CELERY_SCHEDULE``); ready when Daphne's
+    ``/healthz`` answers. Stopping it stops all of it, the worker's threads and beat included."""
+
+    name = "serve"
+    start_timeout = 120.0
+
+    def __init__(self, env: Mapping[str, str], *, port: int = 0, log: Path | None = None) -> None:
+        self.port = port or free_port()
+        argv = ["bash", ".ci/serve.sh", "127.0.0.1", str(self.port)]
+        super().__init__(argv, env=env, log=log, group=True)
+
+    def ready(self) -> bool:
+        return answers_ok(f"http://127.0.0.1:{self.port}/healthz")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        super().stop(timeout)
 
 
 def postgres_bindir() -> Path:

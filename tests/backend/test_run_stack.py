@@ -5,21 +5,23 @@ Django up."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.harness import RedisServer, app_env, django_database_url, free_port, wait_until
+from tests.harness import (
+    RedisServer,
+    ServeStack,
+    app_env,
+    descendants,
+    django_database_url,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,31 +33,9 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def descendants(pid: int) -> list[int]:
-    found, stack = [], [pid]
-    while stack:
-        for task in Path(f"/proc/{stack.pop()}/task").glob("*"):
-            try:
-                kids = [int(k) for k in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += kids
-            stack += kids
-    return found
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
-
-
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_make_serve_runs_daphne_and_one_worker_that_runs_beats_jobs(tmp_path):
-    port = free_port()
     log = tmp_path / "celery.log"
     with RedisServer() as redis:
         env = app_env(
@@ -69,22 +49,13 @@ def test_make_serve_runs_daphne_and_one_worker_that_runs_beats_jobs(tmp_path):
         )
         for key in ("CELERY_POOL", "CELERY_CONCURRENCY", "MALLOC_ARENA_MAX"):
             env.pop(key, None)  # serve.sh's own defaults, as `make run` has them
-        stack = subprocess.Popen(
-            ["bash", ".ci/serve.sh", "127.0.0.1", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
+        with ServeStack(env, log=tmp_path / "serve.log") as stack:
 
             def sweeps_ran() -> bool:
-                assert stack.poll() is None, log.read_text(errors="replace")
+                assert stack.running, log.read_text(errors="replace")
                 text = log.read_text(errors="replace") if log.exists() else ""
                 return bool(re.search(r"pooling\.cutoff_sweep\[[^]]+\] succeeded", text))
 
-            wait_until(lambda: healthy(port), timeout=120, interval=0.2, what="daphne")
             wait_until(sweeps_ran, timeout=60, interval=0.2, what="a job sent by beat run")
             text = log.read_text(errors="replace")
             # Beat is a thread of the worker's main process; the pool is threads.
@@ -102,16 +73,14 @@ def test_make_serve_runs_daphne_and_one_worker_that_runs_beats_jobs(tmp_path):
                 assert b"MALLOC_ARENA_MAX=2" in environ
             # The stack's goal (docs/scaling.md): both processes at rest under 500 MB together.
             assert sum(rss_mb(pid) for pid in python) < 500
-        finally:
-            os.killpg(stack.pid, signal.SIGTERM)
+
+        def alive(pid: int) -> bool:  # a zombie waits for its reaper, but runs no more
             try:
-                stack.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(stack.pid, signal.SIGKILL)
-                stack.wait()
-            time.sleep(0.5)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(stack.pid, signal.SIGKILL)  # nothing left behind
+                return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            except OSError:
+                return False
+
+        wait_until(lambda: not any(map(alive, python)), timeout=10, what="the stack stopped")
 
 
 def test_the_light_beat_reads_the_schedule_without_setting_django_up():
