@@ -420,7 +420,8 @@ def _measure(
         "broadcast_first_ms": round(percentile([min(v) for v in by_broadcast.values()], 0.5), 2),
         "broadcast_last_ms": round(percentile([max(v) for v in by_broadcast.values()], 0.5), 2),
         "failures": received["failures"],
-        "raw": dict(by_kind) | {"timeline": sorted(timeline, key=lambda d: d[1])},
+        "raw": dict(by_kind)
+        | {"timeline": sorted(timeline, key=lambda d: d[1]), "timeline_start": start},
     }
 
 
@@ -678,7 +679,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--latencies-out",
         default=None,
         help="write every delivery's latency (ms), by phase and kind, and a timeline of every "
-        "delivery (event, commit time in s, latency in ms) to this JSON file",
+        "delivery (event, commit time in s from timeline_start, latency in ms) to this JSON file",
     )
     parser.add_argument("--baseline-server", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

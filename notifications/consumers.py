@@ -336,14 +336,13 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.last_seq = seq
         return True
 
-    async def offer(self, seq: int, tail: str) -> None:
-        """An event of one of the socket's topics, handed over by the process hub. The usual
-        case is sent at once; one that must wait (the socket is opening, or a hole must first
-        be filled from the log) waits in a task of its own, so the hub goes on to others."""
+    def offer(self, seq: int, tail: str) -> None:
+        """An event of one of the socket's topics, handed over by the process hub in its pass
+        over the topic's sockets, which awaits nothing. The usual case is sent at once; one
+        that must wait (the socket is opening, a hole must first be filled from the log, or
+        another server than ours) goes in a task of its own, in order behind the socket's lock,
+        so the hub goes on to the others."""
         if self.closing or seq <= self.last_seq or self._send_next_now(seq, tail):
-            return
-        if seq == self.last_seq + 1 and not self.deliver_lock.locked():
-            await self._deliver(seq, tail)
             return
         task = asyncio.create_task(self._deliver(seq, tail))
         self.background.add(task)

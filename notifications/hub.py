@@ -53,7 +53,7 @@ class Socket(Protocol):
     channel_name: str
     last_seq: int
 
-    async def offer(self, seq: int, tail: str) -> None: ...
+    def offer(self, seq: int, tail: str) -> None: ...
 
     async def top_up(self, upto: int) -> None: ...
 
@@ -75,6 +75,8 @@ class ProcessHub:
     async def _start(self) -> str:
         if self.channel is None:
             self.channel = await self.layer.new_channel()
+            if hasattr(self.layer, "take_at_once"):
+                self.layer.take_at_once(self.channel, self._take_at_once)
             self.tasks = [
                 asyncio.create_task(self._receive_loop()),
                 asyncio.create_task(self._refresh_loop()),
@@ -121,15 +123,27 @@ class ProcessHub:
                 failures = 0
                 await self._rejoin()  # Redis may have restarted and forgotten the groups
             if message.get("type") == "event.broadcast":
-                await self._broadcast(message)
+                self._broadcast(message)
 
-    async def _broadcast(self, message: dict[str, Any]) -> None:
+    def _take_at_once(self, data: bytes) -> bool:
+        """The channel layer's reader hands the hub each topic event as it gets it from Redis
+        (``PubSubChannelLayer.take_at_once``): the pass over the topic's sockets runs in the
+        reader's own turn of the event loop, not a turn later in the hub's task."""
+        message = self.layer.deserialize(data)
+        if message.get("type") != "event.broadcast":
+            return False
+        self._broadcast(message)
+        return True
+
+    def _broadcast(self, message: dict[str, Any]) -> None:
+        """Hands a topic event to each local socket of the topic, in one pass that awaits
+        nothing: each socket sends it at once or queues it behind its own lock."""
         seqs = broadcast_seqs(message)
         tail: str = message["tail"]
         for socket in list(self.members.get(message["topic"], ())):
             seq = seqs.get(socket.user_id) if socket.user_id is not None else None
             if seq is not None:
-                await socket.offer(seq, tail)
+                socket.offer(seq, tail)
 
     async def _rejoin(self) -> None:
         if self.channel is None:

@@ -105,3 +105,32 @@ def test_presence_is_renewed_in_one_command_for_a_slice_of_sockets_not_those_awa
         else:
             assert score is None
     assert users_online([s.user_id for s in sockets]) == {1, 11, 16}
+
+
+def test_the_hub_takes_a_topic_event_in_the_readers_turn_and_offers_it_to_the_topics_sockets():
+    from channels.layers import get_channel_layer
+
+    offered: list[tuple[int, int, str]] = []
+
+    class FakeSocket:
+        def __init__(self, user_id: int) -> None:
+            self.user_id = user_id
+
+        def offer(self, seq: int, tail: str) -> None:  # awaits nothing: the pass is one go
+            offered.append((self.user_id, seq, tail))
+
+    hub = ProcessHub.__new__(ProcessHub)
+    hub.layer = get_channel_layer()
+    members = [FakeSocket(1), FakeSocket(2), FakeSocket(4)]
+    hub.members = {"neighbourhood.3": set(members), "neighbourhood.9": {FakeSocket(3)}}
+    delivery = Delivery(
+        event_type="neighbourhood.announcement",
+        at="2026-05-16T17:00:00+02:00",
+        data={},
+        seqs={1: 11, 2: 7, 3: 5, 5: 2},  # 4 joined since it was logged: nothing for it
+        topic="neighbourhood.3",
+    )
+    ((_, message),) = _messages(delivery)
+    assert hub._take_at_once(hub.layer.serialize(message)) is True
+    assert sorted(offered) == [(1, 11, message["tail"]), (2, 7, message["tail"])]
+    assert hub._take_at_once(hub.layer.serialize({"type": "something.else"})) is False
