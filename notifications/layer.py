@@ -7,9 +7,10 @@ comes back, when the layer's one pub/sub connection is still the dead one or is 
 by the layer's reader at the same time. Here the subscription is retried on a fresh connection
 (reopening it resubscribes every channel and group of the process) before giving up.
 
-A socket's consumer may take a message the moment the layer's reader gets it
-(:meth:`PubSubChannelLayer.take_at_once`): the next live event of a socket goes out in the
-reader's own turn of the event loop, not four turns later through the channel's queue.
+A socket's consumer, and the process hub, may take a message the moment the layer's reader gets
+it (:meth:`PubSubChannelLayer.take_at_once`): the next live event of a socket, or a topic event
+for all the process's sockets, goes out in the reader's own turn of the event loop, not turns
+later through the channel's queue.
 
 A web worker or a Celery task that has committed events publishes them with
 :meth:`PubSubChannelLayer.group_send_blocking`: from its own thread, through a plain Redis
