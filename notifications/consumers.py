@@ -159,12 +159,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         nothing of the socket's is queued or being handled (every message declined is counted
         until ``dispatch`` is done with it), so nothing is overtaken. Anything else is declined
         and goes through the queue and ``dispatch`` in order."""
-        if (
-            not self.channel_backlog
-            and self.send_now is not None
-            and not self.closing
-            and not self.deliver_lock.locked()
-        ):
+        if not self.channel_backlog:
             message = self.channel_layer.deserialize(data)
             if message.get("type") == "event.deliver" and self._send_next_now(
                 message["id"], message["tail"]
